@@ -1,0 +1,165 @@
+"""The offline answerer: rank the sentences of the retrieved passages, cite the best, or abstain.
+
+Every sentence of the top passages gets five features —
+`dense` (cosine to the question), `coverage` (share of the question's IDF weight found in the
+sentence), `context` (the same over the sentence, its neighbours and the article title),
+`kind` (+1 when the question wants a number/date/name and the sentence has one, −1 when it
+wants one and has none, 0 otherwise) and `rank` (1 / (1 + passage rank)) — and a logistic model
+turns them into the probability that the sentence answers the question. The weights are fitted
+on the SQuAD 2.0 benchmark articles (`python -m bench.calibrate`, written to
+`rag/calibration.json`), not on the seed corpus. Below `min_confidence` the answer abstains,
+and no model is called.
+
+The answer text leads with the short span when the question wants one ("Over $1.7 billion"),
+then the sentence, with numbered citations; the same answer in other articles is cited too.
+Every citation is checked against the stored original text before it is returned.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib.resources import files
+
+import numpy as np
+
+from rag.extract import Span, best_span, question_kind
+from rag.retrieve import Corpus
+from rag.types import Answer, Citation, Passage, Sentence
+from rag.verify import same_text, verified
+
+FEATURES = ("dense", "coverage", "context", "kind", "rank")
+NOT_COVERED = "The briefing corpus does not cover this question."
+_MAX_CITATIONS = 3
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Logistic weights over `FEATURES`; `source` says where they came from."""
+
+    weights: tuple[float, ...]
+    bias: float
+    source: str
+
+    def probability(self, features: np.ndarray) -> float:
+        z = float(np.dot(self.weights, features) + self.bias)
+        return 1.0 / (1.0 + math.exp(-z))
+
+    @classmethod
+    def load(cls) -> Calibration:
+        data = json.loads((files("rag") / "calibration.json").read_text(encoding="utf-8"))
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError(f"calibration.json has features {data['features']}, expected {FEATURES}")
+        return cls(weights=tuple(data["weights"]), bias=float(data["bias"]), source=data.get("source", ""))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    passage: Passage
+    sentence: Sentence
+    sentence_id: str
+    features: np.ndarray
+    probability: float
+    span: Span | None
+
+
+def score_sentences(
+    question: str,
+    passages: list[Passage],
+    query_vector: np.ndarray,
+    sentence_vectors: Mapping[str, np.ndarray],
+    corpus: Corpus,
+    calibration: Calibration,
+) -> list[Candidate]:
+    """All sentences of `passages`, best first."""
+    kind = question_kind(question)
+    q_terms = set(corpus.terms(question))
+    q_words = {w.lower() for w in re.findall(r"\w+", question)}
+    total = sum(corpus.idf_of(t) for t in q_terms) or 1.0
+
+    def coverage(terms: set[str]) -> float:
+        return sum(corpus.idf_of(t) for t in q_terms & terms) / total
+
+    out = []
+    for rank, passage in enumerate(passages):
+        sents = passage.chunk.sentences
+        title_terms = set(corpus.terms(passage.article.title))
+        for k, sentence in enumerate(sents):
+            sid = f"{passage.chunk.id}.{k}"
+            vector = sentence_vectors.get(sid)
+            dense = float(vector @ query_vector) if vector is not None else passage.dense
+            own = set(corpus.terms(sentence.text))
+            around = set(corpus.terms(" ".join(s.text for s in sents[max(k - 1, 0) : k + 2]))) | title_terms
+            span = best_span(sentence.text, kind, q_words) if kind != "other" else None
+            kind_feature = 0.0 if kind == "other" else (1.0 if span else -1.0)
+            features = np.array([dense, coverage(own), coverage(around), kind_feature, 1.0 / (1 + rank)])
+            out.append(Candidate(passage, sentence, sid, features, calibration.probability(features), span))
+    return sorted(out, key=lambda c: -c.probability)
+
+
+def compose(
+    question: str, ranked: list[Candidate], texts: Mapping[str, str], min_confidence: float
+) -> Answer:
+    """Turn ranked sentences into an `Answer`, or an abstention when the best is not likely enough."""
+    passages = tuple(dict.fromkeys(c.passage for c in ranked))
+    if not ranked or ranked[0].probability < min_confidence:
+        best = ranked[0].probability if ranked else 0.0
+        return Answer(question=question, text=NOT_COVERED, abstained=True, confidence=best, passages=passages)
+    best = ranked[0]
+    chosen = [best] + _corroborating(best, ranked[1:], min_confidence)
+    cited = [_citation(c, texts) for c in chosen]
+    citations = verified([c for c, cand in zip(cited, chosen) if same_text(c.quote, cand.sentence.text)], texts)
+    if not citations or citations[0].start != best.sentence.start:
+        return Answer(
+            question=question,
+            text=NOT_COVERED + " (The best passage could not be verified against its source; re-ingest it.)",
+            abstained=True,
+            confidence=best.probability,
+            passages=passages,
+        )
+    marks = "".join(f"[{i}]" for i in range(2, len(citations) + 1))
+    also = f" Also reported in {marks}." if marks else ""
+    sentence = best.sentence.text
+    if best.span:
+        lead = best.span.text[0].upper() + best.span.text[1:]
+        text = f"{lead}: “{sentence}” [1]{also}"
+    else:
+        text = f"{sentence} [1]{also}"
+    return Answer(
+        question=question, text=text, citations=tuple(citations), confidence=best.probability, passages=passages
+    )
+
+
+def _corroborating(best: Candidate, rest: list[Candidate], min_confidence: float) -> list[Candidate]:
+    """Confident sentences from other articles that give the same short answer (or, without one, the best)."""
+    out: list[Candidate] = []
+    seen = {best.passage.article.id}
+    for c in rest:
+        if len(out) + 1 >= _MAX_CITATIONS or c.probability < min_confidence or c.passage.article.id in seen:
+            continue
+        same = _norm(c.span.text) == _norm(best.span.text) if best.span and c.span else not best.span
+        if same:
+            out.append(c)
+            seen.add(c.passage.article.id)
+    return out
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"^(up to|over|more than|about|around|nearly|almost|some|at least)\s+", "", text.lower()).strip()
+
+
+def _citation(c: Candidate, texts: Mapping[str, str]) -> Citation:
+    article = c.passage.article
+    text = texts.get(article.id, "")
+    return Citation(
+        source=article.source,
+        title=article.title,
+        quote=text[c.sentence.start : c.sentence.end],
+        start=c.sentence.start,
+        end=c.sentence.end,
+        score=round(c.probability, 4),
+        article_id=article.id,
+    )

@@ -1,0 +1,114 @@
+"""`briefing` command line: ingest, ask, sources. A thin caller of `BriefingQA`.
+
+    briefing ingest seeds/                 # progress bar; unchanged files cost nothing
+    briefing ingest --rebuild seeds/       # drop the index and build it again
+    briefing ask "What was the minimum arms estimate?"
+    briefing ask --json "..."              # {"answer", "abstained", "citations": [...]}
+    briefing sources                       # what is indexed
+
+`RagError`s are printed as one line on stderr with exit code 2; nothing else is caught.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rag.config import Settings
+from rag.errors import InputError, RagError
+from rag.qa import BriefingQA
+from rag.types import Answer, Filters
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="briefing", description="Questions over briefing articles, answered with verified quotes.")
+    p.add_argument("--index", help="index folder (default: $BRIEFING_INDEX_DIR or index/)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ing = sub.add_parser("ingest", help="add or update articles (.txt, .md, .html)")
+    ing.add_argument("paths", nargs="+", help="files or folders")
+    ing.add_argument("--rebuild", action="store_true", help="drop the existing index first")
+    ing.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    ask = sub.add_parser("ask", help="ask one question")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("--source", action="append", default=[], help="only this source (repeatable)")
+    ask.add_argument("--since", type=_date, help="only articles dated on or after YYYY-MM-DD")
+    ask.add_argument("--until", type=_date, help="only articles dated on or before YYYY-MM-DD")
+    ask.add_argument("--top-k", type=int, help="passages to read")
+
+    sub.add_parser("sources", help="list the indexed articles")
+    return p
+
+
+def _print_answer(answer: Answer) -> None:
+    print(answer.text)
+    for i, c in enumerate(answer.citations, start=1):
+        print(f"\n[{i}] {c.title}\n    {c.source} [{c.start}:{c.end}]\n    “{c.quote}”")
+
+
+def _ingest(qa: BriefingQA, args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    if args.rebuild:
+        from rag.store import Store
+
+        Store.delete_index(qa.settings)
+    if args.quiet:
+        report = qa.ingest(args.paths)
+    else:
+        with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), transient=True) as bar:
+            task = bar.add_task("", total=None)
+            report = qa.ingest(args.paths, progress=lambda done, total, src: bar.update(task, completed=done, total=total, description=src))
+    print(report.summary())
+    for s in report.skipped:
+        print(f"  skipped {s.source}: {s.reason}")
+    for a, b, sim in report.duplicates:
+        print(f"  {a} duplicates {b} (similarity {sim:.2f}); both kept and linked")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides = {"index_dir": Path(args.index)} if args.index else {}
+    try:
+        qa = BriefingQA(Settings.from_env(**overrides))
+        if args.command == "ingest":
+            return _ingest(qa, args)
+        if args.command == "sources":
+            for a in qa.articles():
+                date = a.date.isoformat() if a.date else "undated"
+                dups = f"  (duplicates: {', '.join(a.duplicates)})" if a.duplicates else ""
+                print(f"{a.id}  {date}  {a.chunks} chunks  {a.title}{dups}")
+            return 0
+        if args.top_k is not None and args.top_k < 1:
+            raise InputError("--top-k must be at least 1")
+        try:
+            filters = Filters(sources=tuple(args.source), date_from=args.since, date_to=args.until)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        answer = qa.ask(args.question, filters=filters, top_k=args.top_k)
+        if args.json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            _print_answer(answer)
+        return 0
+    except RagError as e:
+        print(f"briefing: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Settings: one frozen object, read from the environment only when `Settings.from_env()` is called.
+
+| variable | meaning | default |
+|---|---|---|
+| BRIEFING_INDEX_DIR | where the persistent Chroma index lives | `index` |
+| CHROMA_HOST / CHROMA_PORT | use a Chroma server instead of the local folder | unset |
+| BRIEFING_COLLECTION | collection name prefix | `briefing` |
+| BRIEFING_TOP_K | passages handed to the answerer | 6 |
+| BRIEFING_MIN_CONFIDENCE | calibrated probability below which the answer abstains | 0.5 |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from rag.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = Path("index")
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    collection: str = "briefing"
+    top_k: int = 6  # passages (chunks) given to the answerer
+    candidates: int = 20  # per retriever, before fusion
+    chunk_chars: int = 700  # soft chunk size; sentences are never split
+    embed_batch_size: int = 32
+    min_confidence: float = 0.5
+    near_duplicate: float = 0.9  # centroid cosine from which two articles are linked as near-duplicates
+    max_question_chars: int = 2000
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1 or self.candidates < self.top_k:
+            raise ConfigError(f"need 1 ≤ top_k ≤ candidates, got top_k={self.top_k}, candidates={self.candidates}")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ConfigError(f"min_confidence must be within [0, 1], got {self.min_confidence}")
+        if self.chunk_chars < 100:
+            raise ConfigError(f"chunk_chars must be at least 100, got {self.chunk_chars}")
+
+    @property
+    def remote(self) -> bool:
+        return bool(self.chroma_host)
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        try:
+            if v := env.get("BRIEFING_INDEX_DIR"):
+                values["index_dir"] = Path(v)
+            if v := env.get("CHROMA_HOST"):
+                values["chroma_host"] = v
+            if v := env.get("CHROMA_PORT"):
+                values["chroma_port"] = int(v)
+            if v := env.get("BRIEFING_COLLECTION"):
+                values["collection"] = v
+            if v := env.get("BRIEFING_TOP_K"):
+                values["top_k"] = int(v)
+            if v := env.get("BRIEFING_MIN_CONFIDENCE"):
+                values["min_confidence"] = float(v)
+        except ValueError as e:
+            raise ConfigError(f"Bad number in the environment: {e}") from e
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

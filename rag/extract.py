@@ -1,0 +1,111 @@
+"""Short answers inside a sentence: what kind of answer a question wants, and where it is.
+
+`question_kind("How much …?")` → "quantity"; `candidates(sentence, kind)` → the spans of that
+kind (amounts with their qualifiers such as "over" or "up to", dates, names) as offsets into the
+sentence; `best_span` picks the candidate nearest to the words the sentence shares with the
+question. Rules are about English question forms and number/date/name shapes, never about
+particular articles. Kinds without a reliable span shape (why, what, how) answer with the whole
+sentence. This module does no retrieval and no scoring of sentences.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_KINDS = (
+    ("date", re.compile(r"^\s*(when|since when|until when)\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b", re.I)),
+    ("quantity", re.compile(
+        r"\bhow (much|many|large|big|high|low|long|far|old|often)\b|\bwhat (percentage|share|proportion|number|amount|sum|value|cost|price|size)\b"
+        r"|\b(minimum|maximum|total|number|amount|estimate|estimated|worth|cost|price|value|figure|count|sum|revenue|how much)\b",
+        re.I,
+    )),
+    ("person", re.compile(r"^\s*(who|whom|whose)\b|\b(which|what) (person|official|author|leader|president|analyst|researcher|journalist|reporter)\b", re.I)),
+    ("place", re.compile(r"^\s*where\b|\b(which|what) (country|city|place|region|state|capital)\b", re.I)),
+)  # fmt: skip
+
+_QUALIFIER = (
+    r"(?:(?:up to|over|more than|less than|fewer than|at least|at most|about|around|nearly|almost|roughly|"
+    r"approximately|some|an estimated|an average of|as many as|as much as|under|below|above|only)\s+)?"
+)
+_NUMBER = r"(?:[$€£¥]\s?)?\d[\d,]*(?:\.\d+)?"
+_SCALE = r"(?:\s?(?:%|percent|per cent)|\s(?:thousand|million|billion|trillion|hundred))*"
+_WORD_NUMBER = (
+    r"\b(?:hundreds|thousands|millions|billions|tens) of (?:thousands of |millions of |billions of )?[a-z]+"
+    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|a hundred|a dozen|dozens)\b"
+)
+_QUANTITY = re.compile(rf"\b{_QUALIFIER}(?:{_NUMBER}{_SCALE}(?:\s(?:in|of)?\s?[a-z]+)?|{_WORD_NUMBER})", re.I)
+_QUANTITY_CORE = re.compile(rf"{_QUALIFIER}(?:{_NUMBER}{_SCALE}|{_WORD_NUMBER})", re.I)
+_MONTH = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+)
+_DATE = re.compile(
+    rf"\b(?:(?:on|since|in|by|until|from)\s+)?(?:{_MONTH}\s+\d{{1,2}}(?:,\s*\d{{4}})?|\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?"
+    rf"|{_MONTH}\s+\d{{4}}|(?:19|20)\d\d(?:-\d\d-\d\d)?|(?:this|last|next) (?:fall|spring|summer|winter|year|month|week))",
+)
+_NAME = re.compile(r"\b[A-Z][\w'’.-]+(?:\s+(?:(?:de|van|von|al|bin|la)\s+)?[A-Z][\w'’.-]+){0,3}")
+_NAME_STOP = {"The", "A", "An", "But", "And", "In", "On", "Since", "This", "That", "It", "As", "Because", "Meanwhile"}
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int  # offsets into the sentence text
+    end: int
+    text: str
+
+
+def question_kind(question: str) -> str:
+    """One of "date", "quantity", "person", "place", or "other" (answer with a sentence)."""
+    for kind, pattern in _KINDS:
+        if pattern.search(question):
+            return kind
+    return "other"
+
+
+def candidates(sentence: str, kind: str) -> list[Span]:
+    """Spans of `sentence` that have the shape of a `kind` answer."""
+    if kind == "quantity":
+        spans = []
+        for m in _QUANTITY_CORE.finditer(sentence):
+            # Keep a trailing plain noun ("20,000 soldiers") only when it is not a preposition.
+            spans.append(Span(m.start(), m.end(), m.group(0)))
+        return [s for s in spans if any(ch.isdigit() for ch in s.text) or s.text[:1].isalpha()]
+    if kind == "date":
+        return [Span(m.start(), m.end(), m.group(0)) for m in _DATE.finditer(sentence)]
+    if kind in ("person", "place"):
+        out = []
+        for m in _NAME.finditer(sentence):
+            words = m.group(0).split()
+            while words and words[0] in _NAME_STOP:
+                words = words[1:]
+            if not words:
+                continue
+            text = " ".join(words)
+            start = sentence.index(text, m.start())
+            out.append(Span(start, start + len(text), text.rstrip(".,")))
+        return out
+    return []
+
+
+def best_span(sentence: str, kind: str, question_words: set[str]) -> Span | None:
+    """The candidate of `kind` nearest to the question's words in `sentence`, not found in the question.
+
+    `question_words` are lower-cased surface words of the question (stopwords removed).
+    """
+    spans = [s for s in candidates(sentence, kind) if not _in_question(s.text, question_words)]
+    if not spans:
+        return None
+    anchors = [m.start() for m in re.finditer(r"\w+", sentence) if m.group(0).lower() in question_words]
+    if not anchors:
+        return spans[0]
+
+    def distance(span: Span) -> int:
+        return min(abs(a - span.start) if a < span.start else abs(a - span.end) for a in anchors)
+
+    return min(spans, key=distance)
+
+
+def _in_question(text: str, question_words: set[str]) -> bool:
+    words = [w.lower() for w in re.findall(r"\w+", text) if not w.isdigit()]
+    return bool(words) and all(w in question_words for w in words)

@@ -1,0 +1,217 @@
+"""Read article files (.txt, .md, .html) into cleaned `Article`s that keep original offsets.
+
+`discover(paths)` lists the files to read; `read_article(path)` decodes one file strictly as
+UTF-8 (the encoding the citation contract reads it with), splits it into candidate lines or HTML
+blocks, drops boilerplate (`rag.clean`), joins hard-wrapped lines back into paragraphs and fills
+in metadata (front matter or <meta> tags first, then the byline and headline in the text).
+Unreadable input raises `SkipFile` with a reason; callers report it and go on.
+
+This module does not chunk, embed or store anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.clean import boilerplate_flags, parse_date, text_meta
+from rag.errors import InputError
+from rag.html import parse_html
+from rag.types import Article, Block
+
+SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
+MAX_FILE_BYTES = 20 * 1024 * 1024
+_MD_MARKER = re.compile(r"^(#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)")
+_TERMINAL = re.compile(r"[.!?:;\"'”’)\]]$")
+
+
+class SkipFile(Exception):
+    """This file cannot be ingested; `str(e)` says why and what to do."""
+
+
+@dataclass(frozen=True)
+class _Line:
+    block: Block
+    break_before: bool  # a blank line (or a paragraph boundary) precedes it
+    marker: bool = False  # a markdown heading / list item / quote line
+
+
+def discover(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Files to ingest (as given, directories expanded in sorted order) and (path, reason) skips.
+
+    Raises `InputError` when a path does not exist: nothing is ingested in that case.
+    """
+    found: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    given = [os.fspath(p) for p in paths]
+    if not given:
+        raise InputError("Nothing to ingest: give at least one file or folder, e.g. briefing ingest seeds/")
+    missing = [p for p in given if not os.path.exists(p)]
+    if missing:
+        raise InputError(f"No such file or folder: {', '.join(missing)} — check the path and try again")
+    for p in given:
+        if os.path.isdir(p):
+            for child in sorted(Path(p).rglob("*")):
+                rel = child.relative_to(p)
+                if child.is_file() and not any(part.startswith(".") for part in rel.parts):
+                    name = os.path.join(p, str(rel))
+                    (found if child.suffix.lower() in SUFFIXES else skipped).append(name)
+        else:
+            found.append(p)
+    skipped_pairs = [(s, f"unsupported file type {Path(s).suffix or '(none)'}") for s in skipped]
+    return found, skipped_pairs
+
+
+def article_id(source: str) -> str:
+    """Readable, stable id from the path: "seeds/001_x.txt" → "seeds-001_x"."""
+    stem = os.path.splitext(os.path.normpath(source))[0].lstrip("./\\")
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-") or "article"
+
+
+def decode(source: str, data: bytes) -> str:
+    """UTF-8 text of `data`, or `SkipFile` saying why not."""
+    if not data.strip():
+        raise SkipFile("empty file")
+    if b"\x00" in data[:8192]:
+        raise SkipFile("binary file (contains NUL bytes), not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SkipFile(
+            f"not UTF-8 text (byte 0x{data[e.start]:02x} at position {e.start}) — re-save the file as UTF-8"
+        ) from None
+
+
+def read_article(source: str) -> Article:
+    """Read, decode, clean and describe one file. Raises `SkipFile`."""
+    kind = SUFFIXES.get(Path(source).suffix.lower())
+    if kind is None:
+        raise SkipFile(f"unsupported file type {Path(source).suffix or '(none)'} — use .txt, .md or .html")
+    try:
+        size = os.path.getsize(source)
+        if size > MAX_FILE_BYTES:
+            raise SkipFile(f"file too large ({size} bytes; the limit is {MAX_FILE_BYTES})")
+        with open(source, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise SkipFile(f"cannot read: {e.strerror}") from None
+    text = decode(source, data)
+    return build_article(source, text, kind)
+
+
+def build_article(source: str, text: str, kind: str) -> Article:
+    """Clean `text` (the original file text) into an `Article`."""
+    meta: dict[str, str] = {}
+    if kind == "html":
+        doc = parse_html(text)
+        lines = [_Line(b, break_before=True) for b in doc.blocks]
+        meta = _html_meta(doc.meta)
+    else:
+        body_start, meta = _front_matter(text) if kind == "markdown" else (0, {})
+        lines = _text_lines(text, body_start, markdown=kind == "markdown")
+    candidates = [ln.block for ln in lines]
+    flags = boilerplate_flags(candidates)
+    found = text_meta(candidates, flags)
+    blocks = _paragraphs(text, [ln for ln, drop in zip(lines, flags) if not drop])
+    if not blocks:
+        raise SkipFile("no article text left after removing boilerplate")
+    date = parse_date(meta.get("date", "")) or _iso_date(meta.get("date", "")) or found.date
+    return Article(
+        id=article_id(source),
+        source=source,
+        text=text,
+        blocks=tuple(blocks),
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        title=meta.get("title") or found.title or _fallback_title(blocks[0].text),
+        author=meta.get("author") or found.author,
+        date=date,
+        outlet=meta.get("outlet"),
+    )
+
+
+def _text_lines(text: str, body_start: int, markdown: bool) -> list[_Line]:
+    lines: list[_Line] = []
+    blank = True
+    pos = body_start
+    for raw in text[body_start:].split("\n"):
+        start, end = pos, pos + len(raw)
+        pos = end + 1
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start == end:
+            blank = True
+            continue
+        marker = False
+        if markdown and (m := _MD_MARKER.match(text[start:end])):
+            start, marker = start + m.end(), True
+            if start == end:
+                continue
+        lines.append(_Line(Block(start, end, text[start:end]), break_before=blank, marker=marker))
+        blank = False
+    return lines
+
+
+def _paragraphs(text: str, lines: list[_Line]) -> list[Block]:
+    """Join hard-wrapped plain lines (no blank line between, no end punctuation) into paragraphs."""
+    blocks: list[Block] = []
+    for ln in lines:
+        prev = blocks[-1] if blocks else None
+        join = (
+            prev is not None
+            and not ln.break_before
+            and not ln.marker
+            and not ln.block.starts
+            and not prev.starts
+            and not _TERMINAL.search(prev.text)
+            and text[prev.end : ln.block.start].count("\n") == 1
+        )
+        if join and prev is not None:
+            blocks[-1] = Block(prev.start, ln.block.end, text[prev.start : ln.block.end])
+        else:
+            blocks.append(ln.block)
+    return blocks
+
+
+def _front_matter(text: str) -> tuple[int, dict[str, str]]:
+    """`---` / `key: value` / `---` at the top of a markdown file → (body offset, fields)."""
+    m = re.match(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(\r?\n|\Z)", text, re.DOTALL)
+    if not m:
+        return 0, {}
+    fields = {}
+    for line in m.group(1).splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() in {"title", "author", "date", "outlet", "publisher", "source"}:
+            k = {"publisher": "outlet", "source": "outlet"}.get(key.strip().lower(), key.strip().lower())
+            fields[k] = value.strip().strip("\"'")
+    return m.end(), fields
+
+
+def _html_meta(meta: dict[str, str]) -> dict[str, str]:
+    pick = {
+        "title": ("og:title", "twitter:title", "_h1", "_title"),
+        "author": ("author", "article:author", "byl", "dc.creator"),
+        "date": ("article:published_time", "date", "pubdate", "dc.date", "time"),
+        "outlet": ("og:site_name", "publisher", "application-name"),
+    }
+    return {k: next(meta[n] for n in names if meta.get(n)) for k, names in pick.items() if any(meta.get(n) for n in names)}
+
+
+def _iso_date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value.strip()[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _fallback_title(text: str, limit: int = 90) -> str:
+    first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0] + "…"

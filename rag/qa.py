@@ -1,0 +1,109 @@
+"""`BriefingQA`: the Python API that the CLI, the UI and bots use.
+
+    qa = BriefingQA.open("index")             # an existing index
+    qa = BriefingQA(Settings.from_env())      # create on first ingest
+    report = qa.ingest(["seeds/"])
+    answer = qa.ask("What was the minimum arms estimate?")
+
+Components are passed in or built from `Settings`: the embedding model (default: bundled
+MiniLM), the Chroma store, the answer calibration. The object holds no global state; the index
+is opened lazily on first use, and its in-memory BM25 table is rebuilt after each ingest.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from rag.answer import Calibration, compose, score_sentences
+from rag.config import Settings
+from rag.indexer import Progress, encode, ingest_paths
+from rag.question import validate_question
+from rag.retrieve import Corpus, retrieve
+from rag.store import Store
+from rag.types import Answer, ArticleInfo, Filters, IngestReport, Passage
+
+
+class BriefingQA:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: Any = None,
+        calibration: Calibration | None = None,
+    ) -> None:
+        self.settings = settings or Settings.from_env()
+        self._embedder = embedder
+        self._calibration = calibration
+        self._corpus: Corpus | None = None
+
+    @classmethod
+    def open(cls, index_dir: str | os.PathLike[str] = "index", **kwargs: Any) -> BriefingQA:
+        """Open an existing index (`IndexNotFoundError` if there is none)."""
+        settings = kwargs.pop("settings", None) or Settings.from_env()
+        qa = cls(settings.with_(index_dir=Path(index_dir)), **kwargs)
+        qa._open(create=False)
+        return qa
+
+    # components ------------------------------------------------------------------------------
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from rag.embed import MiniLMEmbedding
+
+            self._embedder = MiniLMEmbedding(embed_batch_size=self.settings.embed_batch_size)
+        return self._embedder
+
+    @property
+    def calibration(self) -> Calibration:
+        if self._calibration is None:
+            self._calibration = Calibration.load()
+        return self._calibration
+
+    def _open(self, create: bool) -> Corpus:
+        if self._corpus is None:
+            self._corpus = Corpus(Store.open(self.settings, self.embedder.model_name, create=create))
+        return self._corpus
+
+    @property
+    def _index(self) -> Corpus:
+        return self._open(create=False)
+
+    # API -------------------------------------------------------------------------------------
+    def ingest(self, paths: Iterable[str | os.PathLike[str]], *, progress: Progress | None = None) -> IngestReport:
+        """Add or update the articles under `paths`; unchanged ones cost nothing."""
+        paths = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
+        corpus = self._open(create=True)
+        report = ingest_paths(paths, corpus.store, self.embedder, self.settings, progress)
+        corpus.refresh()
+        return report
+
+    def articles(self) -> list[ArticleInfo]:
+        return sorted(self._index.articles.values(), key=lambda a: a.source)
+
+    def retrieve(self, question: str, *, filters: Filters | None = None, top_k: int | None = None) -> list[Passage]:
+        question = validate_question(question, self.settings.max_question_chars)
+        vector = encode(self.embedder, [question])[0]
+        return self._retrieve(question, vector, filters or Filters(), top_k or self.settings.top_k)
+
+    def _retrieve(self, question: str, vector: Any, filters: Filters, top_k: int) -> list[Passage]:
+        s = self.settings
+        return retrieve(self._index, question, vector, filters, top_k, max(s.candidates, top_k))
+
+    def ask(self, question: str, *, filters: Filters | None = None, top_k: int | None = None) -> Answer:
+        """Answer from the corpus with verified quotes, or abstain."""
+        question = validate_question(question, self.settings.max_question_chars)
+        corpus = self._index
+        vector = encode(self.embedder, [question])[0]
+        passages = self._retrieve(question, vector, filters or Filters(), top_k or self.settings.top_k)
+        ids = [f"{p.chunk.id}.{k}" for p in passages for k in range(len(p.chunk.sentences))]
+        ranked = score_sentences(
+            question, passages, vector, corpus.store.sentence_vectors(ids), corpus, self.calibration
+        )
+        texts = corpus.store.article_texts(sorted({p.article.id for p in passages}))
+        return compose(question, ranked, texts, self.settings.min_confidence)
+
+    def ask_many(self, questions: Iterable[str], **kwargs: Any) -> list[Answer]:
+        return [self.ask(q, **kwargs) for q in questions]

@@ -1,0 +1,63 @@
+"""Checks on a question before any work is done: empty, too long, control characters, not English.
+
+The corpus, the embedding model and the answer rules are English, so a question in another
+language gets a clear error instead of a confident wrong answer. Language is judged from the
+script (mostly non-Latin letters) or, for Latin-script text, from the stopword lists NLTK ships
+inside llama-index (a question made of French or Spanish function words and no English ones).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from importlib.resources import files
+
+from rag.errors import InputError
+
+_OTHER_LANGUAGES = ("french", "spanish", "german", "italian", "portuguese", "dutch")
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> dict[str, frozenset[str]]:
+    root = files("llama_index.core") / "_static" / "nltk_cache" / "corpora" / "stopwords"
+    return {
+        lang: frozenset((root / lang).read_text(encoding="utf-8").split())
+        for lang in ("english", *_OTHER_LANGUAGES)
+    }
+
+
+def validate_question(question: object, max_chars: int = 2000) -> str:
+    """The question, stripped; `InputError` saying what to change when it cannot be asked."""
+    if not isinstance(question, str):
+        raise InputError(f"A question must be text, not {type(question).__name__}")
+    text = question.strip()
+    if not text:
+        raise InputError("The question is empty — type a question, e.g. briefing ask \"What was the minimum arms estimate?\"")
+    if len(text) > max_chars:
+        raise InputError(f"The question is {len(text):,} characters long; the limit is {max_chars:,}. Ask a shorter question.")
+    controls = sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n\r"})
+    if controls:
+        raise InputError(f"The question contains control characters ({', '.join(controls)}); remove them and ask again.")
+    language = _foreign_language(text)
+    if language:
+        raise InputError(
+            f"The question looks like {language}; the briefing corpus and its models are English. Ask in English."
+        )
+    return " ".join(text.split())
+
+
+def _foreign_language(text: str) -> str | None:
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return None
+    latin = sum("LATIN" in unicodedata.name(c, "") for c in letters)
+    if latin / len(letters) < 0.5:
+        return "a language not written in Latin script"
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    lists = _stopwords()
+    english = sum(w in lists["english"] for w in words)
+    best, hits = max(((lang, sum(w in lists[lang] for w in words)) for lang in _OTHER_LANGUAGES), key=lambda x: x[1])
+    if hits >= 2 and hits > 2 * english:
+        return best.capitalize()
+    return None

@@ -1,0 +1,136 @@
+"""Hybrid retrieval: dense (Chroma, cosine) + BM25 (bm25s via llama-index), fused by reciprocal rank.
+
+Both retrievers are llama-index `BaseRetriever`s and are fused by llama-index's
+`QueryFusionRetriever` in reciprocal-rank mode with a single query (no LLM is asked to write
+query variants, so none is needed). Metadata filters (sources, date range) go to Chroma as a
+`where` clause and are applied to BM25 hits after scoring, so both sides obey the same filter.
+
+The BM25 index and the article table are built from the store on first use and kept by the
+`Corpus` object until `refresh()` (called after every ingest). This module also owns the term
+statistics (`Corpus.idf`) that answer-sentence scoring uses, so BM25 and that scoring agree on
+what a term is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from rag.store import Store, matches, node_to_chunk
+from rag.types import ArticleInfo, Filters, Passage
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+class Terms:
+    """Lower-cased, stemmed content terms; the same stemmer and stopwords as the BM25 index."""
+
+    def __init__(self) -> None:
+        import Stemmer
+        from bm25s.stopwords import STOPWORDS_EN
+
+        self._stem = Stemmer.Stemmer("english").stemWord
+        self._stop = set(STOPWORDS_EN)
+
+    def __call__(self, text: str) -> list[str]:
+        return [self._stem(t) for t in _TOKEN.findall(text.lower()) if t not in self._stop]
+
+
+class Corpus:
+    """What retrieval needs from the whole index, built lazily from the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.terms = Terms()
+
+    def refresh(self) -> None:
+        for name in ("nodes", "articles", "bm25", "idf"):
+            self.__dict__.pop(name, None)
+
+    @cached_property
+    def nodes(self) -> list[Any]:
+        return self.store.nodes()
+
+    @cached_property
+    def articles(self) -> dict[str, ArticleInfo]:
+        return self.store.articles()
+
+    @cached_property
+    def bm25(self) -> Any:
+        import Stemmer
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        return BM25Retriever.from_defaults(
+            nodes=self.nodes, similarity_top_k=len(self.nodes), stemmer=Stemmer.Stemmer("english"), language="en"
+        )
+
+    @cached_property
+    def idf(self) -> dict[str, float]:
+        df: Counter[str] = Counter()
+        for node in self.nodes:
+            df.update(set(self.terms(node.get_content())))
+        n = max(len(self.nodes), 1)
+        return {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+
+    def idf_of(self, term: str) -> float:
+        """Unknown terms weigh as much as the rarest known ones: the corpus does not have them."""
+        return self.idf.get(term, math.log(1 + (len(self.nodes) + 0.5) / 0.5))
+
+
+def _retrievers(
+    corpus: Corpus, query_vector: np.ndarray, filters: Filters, k: int, cosines: dict[str, float]
+) -> list[Any]:
+    """A dense and a BM25 retriever for one question; the dense one records cosines in `cosines`."""
+    from llama_index.core.retrievers import BaseRetriever
+    from llama_index.core.schema import NodeWithScore
+
+    class Dense(BaseRetriever):
+        def _retrieve(self, query_bundle: Any) -> list[NodeWithScore]:
+            hits = corpus.store.dense(query_vector, k, filters)
+            cosines.update((node.node_id, cosine) for node, cosine in hits)
+            return [NodeWithScore(node=node, score=cosine) for node, cosine in hits]
+
+    class Lexical(BaseRetriever):
+        def _retrieve(self, query_bundle: Any) -> list[NodeWithScore]:
+            hits = [h for h in corpus.bm25.retrieve(query_bundle) if h.score > 0]
+            return [h for h in hits if matches(h.node.metadata, filters)][:k]
+
+    return [Dense(), Lexical()]
+
+
+def retrieve(
+    corpus: Corpus, question: str, query_vector: np.ndarray, filters: Filters, top_k: int, candidates: int
+) -> list[Passage]:
+    """The `top_k` best chunks for `question`, fused from `candidates` per retriever."""
+    from llama_index.core.llms import MockLLM
+    from llama_index.core.retrievers import QueryFusionRetriever
+    from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
+    from llama_index.core.schema import QueryBundle
+
+    if not corpus.nodes:
+        return []
+    cosines: dict[str, float] = {}
+    fusion = QueryFusionRetriever(
+        _retrievers(corpus, query_vector, filters, candidates, cosines),
+        mode=FUSION_MODES.RECIPROCAL_RANK,
+        similarity_top_k=top_k,
+        num_queries=1,
+        use_async=False,
+        llm=MockLLM(),
+    )
+    fused = fusion.retrieve(QueryBundle(question))
+    return [
+        Passage(
+            chunk=node_to_chunk(h.node),
+            article=corpus.articles[h.node.metadata["article_id"]],
+            score=float(h.score or 0.0),
+            dense=float(cosines.get(h.node.node_id, 0.0)),
+        )
+        for h in fused
+        if h.node.metadata.get("article_id") in corpus.articles
+    ]

@@ -1,0 +1,334 @@
+"""Chroma, and nothing else talks to it: three collections that make one index.
+
+- `{name}-chunks`: the retrievable chunks, written and queried through llama-index's
+  `ChromaVectorStore` (nodes carry article id, source, title, date and sentence offsets).
+- `{name}-sentences`: one vector per sentence (`"{chunk_id}.{k}"`), read back by id to rank
+  answer sentences without re-embedding them at question time.
+- `{name}-articles`: one record per article: the original text (the ground truth every quote is
+  checked against), metadata, content hash and an article vector (for near-duplicate links).
+
+The chunks collection's metadata records the embedding model; opening an index with another
+model is refused. Local (`chromadb.PersistentClient` under `index_dir`) and server mode
+(`chromadb.HttpClient`, when `CHROMA_HOST` is set) run the same code. Telemetry is off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rag.config import Settings
+from rag.errors import IndexCorruptError, IndexNotFoundError, StoreUnavailableError
+from rag.types import ArticleInfo, Chunk, Filters, Sentence
+
+SCHEMA = 1
+PIPELINE = "clean-1/chunk-1"  # bump when cleaning or chunking changes: articles are then redone
+_NOT_SEARCHED = ["article_id", "source", "date", "n", "start", "end", "sentences"]  # only the title is
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    chunk: Chunk
+    cosine: float
+
+
+def date_key(d: dt.date | None) -> int:
+    return d.year * 10000 + d.month * 100 + d.day if d else 0
+
+
+def _date_from_key(k: int) -> dt.date | None:
+    return dt.date(k // 10000, k // 100 % 100, k % 100) if k else None
+
+
+class Store:
+    """One index: open with `Store.open(settings, model_id, create=...)`."""
+
+    def __init__(self, client: Any, settings: Settings, model_id: str) -> None:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.settings = settings
+        self.model_id = model_id
+        self._client = client
+        meta = {"embed_model": model_id, "schema": SCHEMA}
+        cosine = {"hnsw": {"space": "cosine"}}
+        names = [f"{settings.collection}-{kind}" for kind in ("chunks", "sentences", "articles")]
+        self._chunks, self._sentences, self._articles = (
+            client.get_or_create_collection(n, metadata=meta, configuration=cosine, embedding_function=None)
+            for n in names
+        )
+        self.vector_store = ChromaVectorStore(chroma_collection=self._chunks)
+
+    # opening ---------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, settings: Settings, model_id: str, *, create: bool) -> Store:
+        """Open the index; `create=False` requires it to exist and match `model_id`."""
+        client = _client(settings, create)
+        name = f"{settings.collection}-chunks"
+        try:
+            existing = {c.name if hasattr(c, "name") else str(c) for c in client.list_collections()}
+        except Exception as e:  # chromadb raises many types for a damaged database
+            raise IndexCorruptError(_corrupt_message(settings, e)) from e
+        where = _where(settings)
+        if name not in existing:
+            if not create:
+                raise IndexNotFoundError(f"No index at {where} — run: briefing ingest seeds/")
+        else:
+            built_with = (client.get_collection(name, embedding_function=None).metadata or {}).get("embed_model")
+            if built_with != model_id:
+                raise IndexCorruptError(
+                    f"The index at {where} was built with the embedding model {built_with!r}, but this "
+                    f"run uses {model_id!r}. Rebuild it: briefing ingest --rebuild seeds/"
+                )
+        return cls(client, settings, model_id)
+
+    @classmethod
+    def delete_index(cls, settings: Settings) -> None:
+        """Drop the three collections (for `ingest --rebuild`)."""
+        client = _client(settings, create=True)
+        for kind in ("chunks", "sentences", "articles"):
+            try:
+                client.delete_collection(f"{settings.collection}-{kind}")
+            except Exception:  # noqa: BLE001 - absent collections are fine
+                pass
+
+    # articles --------------------------------------------------------------------------------
+    def articles(self) -> dict[str, ArticleInfo]:
+        got = self._articles.get(include=["metadatas"])
+        return {i: _info(i, m) for i, m in zip(got["ids"], got["metadatas"])}
+
+    def article_state(self) -> dict[str, tuple[str, str]]:
+        """article id → (content hash, pipeline version)."""
+        got = self._articles.get(include=["metadatas"])
+        return {i: (m.get("content_hash", ""), m.get("pipeline", "")) for i, m in zip(got["ids"], got["metadatas"])}
+
+    def article_texts(self, ids: Sequence[str]) -> dict[str, str]:
+        """Original texts, the ground truth for quote verification."""
+        if not ids:
+            return {}
+        got = self._articles.get(ids=list(ids), include=["documents"])
+        return dict(zip(got["ids"], got["documents"]))
+
+    def nearest_articles(self, vector: np.ndarray, k: int = 5) -> list[tuple[ArticleInfo, float]]:
+        """Articles whose article vectors are closest to `vector`, as (info, cosine)."""
+        n = min(k, self._articles.count())
+        if n == 0:
+            return []
+        got = self._articles.query(query_embeddings=[vector.tolist()], n_results=n, include=["metadatas", "distances"])
+        return [
+            (_info(i, m), 1.0 - float(d))
+            for i, m, d in zip(got["ids"][0], got["metadatas"][0], got["distances"][0])
+        ]
+
+    def count_chunks(self) -> int:
+        return self._chunks.count()
+
+    # writing ---------------------------------------------------------------------------------
+    def write_article(
+        self,
+        info: ArticleInfo,
+        text: str,
+        chunks: Sequence[Chunk],
+        sentence_vectors: np.ndarray,
+        article_vector: np.ndarray,
+    ) -> None:
+        """Upsert an article's chunks and sentences, then drop stale ones, then its record.
+
+        The article record (with the content hash) is written last: if anything fails before,
+        the old hash stays and the next ingest redoes the article.
+        """
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        sentence_ids, offset, nodes = [], 0, []
+        chunk_vectors = []
+        for chunk in chunks:
+            vecs = sentence_vectors[offset : offset + len(chunk.sentences)]
+            offset += len(chunk.sentences)
+            mean = vecs.mean(axis=0)
+            chunk_vectors.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+            sentence_ids += [f"{chunk.id}.{k}" for k in range(len(chunk.sentences))]
+            node = TextNode(
+                id_=chunk.id,
+                text=chunk.text,
+                metadata=_chunk_meta(info, chunk),
+                embedding=chunk_vectors[-1].tolist(),
+                excluded_embed_metadata_keys=_NOT_SEARCHED,
+                excluded_llm_metadata_keys=_NOT_SEARCHED,
+            )
+            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=info.id)
+            nodes.append(node)
+        old_chunks = set(self._chunks.get(where={"article_id": info.id}, include=[])["ids"])
+        old_sentences = set(self._sentences.get(where={"article_id": info.id}, include=[])["ids"])
+        if nodes:
+            self.vector_store.add(nodes)
+            self._sentences.upsert(
+                ids=sentence_ids,
+                embeddings=sentence_vectors.tolist(),
+                metadatas=[{"article_id": info.id}] * len(sentence_ids),
+            )
+        if stale := sorted(old_chunks - {c.id for c in chunks}):
+            self._chunks.delete(ids=stale)
+        if stale := sorted(old_sentences - set(sentence_ids)):
+            self._sentences.delete(ids=stale)
+        self._articles.upsert(
+            ids=[info.id], documents=[text], embeddings=[article_vector.tolist()], metadatas=[_article_meta(info)]
+        )
+
+    def link_duplicates(self, article_id: str, others: Sequence[str]) -> None:
+        """Record `others` as duplicates of `article_id`, and the reverse links too."""
+        infos = self.articles()
+        for a, bs in [(article_id, others)] + [(o, [article_id]) for o in others]:
+            if a not in infos:
+                continue
+            merged = sorted(set(infos[a].duplicates) | set(bs) - {a})
+            meta = _article_meta(infos[a]) | {"duplicates": ",".join(merged)}
+            self._articles.update(ids=[a], metadatas=[meta])
+
+    # reading for retrieval -------------------------------------------------------------------
+    def nodes(self) -> list[Any]:
+        """All chunk nodes (llama-index `TextNode`s), e.g. to build BM25."""
+        return self.vector_store.get_nodes(node_ids=None)
+
+    def dense(self, query_vector: np.ndarray, k: int, filters: Filters) -> list[tuple[Any, float]]:
+        """Top-k chunk nodes by cosine similarity, as (node, cosine)."""
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        query = VectorStoreQuery(
+            query_embedding=query_vector.tolist(), similarity_top_k=k, filters=to_metadata_filters(filters)
+        )
+        result = self.vector_store.query(query)
+        # ChromaVectorStore reports exp(-distance); with cosine space, distance = 1 - cosine.
+        return [(n, 1.0 + float(np.log(max(s, 1e-12)))) for n, s in zip(result.nodes, result.similarities)]
+
+    def sentence_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        got = self._sentences.get(ids=list(ids), include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+
+
+def node_to_chunk(node: Any) -> Chunk:
+    """Rebuild a `Chunk` (sentences and offsets included) from a stored node."""
+    meta = node.metadata
+    text = node.get_content()
+    sentences, pos = [], 0
+    for start, end, length in json.loads(meta["sentences"]):
+        sentences.append(Sentence(start=start, end=end, text=text[pos : pos + length]))
+        pos += length + 1
+    return Chunk(id=node.node_id, article_id=meta["article_id"], n=int(meta["n"]), sentences=tuple(sentences))
+
+
+def to_metadata_filters(filters: Filters) -> Any:
+    from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter, MetadataFilters
+
+    if filters.empty:
+        return None
+    items = []
+    if filters.sources:
+        items.append(MetadataFilter(key="source", value=list(filters.sources), operator=FilterOperator.IN))
+    if filters.date_from:
+        items.append(MetadataFilter(key="date", value=date_key(filters.date_from), operator=FilterOperator.GTE))
+    if filters.date_to:
+        items.append(MetadataFilter(key="date", value=date_key(filters.date_to), operator=FilterOperator.LTE))
+    if filters.date_from or filters.date_to:
+        items.append(MetadataFilter(key="date", value=0, operator=FilterOperator.GT))
+    return MetadataFilters(filters=items)
+
+
+def matches(meta: dict[str, Any], filters: Filters) -> bool:
+    """The same test as `to_metadata_filters`, for results that did not come from Chroma."""
+    if filters.sources and meta.get("source") not in filters.sources:
+        return False
+    date = int(meta.get("date", 0))
+    if (filters.date_from or filters.date_to) and not date:
+        return False
+    if filters.date_from and date < date_key(filters.date_from):
+        return False
+    return not (filters.date_to and date > date_key(filters.date_to))
+
+
+def _chunk_meta(info: ArticleInfo, chunk: Chunk) -> dict[str, Any]:
+    return {
+        "article_id": info.id,
+        "source": info.source,
+        "title": info.title,
+        "date": date_key(info.date),
+        "n": chunk.n,
+        "start": chunk.start,
+        "end": chunk.end,
+        "sentences": json.dumps([[s.start, s.end, len(s.text)] for s in chunk.sentences]),
+    }
+
+
+def _article_meta(info: ArticleInfo) -> dict[str, Any]:
+    return {
+        "source": info.source,
+        "title": info.title,
+        "author": info.author or "",
+        "date": date_key(info.date),
+        "outlet": info.outlet or "",
+        "content_hash": info.content_hash,
+        "pipeline": PIPELINE,
+        "chunks": info.chunks,
+        "duplicates": ",".join(info.duplicates),
+    }
+
+
+def _info(article_id: str, m: dict[str, Any]) -> ArticleInfo:
+    return ArticleInfo(
+        id=article_id,
+        source=m["source"],
+        title=m["title"],
+        content_hash=m.get("content_hash", ""),
+        chunks=int(m.get("chunks", 0)),
+        author=m.get("author") or None,
+        date=_date_from_key(int(m.get("date", 0))),
+        outlet=m.get("outlet") or None,
+        duplicates=tuple(d for d in m.get("duplicates", "").split(",") if d),
+    )
+
+
+def _where(settings: Settings) -> str:
+    if settings.remote:
+        return f"Chroma server {settings.chroma_host}:{settings.chroma_port} (collection {settings.collection!r})"
+    return f"{settings.index_dir}/"
+
+
+def _corrupt_message(settings: Settings, e: Exception) -> str:
+    return (
+        f"The index at {_where(settings)} cannot be read ({type(e).__name__}: {e}). "
+        f"Delete it and rebuild: briefing ingest --rebuild seeds/"
+    )
+
+
+def _client(settings: Settings, create: bool) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.remote:
+        try:
+            client = chromadb.HttpClient(
+                host=settings.chroma_host or "", port=settings.chroma_port, settings=chroma_settings
+            )
+            client.heartbeat()
+        except Exception as e:  # noqa: BLE001 - connection errors come in many types
+            raise StoreUnavailableError(
+                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} ({e}). "
+                "Start it (chroma run --path index --port PORT) or unset CHROMA_HOST to use the local index."
+            ) from e
+        return client
+    path = settings.index_dir
+    if not (path / "chroma.sqlite3").exists() and not create:
+        raise IndexNotFoundError(f"No index at {path}/ — run: briefing ingest seeds/")
+    if path.exists() and not path.is_dir():
+        raise IndexCorruptError(f"{path} is a file, not an index folder — move it away or set BRIEFING_INDEX_DIR")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as e:  # chromadb raises many types for a damaged database
+        raise IndexCorruptError(_corrupt_message(settings, e)) from e

@@ -1,0 +1,197 @@
+"""The domain chain as frozen dataclasses: Article → Chunk → Passage → Answer(Citation…).
+
+Every span carries character offsets into the *original* file text (`Article.text`), so a quote
+can always be checked as `article.text[start:end]`. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Block:
+    """A run of article text kept after cleaning (a paragraph, a line, an HTML block).
+
+    `text` is the clean text. When `starts` is empty, `text` is verbatim
+    `article.text[start:end]`; otherwise clean character `i` came from the original span
+    `[starts[i], ends[i])` (HTML, where tags were dropped and entities decoded).
+    """
+
+    start: int
+    end: int
+    text: str
+    starts: tuple[int, ...] = ()
+    ends: tuple[int, ...] = ()
+
+    def span(self, i: int, j: int) -> tuple[int, int]:
+        """Original `[start, end)` of the clean slice `text[i:j]` (non-empty)."""
+        if not 0 <= i < j <= len(self.text):
+            raise ValueError(f"slice [{i}:{j}] is not a non-empty slice of a block of length {len(self.text)}")
+        if not self.starts:
+            return self.start + i, self.start + j
+        return self.starts[i], self.ends[j - 1]
+
+
+@dataclass(frozen=True)
+class Article:
+    """One source file, read and cleaned. `text` is the file's full original text."""
+
+    id: str
+    source: str
+    text: str
+    blocks: tuple[Block, ...]
+    content_hash: str
+    title: str
+    author: str | None = None
+    date: dt.date | None = None
+    outlet: str | None = None
+
+    @property
+    def clean_text(self) -> str:
+        return "\n\n".join(b.text for b in self.blocks)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence: clean `text` plus its original span `[start, end)`."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive sentences of one article; id `"{article_id}#{n}"`."""
+
+    id: str
+    article_id: str
+    n: int
+    sentences: tuple[Sentence, ...]
+
+    @property
+    def start(self) -> int:
+        return self.sentences[0].start
+
+    @property
+    def end(self) -> int:
+        return self.sentences[-1].end
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.sentences)
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """What the index knows about an article (without re-reading the file)."""
+
+    id: str
+    source: str
+    title: str
+    content_hash: str
+    chunks: int
+    author: str | None = None
+    date: dt.date | None = None
+    outlet: str | None = None
+    duplicates: tuple[str, ...] = ()  # ids of exact or near-duplicate articles
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its scores (`score` is the fused rank score)."""
+
+    chunk: Chunk
+    article: ArticleInfo
+    score: float
+    dense: float = 0.0  # cosine similarity to the question
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verified quote: `quote == original_text[start:end]` always holds."""
+
+    source: str
+    title: str
+    quote: str
+    start: int
+    end: int
+    score: float = 0.0
+    article_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "title": self.title,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `ask` returns. Abstentions carry no citations."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...] = ()
+    abstained: bool = False
+    confidence: float = 0.0  # calibrated probability that the cited sentence answers
+    passages: tuple[Passage, ...] = field(default=(), repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `ask --json` schema."""
+        return {
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [c.to_dict() for c in self.citations],
+        }
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to some sources and/or a publication date range (inclusive)."""
+
+    sources: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
+
+    @property
+    def empty(self) -> bool:
+        return not (self.sources or self.date_from or self.date_to)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest did, per article id / source."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    duplicates: tuple[tuple[str, str, float], ...] = ()  # (article id, other id, similarity)
+    chunks_embedded: int = 0
+
+    def summary(self) -> str:
+        parts = [
+            f"{len(self.added)} added",
+            f"{len(self.updated)} updated",
+            f"{len(self.unchanged)} unchanged",
+            f"{len(self.skipped)} skipped",
+        ]
+        return ", ".join(parts) + f" ({self.chunks_embedded} chunks embedded)"

@@ -1,0 +1,62 @@
+"""Quote verification: a citation reaches a user only if its quote is the source text at its offsets.
+
+`same_text(original, clean)` checks that an original slice (which may hold HTML tags and entity
+references) says the same as the clean sentence it was cut for. `verified(citations, texts)` keeps the citations whose `quote == texts[article_id][start:end]`
+and drops the rest. `locate(text, quote)` finds a quote that a model may have retyped with other
+whitespace or quote marks, and returns the exact original span, or None: no fuzzy matching,
+so a paraphrase is never passed off as a quote.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping
+
+from rag.types import Citation
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "‚": "'", "–": "-", "—": "-"})
+
+
+def verified(citations: Iterable[Citation], texts: Mapping[str, str]) -> list[Citation]:
+    """The citations that quote their article exactly."""
+    return [c for c in citations if c.article_id in texts and texts[c.article_id][c.start : c.end] == c.quote]
+
+
+def _normalise(text: str) -> tuple[str, list[int]]:
+    """Text with quote marks/dashes unified and whitespace runs collapsed, plus original offsets."""
+    out: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text.translate(_QUOTES)):
+        if ch.isspace():
+            if out and out[-1] == " ":
+                continue
+            ch = " "
+        out.append(ch)
+        origin.append(i)
+    return "".join(out), origin
+
+
+def locate(text: str, quote: str) -> tuple[int, int] | None:
+    """Original `[start, end)` of `quote` in `text`, exact up to whitespace and quote-mark style."""
+    if not quote.strip():
+        return None
+    start = text.find(quote)
+    if start != -1:
+        return start, start + len(quote)
+    norm_text, origin = _normalise(text)
+    norm_quote = _normalise(quote.strip())[0]
+    m = re.search(re.escape(norm_quote), norm_text)
+    if not m:
+        return None
+    return origin[m.start()], origin[m.end() - 1] + 1
+
+
+def same_text(original: str, clean: str) -> bool:
+    """True when `original` (tags dropped, entities decoded, whitespace collapsed) equals `clean`."""
+    def flat(text: str) -> str:
+        return " ".join(text.split())
+
+    if original == clean:
+        return True
+    return flat(html.unescape(re.sub(r"<[^>]*>", "", original))) == flat(clean)
