@@ -7,7 +7,8 @@ sentence), `context` (the same over the sentence, its neighbours and the article
 wants one and has none, 0 otherwise) and `rank` (1 / (1 + passage rank)) — and a logistic model
 turns them into the probability that the sentence answers the question. The weights are fitted
 on the SQuAD 2.0 benchmark articles (`python -m bench.calibrate`, written to
-`rag/calibration.json`), not on the seed corpus. Below `min_confidence` the answer abstains,
+`rag/calibration.json`), not on the seed corpus, then re-based from SQuAD's answer rate to
+`Settings.answerable_prior` (see `Calibration`). Below `min_confidence` the answer abstains,
 and no model is called.
 
 The answer text leads with the short span when the question wants one ("Over $1.7 billion"),
@@ -26,7 +27,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from rag.extract import Span, best_span, question_kind
+from rag.extract import Span, best_span, bound, question_kind, span_bound
 from rag.retrieve import Corpus
 from rag.types import Answer, Citation, Passage, Sentence
 from rag.verify import same_text, verified
@@ -38,22 +39,43 @@ _MAX_CITATIONS = 3
 
 @dataclass(frozen=True)
 class Calibration:
-    """Logistic weights over `FEATURES`; `source` says where they came from."""
+    """Logistic weights over `FEATURES`, fitted where the answer rate was `base_rate`.
+
+    `prior` re-bases the probabilities to the share of questions that this corpus is expected to
+    answer (Bayes' rule on the odds): SQuAD 2.0 is half unanswerable by design, with
+    unanswerable questions written to look answerable, while users of a briefing mostly ask
+    about what it covers. `prior == base_rate` leaves the fitted probabilities as they are.
+    """
 
     weights: tuple[float, ...]
     bias: float
     source: str
+    base_rate: float = 0.5
+    prior: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("base_rate", "prior"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be strictly between 0 and 1, got {getattr(self, name)}")
 
     def probability(self, features: np.ndarray) -> float:
-        z = float(np.dot(self.weights, features) + self.bias)
+        shift = math.log(self.prior / (1 - self.prior)) - math.log(self.base_rate / (1 - self.base_rate))
+        z = float(np.dot(self.weights, features) + self.bias) + shift
         return 1.0 / (1.0 + math.exp(-z))
 
     @classmethod
-    def load(cls) -> Calibration:
+    def load(cls, prior: float | None = None) -> Calibration:
         data = json.loads((files("rag") / "calibration.json").read_text(encoding="utf-8"))
         if tuple(data["features"]) != FEATURES:
             raise ValueError(f"calibration.json has features {data['features']}, expected {FEATURES}")
-        return cls(weights=tuple(data["weights"]), bias=float(data["bias"]), source=data.get("source", ""))
+        base = float(data.get("base_rate", 0.5))
+        return cls(
+            weights=tuple(data["weights"]),
+            bias=float(data["bias"]),
+            source=data.get("source", ""),
+            base_rate=base,
+            prior=base if prior is None else prior,
+        )
 
 
 @dataclass(frozen=True)
@@ -76,6 +98,8 @@ def score_sentences(
 ) -> list[Candidate]:
     """All sentences of `passages`, best first."""
     kind = question_kind(question)
+    wanted = bound(question) if kind == "quantity" else None
+    bound_terms = set(corpus.terms(" ".join(re.findall(r"\w+", question)))) - set(corpus.terms(_strip_bound(question)))
     q_terms = set(corpus.terms(question))
     q_words = {w.lower() for w in re.findall(r"\w+", question)}
     total = sum(corpus.idf_of(t) for t in q_terms) or 1.0
@@ -93,7 +117,9 @@ def score_sentences(
             dense = float(vector @ query_vector) if vector is not None else passage.dense
             own = set(corpus.terms(sentence.text))
             around = set(corpus.terms(" ".join(s.text for s in sents[max(k - 1, 0) : k + 2]))) | title_terms
-            span = best_span(sentence.text, kind, q_words) if kind != "other" else None
+            span = best_span(sentence.text, kind, q_words, wanted) if kind != "other" else None
+            if wanted and span and span_bound(span) == wanted:
+                own, around = own | bound_terms, around | bound_terms  # "up to" states the maximum
             kind_feature = 0.0 if kind == "other" else (1.0 if span else -1.0)
             features = np.array([dense, coverage(own), coverage(around), kind_feature, 1.0 / (1 + rank)])
             out.append(Candidate(passage, sentence, sid, features, calibration.probability(features), span))
@@ -145,6 +171,10 @@ def _corroborating(best: Candidate, rest: list[Candidate], min_confidence: float
             out.append(c)
             seen.add(c.passage.article.id)
     return out
+
+
+def _strip_bound(question: str) -> str:
+    return re.sub(r"\b(maximum|max|highest|upper|largest|biggest|most|minimum|min|lowest|lower|smallest|least)\b", " ", question, flags=re.I)
 
 
 def _norm(text: str) -> str:

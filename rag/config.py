@@ -7,6 +7,7 @@
 | BRIEFING_COLLECTION | collection name prefix | `briefing` |
 | BRIEFING_TOP_K | passages handed to the answerer | 6 |
 | BRIEFING_MIN_CONFIDENCE | calibrated probability below which the answer abstains | 0.5 |
+| BRIEFING_ANSWERABLE_PRIOR | expected share of questions the corpus answers (re-bases calibration) | 0.8 |
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Settings:
     chunk_chars: int = 700  # soft chunk size; sentences are never split
     embed_batch_size: int = 32
     min_confidence: float = 0.5
+    answerable_prior: float = 0.8
     near_duplicate: float = 0.9  # centroid cosine from which two articles are linked as near-duplicates
     max_question_chars: int = 2000
 
@@ -38,6 +40,8 @@ class Settings:
             raise ConfigError(f"need 1 ≤ top_k ≤ candidates, got top_k={self.top_k}, candidates={self.candidates}")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ConfigError(f"min_confidence must be within [0, 1], got {self.min_confidence}")
+        if not 0.0 < self.answerable_prior < 1.0:
+            raise ConfigError(f"answerable_prior must be strictly between 0 and 1, got {self.answerable_prior}")
         if self.chunk_chars < 100:
             raise ConfigError(f"chunk_chars must be at least 100, got {self.chunk_chars}")
 
@@ -65,6 +69,8 @@ class Settings:
                 values["top_k"] = int(v)
             if v := env.get("BRIEFING_MIN_CONFIDENCE"):
                 values["min_confidence"] = float(v)
+            if v := env.get("BRIEFING_ANSWERABLE_PRIOR"):
+                values["answerable_prior"] = float(v)
         except ValueError as e:
             raise ConfigError(f"Bad number in the environment: {e}") from e
         values.update(overrides)

@@ -28,14 +28,14 @@ _QUALIFIER = (
     r"(?:(?:up to|over|more than|less than|fewer than|at least|at most|about|around|nearly|almost|roughly|"
     r"approximately|some|an estimated|an average of|as many as|as much as|under|below|above|only)\s+)?"
 )
-_NUMBER = r"(?:[$€£¥]\s?)?\d[\d,]*(?:\.\d+)?"
+_NUMBER = r"(?:[$€£¥]\s?)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 _SCALE = r"(?:\s?(?:%|percent|per cent)|\s(?:thousand|million|billion|trillion|hundred))*"
 _WORD_NUMBER = (
     r"\b(?:hundreds|thousands|millions|billions|tens) of (?:thousands of |millions of |billions of )?[a-z]+"
     r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|a hundred|a dozen|dozens)\b"
 )
-_QUANTITY = re.compile(rf"\b{_QUALIFIER}(?:{_NUMBER}{_SCALE}(?:\s(?:in|of)?\s?[a-z]+)?|{_WORD_NUMBER})", re.I)
 _QUANTITY_CORE = re.compile(rf"{_QUALIFIER}(?:{_NUMBER}{_SCALE}|{_WORD_NUMBER})", re.I)
+_YEAR = re.compile(r"(?:in |since |by )?(?:19|20)\d\d")
 _MONTH = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
     r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
@@ -55,6 +55,30 @@ class Span:
     text: str
 
 
+_UPPER_Q = re.compile(r"\b(maximum|max|highest|upper|largest|biggest|most|at most|ceiling|peak)\b", re.I)
+_LOWER_Q = re.compile(r"\b(minimum|min|lowest|lower|smallest|least|at least|floor)\b", re.I)
+_UPPER_SPAN = re.compile(r"^(up to|at most|as many as|as much as|under|below|fewer than|less than)\b", re.I)
+_LOWER_SPAN = re.compile(r"^(over|more than|at least|above|minimum)\b", re.I)
+
+
+def bound(question: str) -> str | None:
+    """"upper" for questions about a maximum, "lower" for a minimum, else None."""
+    if _UPPER_Q.search(question):
+        return "upper"
+    if _LOWER_Q.search(question):
+        return "lower"
+    return None
+
+
+def span_bound(span: Span) -> str | None:
+    """Which bound a quantity's qualifier states: "up to $5.5 billion" → "upper"."""
+    if _UPPER_SPAN.match(span.text):
+        return "upper"
+    if _LOWER_SPAN.match(span.text):
+        return "lower"
+    return None
+
+
 def question_kind(question: str) -> str:
     """One of "date", "quantity", "person", "place", or "other" (answer with a sentence)."""
     for kind, pattern in _KINDS:
@@ -66,11 +90,8 @@ def question_kind(question: str) -> str:
 def candidates(sentence: str, kind: str) -> list[Span]:
     """Spans of `sentence` that have the shape of a `kind` answer."""
     if kind == "quantity":
-        spans = []
-        for m in _QUANTITY_CORE.finditer(sentence):
-            # Keep a trailing plain noun ("20,000 soldiers") only when it is not a preposition.
-            spans.append(Span(m.start(), m.end(), m.group(0)))
-        return [s for s in spans if any(ch.isdigit() for ch in s.text) or s.text[:1].isalpha()]
+        spans = [Span(m.start(), m.end(), m.group(0)) for m in _QUANTITY_CORE.finditer(sentence)]
+        return [s for s in spans if not _YEAR.fullmatch(s.text)]
     if kind == "date":
         return [Span(m.start(), m.end(), m.group(0)) for m in _DATE.finditer(sentence)]
     if kind in ("person", "place"):
@@ -88,12 +109,17 @@ def candidates(sentence: str, kind: str) -> list[Span]:
     return []
 
 
-def best_span(sentence: str, kind: str, question_words: set[str]) -> Span | None:
+def best_span(sentence: str, kind: str, question_words: set[str], wanted: str | None = None) -> Span | None:
     """The candidate of `kind` nearest to the question's words in `sentence`, not found in the question.
 
-    `question_words` are lower-cased surface words of the question (stopwords removed).
+    `question_words` are lower-cased surface words of the question. With `wanted` ("upper" or
+    "lower", see `bound`), a quantity that states the opposite bound is not an answer.
     """
     spans = [s for s in candidates(sentence, kind) if not _in_question(s.text, question_words)]
+    if wanted and not (_UPPER_Q if wanted == "upper" else _LOWER_Q).search(sentence):
+        spans = [s for s in spans if span_bound(s) in (wanted, None)]
+        spans.sort(key=lambda s: span_bound(s) != wanted)
+        spans = [s for s in spans if span_bound(s) == span_bound(spans[0])] if spans else []
     if not spans:
         return None
     anchors = [m.start() for m in re.finditer(r"\w+", sentence) if m.group(0).lower() in question_words]

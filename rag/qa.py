@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from rag.answer import Calibration, compose, score_sentences
+from rag.answer import Calibration, Candidate, compose, score_sentences
 from rag.config import Settings
 from rag.indexer import Progress, encode, ingest_paths
 from rag.question import validate_question
@@ -59,7 +59,7 @@ class BriefingQA:
     @property
     def calibration(self) -> Calibration:
         if self._calibration is None:
-            self._calibration = Calibration.load()
+            self._calibration = Calibration.load(prior=self.settings.answerable_prior)
         return self._calibration
 
     def _open(self, create: bool) -> Corpus:
@@ -92,17 +92,23 @@ class BriefingQA:
         s = self.settings
         return retrieve(self._index, question, vector, filters, top_k, max(s.candidates, top_k))
 
-    def ask(self, question: str, *, filters: Filters | None = None, top_k: int | None = None) -> Answer:
-        """Answer from the corpus with verified quotes, or abstain."""
+    def rank(
+        self, question: str, *, filters: Filters | None = None, top_k: int | None = None
+    ) -> list[Candidate]:
+        """Every sentence of the retrieved passages with its features and probability, best first."""
         question = validate_question(question, self.settings.max_question_chars)
         corpus = self._index
         vector = encode(self.embedder, [question])[0]
         passages = self._retrieve(question, vector, filters or Filters(), top_k or self.settings.top_k)
         ids = [f"{p.chunk.id}.{k}" for p in passages for k in range(len(p.chunk.sentences))]
-        ranked = score_sentences(
-            question, passages, vector, corpus.store.sentence_vectors(ids), corpus, self.calibration
-        )
-        texts = corpus.store.article_texts(sorted({p.article.id for p in passages}))
+        vectors = corpus.store.sentence_vectors(ids)
+        return score_sentences(question, passages, vector, vectors, corpus, self.calibration)
+
+    def ask(self, question: str, *, filters: Filters | None = None, top_k: int | None = None) -> Answer:
+        """Answer from the corpus with verified quotes, or abstain."""
+        question = validate_question(question, self.settings.max_question_chars)
+        ranked = self.rank(question, filters=filters, top_k=top_k)
+        texts = self._index.store.article_texts(sorted({c.passage.article.id for c in ranked}))
         return compose(question, ranked, texts, self.settings.min_confidence)
 
     def ask_many(self, questions: Iterable[str], **kwargs: Any) -> list[Answer]:

@@ -141,7 +141,8 @@ class Store:
         The article record (with the content hash) is written last: if anything fails before,
         the old hash stays and the next ingest redoes the article.
         """
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        from llama_index.core.schema import MetadataMode, NodeRelationship, RelatedNodeInfo, TextNode
+        from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
         sentence_ids, offset, nodes = [], 0, []
         chunk_vectors = []
@@ -164,7 +165,14 @@ class Store:
         old_chunks = set(self._chunks.get(where={"article_id": info.id}, include=[])["ids"])
         old_sentences = set(self._sentences.get(where={"article_id": info.id}, include=[])["ids"])
         if nodes:
-            self.vector_store.add(nodes)
+            # ChromaVectorStore.add() calls collection.add(), which keeps an existing id's old
+            # content; a changed article must overwrite in place, so upsert the same payload.
+            self._chunks.upsert(
+                ids=[n.node_id for n in nodes],
+                embeddings=[n.get_embedding() for n in nodes],
+                metadatas=[node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in nodes],
+                documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in nodes],
+            )
             self._sentences.upsert(
                 ids=sentence_ids,
                 embeddings=sentence_vectors.tolist(),

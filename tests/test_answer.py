@@ -1,0 +1,65 @@
+"""Answers over the seeds with the real bundled model: exact quotes, right facts, abstention."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import BriefingQA
+from rag.answer import NOT_COVERED
+
+ANSWERABLE = {
+    "What was the minimum arms estimate?": "$1.7 billion",
+    "How many North Korean soldiers would be too many to deploy?": "20,000",
+    "What is the highest estimate of North Korean arms sales?": "$5.5 billion",
+    "Why is Russia turning to North Korea?": "ammunition",
+}
+OUT_OF_CORPUS = [
+    "What did China say about the deal?",
+    "What is the capital of France?",
+    "Who won the 2018 football World Cup?",
+    "What is the interest rate set by the European Central Bank?",
+]
+
+
+@pytest.mark.parametrize("question", sorted(ANSWERABLE))
+def test_answers_carry_the_fact_and_exact_quotes(seed_qa: BriefingQA, question: str) -> None:
+    answer = seed_qa.ask(question)
+    assert not answer.abstained, answer
+    assert ANSWERABLE[question] in answer.text
+    assert answer.citations
+    assert any(ANSWERABLE[question] in c.quote for c in answer.citations)
+
+
+@pytest.mark.parametrize("question", sorted(ANSWERABLE) + OUT_OF_CORPUS)
+def test_every_citation_offset_is_exact_in_the_source_file(seed_qa: BriefingQA, question: str) -> None:
+    for c in seed_qa.ask(question).citations:
+        with open(c.source, encoding="utf-8") as f:
+            assert f.read()[c.start : c.end] == c.quote
+
+
+@pytest.mark.parametrize("question", OUT_OF_CORPUS)
+def test_out_of_corpus_questions_abstain(seed_qa: BriefingQA, question: str) -> None:
+    answer = seed_qa.ask(question)
+    assert answer.abstained
+    assert answer.text == NOT_COVERED
+    assert answer.citations == ()
+
+
+def test_minimum_estimate_reads_as_an_answer(seed_qa: BriefingQA) -> None:
+    answer = seed_qa.ask("What was the minimum arms estimate?")
+    lead = answer.text.split(":")[0]
+    assert "$1.7 billion" in lead and len(lead) < 40
+    assert answer.text.count("[1]") == 1
+
+
+def test_json_schema(seed_qa: BriefingQA) -> None:
+    data = seed_qa.ask("What was the minimum arms estimate?").to_dict()
+    assert set(data) == {"answer", "abstained", "citations"}
+    assert set(data["citations"][0]) == {"source", "title", "quote", "start", "end", "score"}
+
+
+def test_ask_many_keeps_order(seed_qa: BriefingQA) -> None:
+    qs = ["What was the minimum arms estimate?", "What is the capital of France?"]
+    answers = seed_qa.ask_many(qs)
+    assert [a.question for a in answers] == qs
+    assert [a.abstained for a in answers] == [False, True]

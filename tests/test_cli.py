@@ -1,0 +1,67 @@
+"""The `briefing` command: JSON contract, clear errors with a non-zero exit and no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def briefing(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def indexed(seeds: Path) -> Path:
+    done = briefing("ingest", "--quiet", str(seeds))
+    assert done.returncode == 0, done.stderr
+    assert "2 added" in done.stdout
+    return seeds
+
+
+def test_ingest_ask_json_and_offsets(indexed: Path) -> None:
+    again = briefing("ingest", "--quiet", str(indexed))
+    assert "0 added, 0 updated, 2 unchanged" in again.stdout
+    out = briefing("ask", "--json", "What was the minimum arms estimate?")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["abstained"] is False and "$1.7 billion" in data["answer"]
+    for c in data["citations"]:
+        assert not Path(c["source"]).is_absolute()  # relative paths stay relative
+        assert Path(c["source"]).read_text(encoding="utf-8")[c["start"] : c["end"]] == c["quote"]
+    out = briefing("ask", "--json", "What did China say about the deal?")
+    assert json.loads(out.stdout) == {
+        "answer": "The briefing corpus does not cover this question.",
+        "abstained": True,
+        "citations": [],
+    }
+
+
+def test_sources_lists_articles_and_duplicates(indexed: Path) -> None:
+    out = briefing("sources")
+    assert out.returncode == 0
+    assert "2024-10-28" in out.stdout and "duplicates:" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("ask", "What happened?"), "No index at"),
+        (("ingest", "no/such/folder"), "No such file or folder"),
+        (("ask", "--top-k", "0", "Hi?"), "--top-k must be at least 1"),
+        (("ask", "--since", "2024-02-01", "--until", "2024-01-01", "Hi?"), "after date_to"),
+    ],
+)
+def test_errors_exit_2_without_traceback(args: tuple[str, ...], message: str) -> None:
+    out = briefing(*args)
+    assert out.returncode == 2
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_bad_question_on_a_built_index(indexed: Path) -> None:
+    out = briefing("ask", "   ")
+    assert out.returncode == 2 and "The question is empty" in out.stderr and "Traceback" not in out.stderr

@@ -1,0 +1,36 @@
+"""The bundled embedding model loads offline and embeds sensibly."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.embed import MINILM_ID, MiniLMEmbedding
+
+
+def test_minilm_embeds_offline_and_ranks_the_relevant_sentence_first() -> None:
+    model = MiniLMEmbedding()
+    v = model.encode(
+        [
+            "What was the minimum arms estimate?",
+            "But even the minimum estimate of shipments is over $1.7 billion.",
+            "Subscribe to our newsletter",
+        ]
+    )
+    assert v.shape == (3, 384) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] > 0.3 > v[0] @ v[2]
+    assert model.model_name == MINILM_ID
+
+
+def test_batches_do_not_change_vectors() -> None:
+    texts = [f"sentence {i} " * (i % 7 + 1) for i in range(40)]
+    one = MiniLMEmbedding(embed_batch_size=1).encode(texts)
+    many = MiniLMEmbedding(embed_batch_size=16).encode(texts)
+    assert np.allclose(one, many, atol=1e-4)
+    assert MiniLMEmbedding().encode([]).shape == (0, 384)
+
+
+def test_llama_index_interface() -> None:
+    model = MiniLMEmbedding()
+    assert len(model.get_query_embedding("arms")) == 384
+    assert len(model.get_text_embedding_batch(["a", "b"])) == 2

@@ -1,0 +1,151 @@
+"""Reading and cleaning articles: formats, boilerplate, metadata, bad files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from rag.errors import InputError
+from rag.ingest import SkipFile, article_id, build_article, discover, read_article
+from tests.conftest import SEEDS
+
+BOILERPLATE = [
+    "Subscribe",
+    "indicates required",
+    "Enter your email",
+    "Skip to content",
+    "Edit post",
+    "News Feed",
+    "MORE NEWS",
+    "Editors' Picks",
+    "Successfuly subscribed",
+    "Explaining Ukraine with Kate Tsurkan",
+    "This audio is created with AI assistance",
+    "Surging government spen",
+    "wartime economy delivers growth",
+]
+
+
+def test_seed_boilerplate_is_removed_and_article_text_kept() -> None:
+    article = read_article(str(SEEDS / "001_72b694fcf48b8cdc.txt"))
+    clean = article.clean_text
+    for phrase in BOILERPLATE:
+        assert phrase not in clean, phrase
+    for phrase in [
+        "But even the minimum estimate of shipments is over $1.7 billion, the study reads.",
+        "Olena Guseinova, the study's author, said.",
+        "Russia aims to pressure countries like South Korea and Japan",
+    ]:
+        assert phrase in clean, phrase
+
+
+def test_seed_metadata_from_headline_and_byline() -> None:
+    article = read_article(str(SEEDS / "001_72b694fcf48b8cdc.txt"))
+    assert article.title.startswith("North Korea's current arms sales to Russia estimated at up to $5.5 billion")
+    assert article.author == "Kateryna Hodunova"
+    assert article.date == dt.date(2024, 10, 28)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SEEDS.iterdir()))
+def test_every_block_is_verbatim_original_text(name: str) -> None:
+    article = read_article(str(SEEDS / name))
+    assert article.blocks
+    for b in article.blocks:
+        assert article.text[b.start : b.end] == b.text
+
+
+def test_crlf_and_hard_wrapped_lines_join_into_one_paragraph() -> None:
+    text = "Headline of the piece here\r\n\r\nThe first sentence is\r\nwrapped over two lines. Second one.\r\n"
+    article = build_article("a.txt", text, "text")
+    assert [b.text for b in article.blocks][-1] == "The first sentence is\r\nwrapped over two lines. Second one."
+    assert article.title == "Headline of the piece here"
+
+
+def test_markdown_front_matter_and_markers() -> None:
+    text = "---\ntitle: Grain deal talks\nauthor: A. Writer\ndate: 2024-05-02\noutlet: Example Times\n---\n# Grain deal talks\n\n- Ships resumed sailing on May 1.\n"
+    article = build_article("x.md", text, "markdown")
+    assert (article.title, article.author, article.date, article.outlet) == (
+        "Grain deal talks", "A. Writer", dt.date(2024, 5, 2), "Example Times"
+    )
+    assert "---" not in article.clean_text and "title:" not in article.clean_text
+    assert any(b.text == "Ships resumed sailing on May 1." for b in article.blocks)
+
+
+HTML = """<!doctype html><html><head><title>Site | Page</title>
+<meta property="og:title" content="Ports reopen after storm">
+<meta name="author" content="Jane Roe"><meta property="og:site_name" content="Harbour News">
+<meta property="article:published_time" content="2024-03-05T10:00:00Z"></head>
+<body><nav><a href="/">Home</a> <a href="/world">World</a></nav>
+<header>Subscribe to our newsletter</header>
+<article><h1>Ports reopen after storm</h1>
+<p>The port of Dover reopened on Tuesday after&nbsp;the storm, officials said.</p>
+<p>Traffic is <b>back to normal</b>, AT&amp;T engineers reported.</p></article>
+<script>var x = "Subscribe now";</script>
+<footer>Copyright 2024</footer></body></html>"""
+
+
+def test_html_parsed_with_offsets_and_metadata() -> None:
+    article = build_article("p.html", HTML, "html")
+    clean = article.clean_text
+    assert "Home" not in clean and "Subscribe" not in clean and "Copyright" not in clean and "var x" not in clean
+    assert "The port of Dover reopened on Tuesday after the storm, officials said." in clean
+    assert "Traffic is back to normal, AT&T engineers reported." in clean
+    assert (article.title, article.author, article.outlet, article.date) == (
+        "Ports reopen after storm", "Jane Roe", "Harbour News", dt.date(2024, 3, 5)
+    )
+    para = next(b for b in article.blocks if b.text.startswith("Traffic"))
+    start, end = para.span(0, len(para.text))
+    assert HTML[start:end] == "Traffic is <b>back to normal</b>, AT&amp;T engineers reported."
+    i = para.text.index("AT&T")
+    assert HTML[slice(*para.span(i, i + 4))] == "AT&amp;T"
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty file"),
+        (b"   \n\t\n", "empty file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        ("Caf\u00e9 au lait, d\u00e9j\u00e0 vu.".encode("latin-1"), "not UTF-8"),
+        (b"Subscribe\nSubscribe\n* indicates required\n", "no article text"),
+    ],
+)
+def test_unreadable_files_are_skipped_with_a_reason(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    with pytest.raises(SkipFile, match=reason):
+        read_article(str(path))
+
+
+def test_unicode_text_keeps_offsets(tmp_path: Path) -> None:
+    text = "Київ — the capital — said “hello”. Émile agreed 👍 on 3 May 2024.\n"
+    (tmp_path / "u.txt").write_text(text, encoding="utf-8")
+    article = read_article(str(tmp_path / "u.txt"))
+    assert article.text == text
+    assert article.blocks[0].text == text.strip()
+
+
+def test_discover_expands_folders_and_reports_unsupported(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "b.md").write_text("x")
+    (tmp_path / "d" / "a.txt").write_text("x")
+    (tmp_path / "d" / "c.pdf").write_bytes(b"%PDF")
+    (tmp_path / "d" / ".hidden.txt").write_text("x")
+    files, skipped = discover([tmp_path / "d"])
+    assert [Path(f).name for f in files] == ["a.txt", "b.md"]
+    assert [(Path(s).name, r) for s, r in skipped] == [("c.pdf", "unsupported file type .pdf")]
+
+
+def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="No such file or folder: .*nope"):
+        discover([tmp_path / "nope"])
+    with pytest.raises(InputError, match="Nothing to ingest"):
+        discover([])
+
+
+def test_article_ids_are_readable_and_stable() -> None:
+    assert article_id("seeds/001_x.txt") == "seeds-001_x"
+    assert article_id("./seeds/001_x.txt") == "seeds-001_x"
+    assert article_id("a b/c?.md") == "a-b-c"

@@ -1,0 +1,193 @@
+"""The index: safe re-ingest, replacement without orphans, errors for bad indexes, server mode."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rag import BriefingQA, Filters, IndexCorruptError, IndexNotFoundError, Settings, StoreUnavailableError
+from tests.fakes import HashEmbedding
+
+ARTICLE = "Ship traffic in the strait rose 12% in March. Officials said the route was safe again.\n"
+OTHER = "Wheat prices fell 3% on Friday. Traders blamed the strong harvest in Kansas.\n"
+
+
+def _chunk_ids(qa: BriefingQA) -> list[str]:
+    return sorted(n.node_id for n in qa._index.store.nodes())
+
+
+def test_unchanged_reingest_does_no_embedding_work(fake_qa: BriefingQA, seeds: Path) -> None:
+    first = fake_qa.ingest([seeds])
+    assert len(first.added) == 2 and first.chunks_embedded > 0
+    embedder = fake_qa.embedder
+    calls = embedder.calls
+    again = fake_qa.ingest([seeds])
+    assert embedder.calls == calls
+    assert again.added == () and again.updated == () and len(again.unchanged) == 2
+    assert again.chunks_embedded == 0
+
+
+def test_changed_file_replaces_its_chunks_without_orphans(fake_qa: BriefingQA, tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text(" ".join([ARTICLE.strip()] * 20) + "\n")
+    fake_qa.ingest([path])
+    before = _chunk_ids(fake_qa)
+    assert len(before) > 1
+    path.write_text(OTHER)
+    report = fake_qa.ingest([path])
+    assert len(report.updated) == 1
+    after = _chunk_ids(fake_qa)
+    article = report.updated[0]
+    assert after == [f"{article}#0"]
+    nodes = fake_qa._index.store.nodes()
+    assert "Wheat" in nodes[0].get_content()
+    sentence_ids = fake_qa._index.store._sentences.get(include=[])["ids"]
+    assert sorted(sentence_ids) == [f"{article}#0.0", f"{article}#0.1"]
+    answer = fake_qa.ask("Why did wheat prices fall?")
+    assert all("strait" not in c.quote for c in answer.citations)
+
+
+def test_failed_file_keeps_what_was_indexed(fake_qa: BriefingQA, tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text(ARTICLE)
+    fake_qa.ingest([path])
+    before = _chunk_ids(fake_qa)
+    path.write_bytes(b"\xff\xfe\x00binary\x00")
+    report = fake_qa.ingest([path])
+    assert [s.reason for s in report.skipped] == ["binary file (contains NUL bytes), not text"]
+    assert _chunk_ids(fake_qa) == before
+    assert fake_qa.articles()[0].content_hash
+
+
+def test_skipped_files_are_reported_and_the_rest_ingested(fake_qa: BriefingQA, tmp_path: Path) -> None:
+    d = tmp_path / "docs"
+    d.mkdir()
+    (d / "good.txt").write_text(ARTICLE)
+    (d / "empty.txt").write_text("")
+    (d / "latin.txt").write_bytes("Caf\xe9".encode("latin-1"))
+    report = fake_qa.ingest([d])
+    assert len(report.added) == 1
+    reasons = {Path(s.source).name: s.reason for s in report.skipped}
+    assert reasons["empty.txt"] == "empty file"
+    assert reasons["latin.txt"].startswith("not UTF-8")
+
+
+def test_exact_duplicates_are_linked_not_dropped(fake_qa: BriefingQA, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(ARTICLE)
+    (tmp_path / "b.txt").write_text(ARTICLE)
+    (tmp_path / "c.txt").write_text(OTHER)
+    report = fake_qa.ingest([tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "c.txt"])
+    assert len(report.added) == 3
+    infos = {Path(a.source).name: a for a in fake_qa.articles()}
+    assert infos["a.txt"].duplicates == (infos["b.txt"].id,)
+    assert infos["b.txt"].duplicates == (infos["a.txt"].id,)
+    assert infos["c.txt"].duplicates == ()
+
+
+def test_filters_restrict_sources_and_dates(fake_qa: BriefingQA, tmp_path: Path) -> None:
+    (tmp_path / "old.md").write_text("---\ndate: 2020-01-01\n---\n" + ARTICLE)
+    (tmp_path / "new.md").write_text("---\ndate: 2024-06-01\n---\n" + ARTICLE.replace("March", "May"))
+    fake_qa.ingest([tmp_path / "old.md", tmp_path / "new.md"])
+    q = "How much did ship traffic rise?"
+    recent = fake_qa.retrieve(q, filters=Filters(date_from=dt.date(2023, 1, 1)))
+    assert {p.article.source for p in recent} == {str(tmp_path / "new.md")}
+    only_old = fake_qa.retrieve(q, filters=Filters(sources=(str(tmp_path / "old.md"),)))
+    assert {p.article.source for p in only_old} == {str(tmp_path / "old.md")}
+    assert fake_qa.retrieve(q, filters=Filters(date_to=dt.date(2019, 1, 1))) == []
+    with pytest.raises(ValueError):
+        Filters(date_from=dt.date(2024, 1, 2), date_to=dt.date(2024, 1, 1))
+
+
+def test_missing_index_says_what_to_run(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFoundError, match="run: briefing ingest seeds/"):
+        BriefingQA.open(tmp_path / "nowhere", embedder=HashEmbedding())
+    qa = BriefingQA(Settings(index_dir=tmp_path / "empty"), embedder=HashEmbedding())
+    with pytest.raises(IndexNotFoundError):
+        qa.ask("What happened?")
+
+
+def test_index_from_another_embedding_model_is_refused(fake_qa: BriefingQA, seeds: Path, tmp_path: Path) -> None:
+    fake_qa.ingest([seeds])
+
+    class Other(HashEmbedding):
+        model_name: str = "other-model"
+
+    with pytest.raises(IndexCorruptError, match="built with the embedding model 'hash-embedding-64'.*--rebuild"):
+        BriefingQA.open(tmp_path / "index", embedder=Other()).ask("anything?")
+
+
+def test_corrupted_index_is_reported(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    index.mkdir()
+    (index / "chroma.sqlite3").write_bytes(b"this is not a sqlite database" * 100)
+    with pytest.raises(IndexCorruptError, match="cannot be read.*--rebuild"):
+        BriefingQA.open(index, embedder=HashEmbedding())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path):  # noqa: ANN201
+    port = _free_port()
+    chroma = Path(sys.executable).with_name("chroma")
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--path", str(tmp_path / "server-data"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("chroma run did not start within 60 s")
+    yield port
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.mark.server
+def test_server_mode_runs_the_same_pipeline(chroma_server: int, seeds: Path, tmp_path: Path) -> None:
+    settings = Settings.from_env({"CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(chroma_server)})
+    qa = BriefingQA(settings, embedder=HashEmbedding())
+    report = qa.ingest([seeds])
+    assert len(report.added) == 2
+    assert not (tmp_path / "index" / "chroma.sqlite3").exists()
+    again = BriefingQA(settings, embedder=HashEmbedding())
+    assert len(again.ingest([seeds]).unchanged) == 2
+    answer = again.ask("How many high-level meetings were there in 2024?")
+    for c in answer.citations:
+        assert Path(c.source).read_text(encoding="utf-8")[c.start : c.end] == c.quote
+    assert len(again.retrieve("arms sales")) > 0
+
+
+def test_unreachable_server_is_a_clear_error() -> None:
+    settings = Settings(chroma_host="127.0.0.1", chroma_port=_free_port())
+    with pytest.raises(StoreUnavailableError, match="Cannot reach the Chroma server"):
+        BriefingQA(settings, embedder=HashEmbedding()).ingest(["."])
+
+
+def test_rebuild_drops_the_index(fake_qa: BriefingQA, seeds: Path, tmp_path: Path) -> None:
+    from rag.store import Store
+
+    fake_qa.ingest([seeds])
+    Store.delete_index(fake_qa.settings)
+    fresh = BriefingQA(fake_qa.settings, embedder=HashEmbedding())
+    assert len(fresh.ingest([seeds]).added) == 2
+    shutil.rmtree(tmp_path / "index")
