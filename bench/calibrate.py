@@ -94,18 +94,21 @@ def main() -> None:
     z, y = tops(fit)
     a, c = logistic(z, y, l2=1e-3)
     weights, bias = w * a[0], b * a[0] + c
-    cal = Calibration(weights=tuple(float(x) for x in weights), bias=float(bias), source="")
     zh, yh = tops(held)
     p = 1 / (1 + np.exp(-(a[0] * zh[:, 0] + c)))
     threshold = f1_threshold(p, yh, n_answerable=int(yh.sum()))
     print(f"abstention threshold (max F1 of correct answers, held out): {threshold:.3f}")
     answered = p >= threshold
     print(f"held-out questions: {len(yh)}; top sentence holds the answer: {yh.mean():.3f}")
-    print(f"answered {answered.mean():.3f}; precision when answering {yh[answered].mean() if answered.any() else 0:.3f}")
+    print(
+        f"answered {answered.mean():.3f}; precision when answering {yh[answered].mean() if answered.any() else 0:.3f}"
+    )
     for lo in (0.0, 0.25, 0.5, 0.75):
         m = (p >= lo) & (p < lo + 0.25)
         if m.any():
-            print(f"  p in [{lo:.2f}, {lo + 0.25:.2f}): n={m.sum():4d} predicted {p[m].mean():.2f} observed {yh[m].mean():.2f}")
+            print(
+                f"  p in [{lo:.2f}, {lo + 0.25:.2f}): n={m.sum():4d} predicted {p[m].mean():.2f} observed {yh[m].mean():.2f}"
+            )
     print("weights", dict(zip(FEATURES, np.round(weights, 3))), "bias", round(bias, 3))
     if args.write:
         out = {

@@ -39,7 +39,9 @@ def write_corpus(data: list[dict], folder: Path) -> list[Question]:
             span = (offset, offset + len(context))
             for qa in para["qas"]:
                 answers = tuple(dict.fromkeys(a["text"] for a in qa.get("answers", [])))
-                questions.append(Question(qa["id"], qa["question"], str(source), not qa.get("is_impossible"), answers, span))
+                questions.append(
+                    Question(qa["id"], qa["question"], str(source), not qa.get("is_impossible"), answers, span)
+                )
             parts.append(context)
             offset += len(context) + 2
         source.write_text("\n\n".join(parts), encoding="utf-8")

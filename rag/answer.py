@@ -126,9 +126,7 @@ def score_sentences(
     return sorted(out, key=lambda c: -c.probability)
 
 
-def compose(
-    question: str, ranked: list[Candidate], texts: Mapping[str, str], min_confidence: float
-) -> Answer:
+def compose(question: str, ranked: list[Candidate], texts: Mapping[str, str], min_confidence: float) -> Answer:
     """Turn ranked sentences into an `Answer`, or an abstention when the best is not likely enough."""
     passages = tuple(dict.fromkeys(c.passage for c in ranked))
     if not ranked or ranked[0].probability < min_confidence:
@@ -174,7 +172,12 @@ def _corroborating(best: Candidate, rest: list[Candidate], min_confidence: float
 
 
 def _strip_bound(question: str) -> str:
-    return re.sub(r"\b(maximum|max|highest|upper|largest|biggest|most|minimum|min|lowest|lower|smallest|least)\b", " ", question, flags=re.I)
+    return re.sub(
+        r"\b(maximum|max|highest|upper|largest|biggest|most|minimum|min|lowest|lower|smallest|least)\b",
+        " ",
+        question,
+        flags=re.I,
+    )
 
 
 def _norm(text: str) -> str:

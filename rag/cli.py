@@ -32,7 +32,9 @@ def _date(value: str) -> dt.date:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="briefing", description="Questions over briefing articles, answered with verified quotes.")
+    p = argparse.ArgumentParser(
+        prog="briefing", description="Questions over briefing articles, answered with verified quotes."
+    )
     p.add_argument("--index", help="index folder (default: $BRIEFING_INDEX_DIR or index/)")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -69,9 +71,14 @@ def _ingest(qa: BriefingQA, args: argparse.Namespace) -> int:
     if args.quiet:
         report = qa.ingest(args.paths)
     else:
-        with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), transient=True) as bar:
+        with Progress(
+            TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), transient=True
+        ) as bar:
             task = bar.add_task("", total=None)
-            report = qa.ingest(args.paths, progress=lambda done, total, src: bar.update(task, completed=done, total=total, description=src))
+            report = qa.ingest(
+                args.paths,
+                progress=lambda done, total, src: bar.update(task, completed=done, total=total, description=src),
+            )
     print(report.summary())
     for s in report.skipped:
         print(f"  skipped {s.source}: {s.reason}")

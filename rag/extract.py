@@ -62,7 +62,7 @@ _LOWER_SPAN = re.compile(r"^(over|more than|at least|above|minimum)\b", re.I)
 
 
 def bound(question: str) -> str | None:
-    """"upper" for questions about a maximum, "lower" for a minimum, else None."""
+    """ "upper" for questions about a maximum, "lower" for a minimum, else None."""
     if _UPPER_Q.search(question):
         return "upper"
     if _LOWER_Q.search(question):

@@ -200,7 +200,9 @@ def _html_meta(meta: dict[str, str]) -> dict[str, str]:
         "date": ("article:published_time", "date", "pubdate", "dc.date", "time"),
         "outlet": ("og:site_name", "publisher", "application-name"),
     }
-    return {k: next(meta[n] for n in names if meta.get(n)) for k, names in pick.items() if any(meta.get(n) for n in names)}
+    return {
+        k: next(meta[n] for n in names if meta.get(n)) for k, names in pick.items() if any(meta.get(n) for n in names)
+    }
 
 
 def _iso_date(value: str) -> dt.date | None:

@@ -92,9 +92,7 @@ class BriefingQA:
         s = self.settings
         return retrieve(self._index, question, vector, filters, top_k, max(s.candidates, top_k))
 
-    def rank(
-        self, question: str, *, filters: Filters | None = None, top_k: int | None = None
-    ) -> list[Candidate]:
+    def rank(self, question: str, *, filters: Filters | None = None, top_k: int | None = None) -> list[Candidate]:
         """Every sentence of the retrieved passages with its features and probability, best first."""
         question = validate_question(question, self.settings.max_question_chars)
         corpus = self._index

@@ -22,8 +22,7 @@ _OTHER_LANGUAGES = ("french", "spanish", "german", "italian", "portuguese", "dut
 def _stopwords() -> dict[str, frozenset[str]]:
     root = files("llama_index.core") / "_static" / "nltk_cache" / "corpora" / "stopwords"
     return {
-        lang: frozenset((root / lang).read_text(encoding="utf-8").split())
-        for lang in ("english", *_OTHER_LANGUAGES)
+        lang: frozenset((root / lang).read_text(encoding="utf-8").split()) for lang in ("english", *_OTHER_LANGUAGES)
     }
 
 
@@ -33,12 +32,18 @@ def validate_question(question: object, max_chars: int = 2000) -> str:
         raise InputError(f"A question must be text, not {type(question).__name__}")
     text = question.strip()
     if not text:
-        raise InputError("The question is empty — type a question, e.g. briefing ask \"What was the minimum arms estimate?\"")
+        raise InputError(
+            'The question is empty — type a question, e.g. briefing ask "What was the minimum arms estimate?"'
+        )
     if len(text) > max_chars:
-        raise InputError(f"The question is {len(text):,} characters long; the limit is {max_chars:,}. Ask a shorter question.")
+        raise InputError(
+            f"The question is {len(text):,} characters long; the limit is {max_chars:,}. Ask a shorter question."
+        )
     controls = sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n\r"})
     if controls:
-        raise InputError(f"The question contains control characters ({', '.join(controls)}); remove them and ask again.")
+        raise InputError(
+            f"The question contains control characters ({', '.join(controls)}); remove them and ask again."
+        )
     language = _foreign_language(text)
     if language:
         raise InputError(

@@ -3,10 +3,11 @@
 Both retrievers are llama-index `BaseRetriever`s and are fused by llama-index's
 `QueryFusionRetriever` in reciprocal-rank mode with a single query (no LLM is asked to write
 query variants, so none is needed). Metadata filters (sources, date range) go to Chroma as a
-`where` clause and are applied to BM25 hits after scoring, so both sides obey the same filter.
+`where` clause and choose the chunks a BM25 index is built over, so both obey the same filter.
 
-The BM25 index and the article table are built from the store on first use and kept by the
-`Corpus` object until `refresh()` (called after every ingest). This module also owns the term
+The BM25 index (one per distinct filter, built over the chunks that pass it) and the article
+table are built from the store on first use and kept by the `Corpus` object until `refresh()`
+(called after every ingest). This module also owns the term
 statistics (`Corpus.idf`) that answer-sentence scoring uses, so BM25 and that scoring agree on
 what a term is.
 """
@@ -47,10 +48,12 @@ class Corpus:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.terms = Terms()
+        self._bm25: dict[tuple[Filters, int], Any] = {}
 
     def refresh(self) -> None:
-        for name in ("nodes", "articles", "bm25", "idf"):
+        for name in ("nodes", "articles", "idf"):
             self.__dict__.pop(name, None)
+        self._bm25.clear()
 
     @cached_property
     def nodes(self) -> list[Any]:
@@ -60,14 +63,22 @@ class Corpus:
     def articles(self) -> dict[str, ArticleInfo]:
         return self.store.articles()
 
-    @cached_property
-    def bm25(self) -> Any:
-        import Stemmer
-        from llama_index.retrievers.bm25 import BM25Retriever
+    def bm25(self, filters: Filters, k: int) -> Any:
+        """A BM25 retriever over the chunks that pass `filters` (None when none pass); cached."""
+        key = (filters, k)
+        if key not in self._bm25:
+            import Stemmer
+            from llama_index.retrievers.bm25 import BM25Retriever
 
-        return BM25Retriever.from_defaults(
-            nodes=self.nodes, similarity_top_k=len(self.nodes), stemmer=Stemmer.Stemmer("english"), language="en"
-        )
+            nodes = self.nodes if filters.empty else [n for n in self.nodes if matches(n.metadata, filters)]
+            self._bm25[key] = (
+                BM25Retriever.from_defaults(
+                    nodes=nodes, similarity_top_k=min(k, len(nodes)), stemmer=Stemmer.Stemmer("english"), language="en"
+                )
+                if nodes
+                else None
+            )
+        return self._bm25[key]
 
     @cached_property
     def idf(self) -> dict[str, float]:
@@ -97,8 +108,8 @@ def _retrievers(
 
     class Lexical(BaseRetriever):
         def _retrieve(self, query_bundle: Any) -> list[NodeWithScore]:
-            hits = [h for h in corpus.bm25.retrieve(query_bundle) if h.score > 0]
-            return [h for h in hits if matches(h.node.metadata, filters)][:k]
+            bm25 = corpus.bm25(filters, k)
+            return [h for h in bm25.retrieve(query_bundle) if h.score > 0] if bm25 else []
 
     return [Dense(), Lexical()]
 

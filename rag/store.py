@@ -14,6 +14,7 @@ model is refused. Local (`chromadb.PersistentClient` under `index_dir`) and serv
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Sequence
@@ -91,10 +92,8 @@ class Store:
         """Drop the three collections (for `ingest --rebuild`)."""
         client = _client(settings, create=True)
         for kind in ("chunks", "sentences", "articles"):
-            try:
+            with contextlib.suppress(Exception):  # an absent collection is fine
                 client.delete_collection(f"{settings.collection}-{kind}")
-            except Exception:  # noqa: BLE001 - absent collections are fine
-                pass
 
     # articles --------------------------------------------------------------------------------
     def articles(self) -> dict[str, ArticleInfo]:
@@ -120,8 +119,7 @@ class Store:
             return []
         got = self._articles.query(query_embeddings=[vector.tolist()], n_results=n, include=["metadatas", "distances"])
         return [
-            (_info(i, m), 1.0 - float(d))
-            for i, m, d in zip(got["ids"][0], got["metadatas"][0], got["distances"][0])
+            (_info(i, m), 1.0 - float(d)) for i, m, d in zip(got["ids"][0], got["metadatas"][0], got["distances"][0])
         ]
 
     def count_chunks(self) -> int:

@@ -54,6 +54,7 @@ def locate(text: str, quote: str) -> tuple[int, int] | None:
 
 def same_text(original: str, clean: str) -> bool:
     """True when `original` (tags dropped, entities decoded, whitespace collapsed) equals `clean`."""
+
     def flat(text: str) -> str:
         return " ".join(text.split())
 

@@ -16,8 +16,15 @@ SEEDS = ROOT / "seeds"
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CHROMA_HOST", "CHROMA_PORT", "BRIEFING_COLLECTION", "BRIEFING_TOP_K", "BRIEFING_MIN_CONFIDENCE",
-                 "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+    for name in (
+        "CHROMA_HOST",
+        "CHROMA_PORT",
+        "BRIEFING_COLLECTION",
+        "BRIEFING_TOP_K",
+        "BRIEFING_MIN_CONFIDENCE",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BRIEFING_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")

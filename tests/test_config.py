@@ -18,7 +18,13 @@ def test_settings_from_env() -> None:
 
 
 @pytest.mark.parametrize(
-    "env", [{"BRIEFING_TOP_K": "many"}, {"BRIEFING_TOP_K": "0"}, {"BRIEFING_MIN_CONFIDENCE": "2"}, {"BRIEFING_ANSWERABLE_PRIOR": "1"}]
+    "env",
+    [
+        {"BRIEFING_TOP_K": "many"},
+        {"BRIEFING_TOP_K": "0"},
+        {"BRIEFING_MIN_CONFIDENCE": "2"},
+        {"BRIEFING_ANSWERABLE_PRIOR": "1"},
+    ],
 )
 def test_bad_settings_are_config_errors(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):

@@ -67,7 +67,10 @@ def test_markdown_front_matter_and_markers() -> None:
     text = "---\ntitle: Grain deal talks\nauthor: A. Writer\ndate: 2024-05-02\noutlet: Example Times\n---\n# Grain deal talks\n\n- Ships resumed sailing on May 1.\n"
     article = build_article("x.md", text, "markdown")
     assert (article.title, article.author, article.date, article.outlet) == (
-        "Grain deal talks", "A. Writer", dt.date(2024, 5, 2), "Example Times"
+        "Grain deal talks",
+        "A. Writer",
+        dt.date(2024, 5, 2),
+        "Example Times",
     )
     assert "---" not in article.clean_text and "title:" not in article.clean_text
     assert any(b.text == "Ships resumed sailing on May 1." for b in article.blocks)
@@ -93,7 +96,10 @@ def test_html_parsed_with_offsets_and_metadata() -> None:
     assert "The port of Dover reopened on Tuesday after the storm, officials said." in clean
     assert "Traffic is back to normal, AT&T engineers reported." in clean
     assert (article.title, article.author, article.outlet, article.date) == (
-        "Ports reopen after storm", "Jane Roe", "Harbour News", dt.date(2024, 3, 5)
+        "Ports reopen after storm",
+        "Jane Roe",
+        "Harbour News",
+        dt.date(2024, 3, 5),
     )
     para = next(b for b in article.blocks if b.text.startswith("Traffic"))
     start, end = para.span(0, len(para.text))

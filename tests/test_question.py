@@ -28,7 +28,13 @@ def test_bad_questions(question: object, message: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["And the maximum?", "Who is Olena Guseinova?", "What about Pyongyang's troops?", "Kim Jong Un?", "Moscow and Seoul: allies?"],
+    [
+        "And the maximum?",
+        "Who is Olena Guseinova?",
+        "What about Pyongyang's troops?",
+        "Kim Jong Un?",
+        "Moscow and Seoul: allies?",
+    ],
 )
 def test_short_english_questions_pass(question: str) -> None:
     assert validate_question(question) == question

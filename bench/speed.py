@@ -1,0 +1,95 @@
+"""Speed figures, each against a baseline run in the same process.
+
+    python -m bench.speed [--squad FILE] [--questions 200]
+
+1. ingest throughput: chunks/s of `BriefingQA.ingest` (read, clean, chunk, embed, write to
+   Chroma) vs. the bare encoder embedding the same chunk texts (goal: ratio ≥ 0.9);
+2. `ask` latency p50/p95 vs. a bare Chroma top-k query (query embedding + collection.query) on
+   the same index and questions (goal: p95 ratio ≤ 3);
+3. cold start: wall seconds of a fresh `briefing ask` process on the built index (goal ≤ 2.5 s).
+The corpus is the SQuAD 2.0 benchmark articles (bench/squad.py); the questions are theirs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.squad import DEFAULT, load, write_corpus
+from rag import BriefingQA, Settings
+from rag.chunk import chunk_article
+from rag.embed import MiniLMEmbedding
+from rag.ingest import read_article
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--squad", type=Path, default=DEFAULT)
+    ap.add_argument("--questions", type=int, default=200)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus"
+        questions = write_corpus(load(args.squad), corpus)
+        files = sorted(corpus.glob("*.txt"))
+        settings = Settings(index_dir=Path(tmp) / "index")
+
+        # 1. ingest vs bare encoder on the same chunks
+        chunks = [c.text for f in files for c in chunk_article(read_article(str(f)), settings.chunk_chars)]
+        encoder = MiniLMEmbedding()
+        encoder.encode(["warm up"])
+        t = time.perf_counter()
+        encoder.encode(chunks)
+        bare = len(chunks) / (time.perf_counter() - t)
+        qa = BriefingQA(settings, embedder=encoder)
+        t = time.perf_counter()
+        report = qa.ingest([corpus])
+        ours = report.chunks_embedded / (time.perf_counter() - t)
+        print(
+            f"ingest: {ours:.1f} chunks/s vs bare encoder {bare:.1f} chunks/s on the same {len(chunks)} chunks "
+            f"→ ratio {ours / bare:.2f} (goal ≥ 0.9)"
+        )
+
+        # 2. ask latency vs bare Chroma top-k
+        sample = [q.text for q in questions[:: max(1, len(questions) // args.questions)]][: args.questions]
+        qa.ask(sample[0])  # build BM25 and caches once, as a running service would have
+        collection = qa._index.store._chunks
+        bare_ms, ask_ms = [], []
+        for q in sample:
+            t = time.perf_counter()
+            collection.query(query_embeddings=[encoder.encode([q])[0].tolist()], n_results=settings.top_k)
+            bare_ms.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            qa.ask(q)
+            ask_ms.append((time.perf_counter() - t) * 1000)
+        print(
+            f"ask: p50 {pct(ask_ms, 50):.1f} ms, p95 {pct(ask_ms, 95):.1f} ms vs bare Chroma top-{settings.top_k} "
+            f"p50 {pct(bare_ms, 50):.1f} ms, p95 {pct(bare_ms, 95):.1f} ms → p95 ratio {pct(ask_ms, 95) / pct(bare_ms, 95):.2f} "
+            f"(goal ≤ 3) over {len(sample)} questions"
+        )
+
+        # 3. cold start of the CLI
+        env = {**os.environ, "BRIEFING_INDEX_DIR": str(settings.index_dir)}
+        runs = []
+        for _ in range(3):
+            t = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "rag.cli", "ask", sample[1]], env=env, check=True, capture_output=True
+            )
+            runs.append(time.perf_counter() - t)
+        print(f"cold start: briefing ask {statistics.median(runs):.2f} s median of 3 (goal ≤ 2.5 s)")
+
+
+if __name__ == "__main__":
+    main()
