@@ -49,7 +49,26 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-class MiniLMEmbedding(BaseEmbedding):
+class NumpyEmbedding(BaseEmbedding):
+    """A `BaseEmbedding` defined by one method, `encode(texts) -> (n, d) unit vectors`."""
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self.encode([query])[0].tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()
+
+
+class MiniLMEmbedding(NumpyEmbedding):
     """all-MiniLM-L6-v2, int8 ONNX on CPU: mean pooling over the attention mask, then L2 norm."""
 
     model_name: str = MINILM_ID
@@ -112,16 +131,3 @@ class MiniLMEmbedding(BaseEmbedding):
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-
-    # llama-index interface -------------------------------------------------------------------
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self.encode([query])[0].tolist()
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self.encode([text])[0].tolist()
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self.encode(texts).tolist()

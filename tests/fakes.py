@@ -6,10 +6,11 @@ import hashlib
 import re
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from rag.embed import NumpyEmbedding
 
 
-class HashEmbedding(BaseEmbedding):
+class HashEmbedding(NumpyEmbedding):
     """Bag of hashed lower-cased words → unit vector. Same text, same vector; counts its calls."""
 
     model_name: str = "hash-embedding-64"
@@ -26,12 +27,3 @@ class HashEmbedding(BaseEmbedding):
                 out[i, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
             out[i, 0] += 1e-3  # never the zero vector
         return out / np.linalg.norm(out, axis=1, keepdims=True)
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self.encode([query])[0].tolist()
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self.encode([text])[0].tolist()
