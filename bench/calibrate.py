@@ -65,7 +65,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         questions = write_corpus(load(args.squad), Path(tmp) / "corpus")
-        prior = Calibration(weights=(4.0, 4.0, 1.0, 1.0, 0.5), bias=-5.0, source="prior")
+        prior = Calibration(weights=(4.0, 4.0, 1.0, 1.0, 1.0, 1.0, 0.5), bias=-6.0, source="prior")
         qa = BriefingQA(Settings(index_dir=Path(tmp) / "index"), calibration=prior)
         qa.ingest([Path(tmp) / "corpus"])
         rng = random.Random(args.seed)

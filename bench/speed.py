@@ -49,16 +49,20 @@ def main() -> None:
         chunks = [c.text for f in files for c in chunk_article(read_article(str(f)), settings.chunk_chars)]
         encoder = MiniLMEmbedding()
         encoder.encode(["warm up"])
-        t = time.perf_counter()
-        encoder.encode(chunks)
-        bare = len(chunks) / (time.perf_counter() - t)
-        qa = BriefingQA(settings, embedder=encoder)
-        t = time.perf_counter()
-        report = qa.ingest([corpus])
-        ours = report.chunks_embedded / (time.perf_counter() - t)
+        bare_runs, our_runs = [], []
+        for run in range(2):  # alternate the two, best of two each: less noise from a busy machine
+            t = time.perf_counter()
+            encoder.encode(chunks)
+            bare_runs.append(len(chunks) / (time.perf_counter() - t))
+            qa = BriefingQA(settings.with_(index_dir=Path(tmp) / f"index{run}"), embedder=encoder)
+            t = time.perf_counter()
+            report = qa.ingest([corpus])
+            our_runs.append(report.chunks_embedded / (time.perf_counter() - t))
+        bare, ours = max(bare_runs), max(our_runs)
+        settings = qa.settings
         print(
             f"ingest: {ours:.1f} chunks/s vs bare encoder {bare:.1f} chunks/s on the same {len(chunks)} chunks "
-            f"→ ratio {ours / bare:.2f} (goal ≥ 0.9)"
+            f"→ ratio {ours / bare:.2f} (goal ≥ 0.9; best of 2 each)"
         )
 
         # 2. ask latency vs bare Chroma top-k

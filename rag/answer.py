@@ -1,10 +1,12 @@
 """The offline answerer: rank the sentences of the retrieved passages, cite the best, or abstain.
 
-Every sentence of the top passages gets five features —
+Every sentence of the top passages gets seven features —
 `dense` (cosine to the question), `coverage` (share of the question's IDF weight found in the
 sentence), `context` (the same over the sentence, its neighbours and the article title),
+`names` (share of the question's names and numbers found in the sentence),
 `kind` (+1 when the question wants a number/date/name and the sentence has one, −1 when it
-wants one and has none, 0 otherwise) and `rank` (1 / (1 + passage rank)) — and a logistic model
+wants one and has none, 0 otherwise), `near` (1 / (1 + words between that short answer and the
+nearest question word)) and `rank` (1 / (1 + passage rank)) — and a logistic model
 turns them into the probability that the sentence answers the question. The weights are fitted
 on the SQuAD 2.0 benchmark articles (`python -m bench.calibrate`, written to
 `rag/calibration.json`), not on the seed corpus, then re-based from SQuAD's answer rate to
@@ -32,7 +34,7 @@ from rag.retrieve import Corpus
 from rag.types import Answer, Citation, Passage, Sentence
 from rag.verify import same_text, verified
 
-FEATURES = ("dense", "coverage", "context", "kind", "rank")
+FEATURES = ("dense", "coverage", "context", "names", "kind", "near", "rank")
 NOT_COVERED = "The briefing corpus does not cover this question."
 _MAX_CITATIONS = 3
 
@@ -101,11 +103,13 @@ def score_sentences(
     wanted = bound(question) if kind == "quantity" else None
     bound_terms = set(corpus.terms(" ".join(re.findall(r"\w+", question)))) - set(corpus.terms(_strip_bound(question)))
     q_terms = set(corpus.terms(question))
+    names = corpus.terms.names(question)
     q_words = {w.lower() for w in re.findall(r"\w+", question)}
-    total = sum(corpus.idf_of(t) for t in q_terms) or 1.0
+    weight = {t: corpus.idf_of(t, name=t in names) for t in q_terms}
+    total = sum(weight.values()) or 1.0
 
     def coverage(terms: set[str]) -> float:
-        return sum(corpus.idf_of(t) for t in q_terms & terms) / total
+        return sum(weight[t] for t in q_terms & terms) / total
 
     out = []
     for rank, passage in enumerate(passages):
@@ -118,10 +122,12 @@ def score_sentences(
             own = set(corpus.terms(sentence.text))
             around = set(corpus.terms(" ".join(s.text for s in sents[max(k - 1, 0) : k + 2]))) | title_terms
             span = best_span(sentence.text, kind, q_words, wanted) if kind != "other" else None
-            if wanted and span and span_bound(span) == wanted:
+            if wanted and span and span_bound(span, sentence.text) == wanted:
                 own, around = own | bound_terms, around | bound_terms  # "up to" states the maximum
             kind_feature = 0.0 if kind == "other" else (1.0 if span else -1.0)
-            features = np.array([dense, coverage(own), coverage(around), kind_feature, 1.0 / (1 + rank)])
+            near = 1.0 / (1 + span.gap) if span else 0.0
+            named = len(names & own) / len(names) if names else 1.0
+            features = np.array([dense, coverage(own), coverage(around), named, kind_feature, near, 1.0 / (1 + rank)])
             out.append(Candidate(passage, sentence, sid, features, calibration.probability(features), span))
     return sorted(out, key=lambda c: -c.probability)
 

@@ -105,6 +105,9 @@ class MiniLMEmbedding(NumpyEmbedding):
         if self.threads:
             options.intra_op_num_threads = self.threads
         options.log_severity_level = 3
+        # Basic graph optimisations: same vectors, ~25 % less start-up than ORT_ENABLE_ALL and no
+        # slower on this int8 model (measured on 2 cores); start-up counts for `briefing ask`.
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
         self._session = onnxruntime.InferenceSession(
             str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
         )

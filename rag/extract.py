@@ -11,7 +11,7 @@ sentence. This module does no retrieval and no scoring of sentences.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _KINDS = (
     ("date", re.compile(r"^\s*(when|since when|until when)\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b", re.I)),
@@ -53,10 +53,14 @@ class Span:
     start: int  # offsets into the sentence text
     end: int
     text: str
+    gap: int = 0  # words between the span and the nearest question word in the sentence
 
 
 _UPPER_Q = re.compile(r"\b(maximum|max|highest|upper|largest|biggest|most|at most|ceiling|peak)\b", re.I)
 _LOWER_Q = re.compile(r"\b(minimum|min|lowest|lower|smallest|least|at least|floor)\b", re.I)
+_UPPER_WORD = re.compile(r"maximum|max|highest|largest|ceiling|peak")
+_LOWER_WORD = re.compile(r"minimum|min|lowest|smallest|floor")
+_BOUND_WINDOW = 6
 _UPPER_SPAN = re.compile(r"^(up to|at most|as many as|as much as|under|below|fewer than|less than)\b", re.I)
 _LOWER_SPAN = re.compile(r"^(over|more than|at least|above|minimum)\b", re.I)
 
@@ -70,8 +74,22 @@ def bound(question: str) -> str | None:
     return None
 
 
-def span_bound(span: Span) -> str | None:
-    """Which bound a quantity's qualifier states: "up to $5.5 billion" → "upper"."""
+def span_bound(span: Span, sentence: str = "") -> str | None:
+    """Which bound a quantity states: an explicit "minimum"/"maximum" within a few words of it
+    wins ("up to $1.7 billion in minimum shipments" → "lower"), else its qualifier
+    ("up to $5.5 billion" → "upper")."""
+    before = sentence[: span.start].split()[-_BOUND_WINDOW:]
+    after = sentence[span.end :].split()[:_BOUND_WINDOW]
+    nearest: tuple[int, str] | None = None
+    for distance, word in [
+        *((len(before) - i, w) for i, w in enumerate(before)),
+        *((i + 1, w) for i, w in enumerate(after)),
+    ]:
+        for name, pattern in (("upper", _UPPER_WORD), ("lower", _LOWER_WORD)):
+            if pattern.fullmatch(word.strip(".,;:()\"'“”").lower()) and (nearest is None or distance < nearest[0]):
+                nearest = (distance, name)
+    if nearest:
+        return nearest[1]
     if _UPPER_SPAN.match(span.text):
         return "upper"
     if _LOWER_SPAN.match(span.text):
@@ -102,9 +120,11 @@ def candidates(sentence: str, kind: str) -> list[Span]:
                 words = words[1:]
             if not words:
                 continue
-            text = " ".join(words)
+            if kind == "person" and len(words) < 2:
+                continue  # a lone capitalised word is far more often a place or a sentence start
+            text = " ".join(words).rstrip(".,")
             start = sentence.index(text, m.start())
-            out.append(Span(start, start + len(text), text.rstrip(".,")))
+            out.append(Span(start, start + len(text), text))
         return out
     return []
 
@@ -116,20 +136,24 @@ def best_span(sentence: str, kind: str, question_words: set[str], wanted: str | 
     "lower", see `bound`), a quantity that states the opposite bound is not an answer.
     """
     spans = [s for s in candidates(sentence, kind) if not _in_question(s.text, question_words)]
-    if wanted and not (_UPPER_Q if wanted == "upper" else _LOWER_Q).search(sentence):
-        spans = [s for s in spans if span_bound(s) in (wanted, None)]
-        spans.sort(key=lambda s: span_bound(s) != wanted)
-        spans = [s for s in spans if span_bound(s) == span_bound(spans[0])] if spans else []
+    if wanted:
+        spans = [s for s in spans if span_bound(s, sentence) in (wanted, None)]
+        spans.sort(key=lambda s: span_bound(s, sentence) != wanted)
+        spans = [s for s in spans if span_bound(s, sentence) == span_bound(spans[0], sentence)] if spans else []
     if not spans:
         return None
-    anchors = [m.start() for m in re.finditer(r"\w+", sentence) if m.group(0).lower() in question_words]
+    words = list(re.finditer(r"\w+", sentence))
+    anchors = [i for i, m in enumerate(words) if m.group(0).lower() in question_words]
     if not anchors:
-        return spans[0]
+        return replace(spans[0], gap=len(words))
 
-    def distance(span: Span) -> int:
-        return min(abs(a - span.start) if a < span.start else abs(a - span.end) for a in anchors)
+    def gap(span: Span) -> int:
+        inside = [i for i, m in enumerate(words) if span.start <= m.start() < span.end]
+        lo, hi = (inside[0], inside[-1]) if inside else (0, 0)
+        return min(lo - a if a < lo else max(a - hi, 0) for a in anchors)
 
-    return min(spans, key=distance)
+    best = min(spans, key=gap)
+    return replace(best, gap=gap(best))
 
 
 def _in_question(text: str, question_words: set[str]) -> bool:

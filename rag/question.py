@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache
 from importlib.resources import files
 
 from rag.errors import InputError
@@ -18,12 +18,11 @@ from rag.errors import InputError
 _OTHER_LANGUAGES = ("french", "spanish", "german", "italian", "portuguese", "dutch")
 
 
-@lru_cache(maxsize=1)
-def _stopwords() -> dict[str, frozenset[str]]:
+@cache
+def stopwords(language: str) -> frozenset[str]:
+    """NLTK's stopword list for `language`, from the copy llama-index ships (no download)."""
     root = files("llama_index.core") / "_static" / "nltk_cache" / "corpora" / "stopwords"
-    return {
-        lang: frozenset((root / lang).read_text(encoding="utf-8").split()) for lang in ("english", *_OTHER_LANGUAGES)
-    }
+    return frozenset((root / language).read_text(encoding="utf-8").split())
 
 
 def validate_question(question: object, max_chars: int = 2000) -> str:
@@ -60,9 +59,10 @@ def _foreign_language(text: str) -> str | None:
     if latin / len(letters) < 0.5:
         return "a language not written in Latin script"
     words = re.findall(r"[^\W\d_]+", text.lower())
-    lists = _stopwords()
-    english = sum(w in lists["english"] for w in words)
-    best, hits = max(((lang, sum(w in lists[lang] for w in words)) for lang in _OTHER_LANGUAGES), key=lambda x: x[1])
+    english = sum(w in stopwords("english") for w in words)
+    best, hits = max(
+        ((lang, sum(w in stopwords(lang) for w in words)) for lang in _OTHER_LANGUAGES), key=lambda x: x[1]
+    )
     if hits >= 2 and hits > 2 * english:
         return best.capitalize()
     return None

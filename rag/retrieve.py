@@ -29,17 +29,28 @@ _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
 class Terms:
-    """Lower-cased, stemmed content terms; the same stemmer and stopwords as the BM25 index."""
+    """Lower-cased, stemmed content terms (the BM25 index's stemmer; its stopwords plus NLTK's)."""
 
     def __init__(self) -> None:
         import Stemmer
         from bm25s.stopwords import STOPWORDS_EN
 
+        from rag.question import stopwords
+
         self._stem = Stemmer.Stemmer("english").stemWord
-        self._stop = set(STOPWORDS_EN)
+        self._stop = set(STOPWORDS_EN) | stopwords("english")
 
     def __call__(self, text: str) -> list[str]:
         return [self._stem(t) for t in _TOKEN.findall(text.lower()) if t not in self._stop]
+
+    def names(self, text: str) -> set[str]:
+        """Terms written as names or numbers ("China", "2018", "ECB"), not at the start of `text`."""
+        tokens = _TOKEN.findall(text)
+        return {
+            self._stem(t.lower())
+            for i, t in enumerate(tokens)
+            if t.lower() not in self._stop and (t[0].isdigit() or (i > 0 and t[0].isupper()))
+        }
 
 
 class Corpus:
@@ -88,9 +99,15 @@ class Corpus:
         n = max(len(self.nodes), 1)
         return {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
 
-    def idf_of(self, term: str) -> float:
-        """Unknown terms weigh as much as the rarest known ones: the corpus does not have them."""
-        return self.idf.get(term, math.log(1 + (len(self.nodes) + 0.5) / 0.5))
+    def idf_of(self, term: str, name: bool = True) -> float:
+        """IDF of `term`. A name or number the corpus never mentions weighs as much as the rarest
+        known term (the corpus is about something else); an unknown common word weighs as much as
+        an average one (likely a paraphrase: "wrote" for "author")."""
+        if term in self.idf:
+            return self.idf[term]
+        if name or not self.idf:
+            return math.log(1 + (len(self.nodes) + 0.5) / 0.5)
+        return sum(self.idf.values()) / len(self.idf)
 
 
 def _retrievers(

@@ -11,6 +11,9 @@ ANSWERABLE = {
     "What was the minimum arms estimate?": "$1.7 billion",
     "How many North Korean soldiers would be too many to deploy?": "20,000",
     "What is the highest estimate of North Korean arms sales?": "$5.5 billion",
+    "What was the maximum estimate of arms shipments?": "$5.5 billion",
+    "How many high-level meetings were there in 2024?": "24",
+    "Who is the author of the study?": "Olena Guseinova",
     "Why is Russia turning to North Korea?": "ammunition",
 }
 OUT_OF_CORPUS = [
