@@ -29,7 +29,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from rag.extract import Span, best_span, bound, question_kind, span_bound
+from rag.extract import PARAPHRASES, Span, best_span, bound, question_kind, span_bound
 from rag.retrieve import Corpus
 from rag.types import Answer, Citation, Passage, Sentence
 from rag.verify import same_text, verified
@@ -108,8 +108,14 @@ def score_sentences(
     weight = {t: corpus.idf_of(t, name=t in names) for t in q_terms}
     total = sum(weight.values()) or 1.0
 
+    alternatives = {t: {t} for t in q_terms}
+    for word in re.findall(r"\w+", question.lower()):
+        stems = corpus.terms(word)
+        if stems and stems[0] in alternatives:
+            alternatives[stems[0]] |= set(corpus.terms(" ".join(PARAPHRASES.get(word, ()))))
+
     def coverage(terms: set[str]) -> float:
-        return sum(weight[t] for t in q_terms & terms) / total
+        return sum(weight[t] for t in q_terms if alternatives[t] & terms) / total
 
     out = []
     for rank, passage in enumerate(passages):
