@@ -165,7 +165,12 @@ def compose(question: str, ranked: list[Candidate], texts: Mapping[str, str], mi
     else:
         text = f"{sentence} [1]{also}"
     return Answer(
-        question=question, text=text, citations=tuple(citations), confidence=best.probability, passages=passages
+        question=question,
+        text=text,
+        citations=tuple(citations),
+        confidence=best.probability,
+        short_answer=lead if best.span else "",
+        passages=passages,
     )
 
 

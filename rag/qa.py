@@ -13,13 +13,16 @@ is opened lazily on first use, and its in-memory BM25 table is rebuilt after eac
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from rag.answer import Calibration, Candidate, compose, score_sentences
+from rag.chat import Chat
 from rag.config import Settings
 from rag.indexer import Progress, encode, ingest_paths
+from rag.llm import LLMUnavailable, build_llm
 from rag.question import validate_question
 from rag.retrieve import Corpus, retrieve
 from rag.store import Store
@@ -33,10 +36,12 @@ class BriefingQA:
         *,
         embedder: Any = None,
         calibration: Calibration | None = None,
+        llm: Any = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
         self._embedder = embedder
         self._calibration = calibration
+        self._llm = llm if llm is not None else build_llm(self.settings)
         self._corpus: Corpus | None = None
 
     @classmethod
@@ -55,6 +60,11 @@ class BriefingQA:
 
             self._embedder = MiniLMEmbedding(embed_batch_size=self.settings.embed_batch_size)
         return self._embedder
+
+    @property
+    def llm(self) -> Any:
+        """The language model that writes answers (a llama-index LLM), or None: extractive."""
+        return self._llm
 
     @property
     def calibration(self) -> Calibration:
@@ -102,12 +112,56 @@ class BriefingQA:
         vectors = corpus.store.sentence_vectors(ids)
         return score_sentences(question, passages, vector, vectors, corpus, self.calibration)
 
-    def ask(self, question: str, *, filters: Filters | None = None, top_k: int | None = None) -> Answer:
-        """Answer from the corpus with verified quotes, or abstain."""
+    def ask(
+        self, question: str, *, filters: Filters | None = None, top_k: int | None = None, offline: bool = False
+    ) -> Answer:
+        """Answer from the corpus with verified quotes, or abstain.
+
+        With a language model (and `offline=False`) the model writes the answer from the same
+        passages; if it fails or cannot be verified, the extractive answer is returned with a note.
+        """
+        question, ranked, texts, offline_answer = self._prepare(question, filters, top_k)
+        if not self._use_llm(ranked, offline):
+            return offline_answer
+        from rag.generate import answer_with_llm
+
+        passages = list(offline_answer.passages)
+        try:
+            return answer_with_llm(question, passages, texts, self.llm, offline_answer)
+        except LLMUnavailable as e:
+            return replace(offline_answer, note=f"{e}; this is the extractive answer.")
+
+    def ask_stream(
+        self, question: str, *, filters: Filters | None = None, top_k: int | None = None, offline: bool = False
+    ) -> Iterator[str | Answer]:
+        """Text deltas as they are written, then the final verified `Answer` as the last item."""
+        question, ranked, texts, offline_answer = self._prepare(question, filters, top_k)
+        if not self._use_llm(ranked, offline):
+            yield offline_answer.text
+            yield offline_answer
+            return
+        from rag.generate import stream_with_llm
+
+        try:
+            yield from stream_with_llm(question, list(offline_answer.passages), texts, self.llm, offline_answer)
+        except LLMUnavailable as e:
+            yield replace(offline_answer, note=f"{e}; this is the extractive answer.")
+
+    def chat(self, session_id: str | None = None, *, filters: Filters | None = None) -> Chat:
+        """A conversation; pass `session_id` to resume one."""
+        return Chat(self, session_id, filters=filters)
+
+    def _prepare(
+        self, question: str, filters: Filters | None, top_k: int | None
+    ) -> tuple[str, list[Candidate], dict[str, str], Answer]:
         question = validate_question(question, self.settings.max_question_chars)
         ranked = self.rank(question, filters=filters, top_k=top_k)
         texts = self._index.store.article_texts(sorted({c.passage.article.id for c in ranked}))
-        return compose(question, ranked, texts, self.settings.min_confidence)
+        return question, ranked, texts, compose(question, ranked, texts, self.settings.min_confidence)
+
+    def _use_llm(self, ranked: list[Candidate], offline: bool) -> bool:
+        """A model is asked only when one is configured and retrieval found something plausible."""
+        return self.llm is not None and not offline and bool(ranked) and ranked[0].probability >= self.settings.llm_gate
 
     def ask_many(self, questions: Iterable[str], **kwargs: Any) -> list[Answer]:
         return [self.ask(q, **kwargs) for q in questions]

@@ -135,22 +135,50 @@ class Citation:
 
 @dataclass(frozen=True)
 class Answer:
-    """What `ask` returns. Abstentions carry no citations."""
+    """What `ask` returns. Abstentions carry no citations.
+
+    `standalone_question` is what was searched (a follow-up rewritten with its context);
+    `unsupported_sentences` are sentences a model wrote that no verified quote supports (they
+    are not in `text`); `note` tells the user about a fallback (e.g. the model timed out).
+    """
 
     question: str
     text: str
     citations: tuple[Citation, ...] = ()
     abstained: bool = False
     confidence: float = 0.0  # calibrated probability that the cited sentence answers
+    short_answer: str = ""  # the span the text leads with ("Over $1.7 billion"), if any
+    standalone_question: str = ""
+    unsupported_sentences: tuple[str, ...] = ()
+    note: str = ""
+    answered_by: str = "extractive"  # or the language model's name
     passages: tuple[Passage, ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The `ask --json` schema."""
-        return {
+        """The `ask --json` schema (extra keys only when they carry something)."""
+        out: dict[str, Any] = {
             "answer": self.text,
             "abstained": self.abstained,
             "citations": [c.to_dict() for c in self.citations],
         }
+        if self.standalone_question and self.standalone_question != self.question:
+            out["standalone_question"] = self.standalone_question
+        if self.unsupported_sentences:
+            out["unsupported_sentences"] = list(self.unsupported_sentences)
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One exchange of a conversation, as stored in its history."""
+
+    question: str
+    standalone_question: str
+    answer: str
+    short_answer: str = ""
+    abstained: bool = False
 
 
 @dataclass(frozen=True)

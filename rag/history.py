@@ -1,0 +1,86 @@
+"""Conversation history: bounded, persisted per session id in SQLite inside the index folder.
+
+One table of turns keyed by (session id, turn number). Every call opens its own connection
+(WAL mode, busy timeout), so several sessions — threads or processes — can write at once.
+Only the last `max_turns` turns of a session are kept. This module does not rewrite or answer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rag.errors import InputError
+from rag.types import Turn
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS turns (
+    session TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    question TEXT NOT NULL,
+    standalone TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    short_answer TEXT NOT NULL DEFAULT '',
+    abstained INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    PRIMARY KEY (session, n)
+)
+"""
+
+
+class History:
+    def __init__(self, path: Path, max_turns: int = 20) -> None:
+        if max_turns < 1:
+            raise ValueError(f"max_turns must be at least 1, got {max_turns}")
+        self.path = path
+        self.max_turns = max_turns
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute(_SCHEMA)
+            yield con
+        finally:
+            con.close()
+
+    def turns(self, session: str) -> list[Turn]:
+        with self._db() as con:
+            rows = con.execute(
+                "SELECT question, standalone, answer, short_answer, abstained FROM turns WHERE session = ? ORDER BY n",
+                (_check(session),),
+            ).fetchall()
+        return [Turn(q, s, a, sa, bool(ab)) for q, s, a, sa, ab in rows]
+
+    def append(self, session: str, turn: Turn) -> None:
+        with self._db() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                (n,) = con.execute(
+                    "SELECT COALESCE(MAX(n), -1) + 1 FROM turns WHERE session = ?", (_check(session),)
+                ).fetchone()
+                con.execute(
+                    "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (session, n, turn.question, turn.standalone_question, turn.answer, turn.short_answer,
+                     int(turn.abstained), time.time()),
+                )  # fmt: skip
+                con.execute("DELETE FROM turns WHERE session = ? AND n <= ?", (session, n - self.max_turns))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def clear(self, session: str) -> None:
+        with self._db() as con:
+            con.execute("DELETE FROM turns WHERE session = ?", (_check(session),))
+
+
+def _check(session: str) -> str:
+    if not isinstance(session, str) or not session.strip() or len(session) > 200:
+        raise InputError("A session id must be non-empty text of at most 200 characters")
+    return session
