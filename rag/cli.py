@@ -4,6 +4,7 @@
     briefing ingest --rebuild seeds/       # drop the index and build it again
     briefing ask "What was the minimum arms estimate?"
     briefing ask --json "..."              # {"answer", "abstained", "citations": [...]}
+    briefing chat [--session ID]           # follow-ups work; /reset, /sources, /quit
     briefing sources                       # what is indexed
 
 `RagError`s are printed as one line on stderr with exit code 2; nothing else is caught.
@@ -50,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--since", type=_date, help="only articles dated on or after YYYY-MM-DD")
     ask.add_argument("--until", type=_date, help="only articles dated on or before YYYY-MM-DD")
     ask.add_argument("--top-k", type=int, help="passages to read")
+    ask.add_argument("--offline", action="store_true", help="never ask a language model")
+
+    chat = sub.add_parser("chat", help="a conversation: follow-up questions work (/reset, /sources, /quit)")
+    chat.add_argument("--session", help="resume this session id")
+    chat.add_argument("--offline", action="store_true", help="never ask a language model")
 
     sub.add_parser("sources", help="list the indexed articles")
     return p
@@ -57,8 +63,58 @@ def _parser() -> argparse.ArgumentParser:
 
 def _print_answer(answer: Answer) -> None:
     print(answer.text)
+    for sentence in answer.unsupported_sentences:
+        print(f"  (not supported by any source, left out: {sentence})")
+    if answer.note:
+        print(f"note: {answer.note}")
     for i, c in enumerate(answer.citations, start=1):
         print(f"\n[{i}] {c.title}\n    {c.source} [{c.start}:{c.end}]\n    “{c.quote}”")
+
+
+def _sources(qa: BriefingQA) -> None:
+    for a in qa.articles():
+        date = a.date.isoformat() if a.date else "undated"
+        dups = f"  (duplicates: {', '.join(a.duplicates)})" if a.duplicates else ""
+        print(f"{a.id}  {date}  {a.chunks} chunks  {a.title}{dups}")
+
+
+def _chat(qa: BriefingQA, args: argparse.Namespace) -> int:
+    chat = qa.chat(session_id=args.session)
+    model = "extractive (offline)" if args.offline or qa.llm is None else f"model {qa.settings.llm_model}"
+    print(f"Session {chat.session_id} · answers: {model} · /reset /sources /quit")
+    while True:
+        try:
+            line = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            return 0
+        if line == "/reset":
+            chat.reset()
+            print("(conversation cleared)")
+            continue
+        if line == "/sources":
+            _sources(qa)
+            continue
+        try:
+            answer, streamed = None, False
+            for item in chat.ask_stream(line, offline=args.offline):
+                if isinstance(item, Answer):
+                    answer = item
+                elif qa.llm is not None and not args.offline:  # a model is writing: show it live
+                    print(item, end="", flush=True)
+                    streamed = True
+            if streamed:
+                print("\n— checked against the sources —")
+            if answer is not None:
+                if answer.standalone_question != line:
+                    print(f"(searched: {answer.standalone_question})")
+                _print_answer(answer)
+        except RagError as e:
+            print(f"briefing: {e}")
 
 
 def _ingest(qa: BriefingQA, args: argparse.Namespace) -> int:
@@ -95,18 +151,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "ingest":
             return _ingest(qa, args)
         if args.command == "sources":
-            for a in qa.articles():
-                date = a.date.isoformat() if a.date else "undated"
-                dups = f"  (duplicates: {', '.join(a.duplicates)})" if a.duplicates else ""
-                print(f"{a.id}  {date}  {a.chunks} chunks  {a.title}{dups}")
+            _sources(qa)
             return 0
+        if args.command == "chat":
+            return _chat(qa, args)
         if args.top_k is not None and args.top_k < 1:
             raise InputError("--top-k must be at least 1")
         try:
             filters = Filters(sources=tuple(args.source), date_from=args.since, date_to=args.until)
         except ValueError as e:
             raise InputError(str(e)) from None
-        answer = qa.ask(args.question, filters=filters, top_k=args.top_k)
+        answer = qa.ask(args.question, filters=filters, top_k=args.top_k, offline=args.offline)
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         else:

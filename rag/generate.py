@@ -102,8 +102,9 @@ def parse(reply: str) -> Draft:
 
 
 def _find(quote: str, passage_no: int | None, passages: Sequence[Passage], texts: Mapping[str, str]) -> Citation | None:
-    """Locate `quote` in its passage (or, with no passage number, in any passage's article)."""
-    order = [passages[passage_no - 1]] if passage_no and 1 <= passage_no <= len(passages) else list(passages)
+    """Locate `quote` in the passage it names first, then in the other passages (models misnumber)."""
+    named = [passages[passage_no - 1]] if passage_no and 1 <= passage_no <= len(passages) else []
+    order = named + [p for p in passages if p not in named]
     for p in order:
         text = texts.get(p.article.id)
         if not text:

@@ -65,3 +65,17 @@ def test_errors_exit_2_without_traceback(args: tuple[str, ...], message: str) ->
 def test_bad_question_on_a_built_index(indexed: Path) -> None:
     out = briefing("ask", "   ")
     assert out.returncode == 2 and "The question is empty" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_chat_loop_follow_up_reset_and_quit(indexed: Path) -> None:
+    script = "What was the minimum estimate of arms shipments?\nAnd the maximum?\n/sources\n/reset\n/quit\n"
+    out = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "chat", "--session", "cli-test"],
+        input=script, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "(searched: What was the maximum estimate of arms shipments?)" in out.stdout
+    assert "$5.5 billion" in out.stdout
+    assert "2024-10-28" in out.stdout  # /sources
+    assert "(conversation cleared)" in out.stdout
+    assert "Traceback" not in out.stderr

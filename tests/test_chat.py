@@ -1,0 +1,105 @@
+"""Conversations over the seeds: follow-ups answered right, history bounded, persisted and shared safely."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from rag import BriefingQA
+from rag.history import History
+from rag.types import Turn
+from tests.fake_openai import FakeOpenAI, Reply
+
+
+def test_the_four_conversation_examples(seed_qa: BriefingQA) -> None:
+    chat = seed_qa.chat()
+    first = chat.ask("What was the minimum estimate of arms shipments?")
+    assert "$1.7 billion" in first.short_answer
+    maximum = chat.ask("And the maximum?")
+    assert maximum.standalone_question == "What was the maximum estimate of arms shipments?"
+    assert maximum.short_answer.lower() == "up to $5.5 billion"
+    assert any("$5.5 billion" in c.quote for c in maximum.citations)
+    author = chat.ask("Who wrote the study?")
+    assert author.short_answer == "Olena Guseinova"
+    needs = chat.ask("What does she say Russia needs?")
+    assert needs.standalone_question == "What does Olena Guseinova say Russia needs?"
+    assert "ammunition" in needs.text and any("ammunition" in c.quote for c in needs.citations)
+    assert [t.question for t in chat.history] == [
+        "What was the minimum estimate of arms shipments?", "And the maximum?", "Who wrote the study?",
+        "What does she say Russia needs?",
+    ]  # fmt: skip
+    for answer in (first, maximum, author, needs):
+        for c in answer.citations:
+            assert Path(c.source).read_text(encoding="utf-8")[c.start : c.end] == c.quote
+
+
+@pytest.mark.parametrize(
+    ("turns", "standalone", "expected"),
+    [
+        (["How many high-level meetings were there in 2024?", "And in 2023?"],
+         "How many high-level meetings were there in 2023?", None),
+        (["Who wrote the study?", "When was it published?"], "When was the study published?", "October 28"),
+        (["How many soldiers could North Korea deploy?", "What risks does the report mention?"],
+         "What risks does the report mention?", "desertion"),
+    ],
+)  # fmt: skip
+def test_more_follow_ups(seed_qa: BriefingQA, turns: list[str], standalone: str, expected: str | None) -> None:
+    chat = seed_qa.chat()
+    last = [chat.ask(q) for q in turns][-1]
+    assert last.standalone_question == standalone
+    if expected:
+        assert expected in last.text
+
+
+def test_sessions_resume_and_reset(seed_qa: BriefingQA) -> None:
+    chat = seed_qa.chat(session_id="alice")
+    chat.ask("What was the minimum estimate of arms shipments?")
+    again = BriefingQA(seed_qa.settings, embedder=seed_qa.embedder).chat(session_id="alice")
+    assert again.ask("And the maximum?").standalone_question == "What was the maximum estimate of arms shipments?"
+    again.reset()
+    assert again.history == [] and seed_qa.chat(session_id="bob").history == []
+
+
+def test_history_is_bounded_and_safe_under_concurrency(tmp_path: Path) -> None:
+    history = History(tmp_path / "s.sqlite3", max_turns=5)
+
+    def talk(session: str) -> None:
+        for i in range(12):
+            history.append(session, Turn(f"q{i}", f"q{i}", f"a{i}"))
+
+    threads = [threading.Thread(target=talk, args=(f"s{k}",)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(4):
+        assert [t.question for t in history.turns(f"s{k}")] == [f"q{i}" for i in range(7, 12)]
+    with pytest.raises(ValueError):
+        history.turns("")
+
+
+def test_llm_condenses_follow_ups(seed_qa: BriefingQA) -> None:
+    def model(messages: list[dict]) -> str:
+        if messages[0]["content"].startswith("Rewrite the last user question"):
+            return "What was the maximum estimate of North Korean arms shipments?"
+        return 'ANSWER:\nUp to $5.5 billion [1].\nQUOTES:\n[1] passage 1: "weapons worth up to $5.5 billion"'
+
+    with FakeOpenAI([Reply(model)]) as server:
+        settings = seed_qa.settings.with_(openai_base_url=server.base_url, llm_model="fake-model")
+        chat = BriefingQA(settings, embedder=seed_qa.embedder).chat()
+        chat.ask("What was the minimum estimate of arms shipments?")
+        answer = chat.ask("And the maximum?")
+    assert answer.standalone_question == "What was the maximum estimate of North Korean arms shipments?"
+    assert answer.answered_by == "fake-model" and answer.citations[0].quote == "weapons worth up to $5.5 billion"
+
+
+def test_llm_failure_during_condense_uses_the_offline_rewriter(seed_qa: BriefingQA) -> None:
+    with FakeOpenAI([Reply(status=500)]) as server:
+        settings = seed_qa.settings.with_(openai_base_url=server.base_url, llm_model="fake-model", llm_retries=0)
+        chat = BriefingQA(settings, embedder=seed_qa.embedder).chat()
+        chat.ask("What was the minimum estimate of arms shipments?")
+        answer = chat.ask("And the maximum?")
+    assert answer.standalone_question == "What was the maximum estimate of arms shipments?"
+    assert "did not answer" in answer.note

@@ -1,0 +1,40 @@
+"""The deterministic follow-up rewriter."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.rewrite import is_follow_up, rewrite
+from rag.types import Turn
+
+MIN = Turn("What was the minimum estimate of arms shipments?", "What was the minimum estimate of arms shipments?",
+           "Over $1.7 billion: …", "Over $1.7 billion")  # fmt: skip
+AUTHOR = Turn("Who wrote the study?", "Who wrote the study?", "Olena Guseinova: “…”", "Olena Guseinova")
+MEETINGS = Turn(
+    "How many meetings were there in 2024?", "How many meetings were there in 2024?", "Over 24: …", "Over 24"
+)
+KOREA = Turn("What did Russia want South Korea to do?", "What did Russia want South Korea to do?", "Reconsider …")
+
+
+@pytest.mark.parametrize(
+    ("history", "question", "expected"),
+    [
+        ([MIN], "And the maximum?", "What was the maximum estimate of arms shipments?"),
+        ([MIN], "what about the maximum", "What was the maximum estimate of arms shipments?"),
+        ([MIN, AUTHOR], "What does she say Russia needs?", "What does Olena Guseinova say Russia needs?"),
+        ([MIN, AUTHOR], "What is her main finding?", "What is Olena Guseinova's main finding?"),
+        ([MIN, AUTHOR], "When was it published?", "When was the study published?"),
+        ([MEETINGS], "And in 2023?", "How many meetings were there in 2023?"),
+        ([KOREA], "What about Japan?", "What did Russia want Japan to do?"),
+        ([MIN], "Who is Olena Guseinova?", "Who is Olena Guseinova?"),
+        ([], "And the maximum?", "And the maximum?"),
+    ],
+)
+def test_rewrites(history: list[Turn], question: str, expected: str) -> None:
+    assert rewrite(question, history) == expected
+
+
+def test_full_questions_are_not_follow_ups() -> None:
+    assert not is_follow_up("How many troops did North Korea send?")
+    assert is_follow_up("And the maximum?")
+    assert is_follow_up("When was it published?")
