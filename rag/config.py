@@ -36,7 +36,8 @@ class Settings:
     embed_batch_size: int = 32
     min_confidence: float = 0.5
     answerable_prior: float = 0.8
-    near_duplicate: float = 0.9  # centroid cosine from which two articles are linked as near-duplicates
+    near_duplicate: float = 0.8  # article-vector cosine from which two articles may be near-duplicates…
+    near_duplicate_facts: float = 0.3  # …when they also share this share (Jaccard) of numbers and names
     max_question_chars: int = 2000
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None

@@ -11,6 +11,7 @@ vectors, so answer sentences can be ranked at question time without running the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,7 +20,9 @@ import numpy as np
 
 from rag.chunk import chunk_article
 from rag.config import Settings
+from rag.extract import candidates
 from rag.ingest import SkipFile, discover, read_article
+from rag.question import stopwords
 from rag.store import PIPELINE, Store
 from rag.types import Article, ArticleInfo, Chunk, IngestReport, Skipped
 
@@ -93,7 +96,7 @@ def _flush(
             duplicates=known[a.id].duplicates if a.id in known else (),
         )  # fmt: skip
         store.write_article(info, a.text, p.chunks, vecs, centroid)
-        links = _duplicates(a.id, a.content_hash, centroid, store, settings)
+        links = _duplicates(a, centroid, store, settings)
         if links:
             store.link_duplicates(a.id, [other for other, _ in links])
         report = replace(
@@ -106,13 +109,45 @@ def _flush(
     return report
 
 
-def _duplicates(
-    article_id: str, content_hash: str, centroid: np.ndarray, store: Store, settings: Settings
-) -> list[tuple[str, float]]:
-    """Other articles with the same text, or whose article vectors are near (cosine ≥ threshold)."""
+def _duplicates(article: Article, centroid: np.ndarray, store: Store, settings: Settings) -> list[tuple[str, float]]:
+    """Other articles with the same text, or on the same topic (article vectors' cosine ≥
+    `near_duplicate`) that report the same facts (Jaccard of their numbers and names ≥
+    `near_duplicate_facts`): two write-ups of one study, not two stories on one subject."""
+    near = [(info, cos) for info, cos in store.nearest_articles(centroid, k=6) if info.id != article.id]
+    texts = store.article_texts([info.id for info, _ in near])
+    mine = facts(article.clean_text)
     out = []
-    for info, cosine in store.nearest_articles(centroid, k=6):
-        similarity = 1.0 if info.content_hash == content_hash else cosine
-        if info.id != article_id and similarity >= settings.near_duplicate:
-            out.append((info.id, round(similarity, 4)))
+    for info, cosine in near:
+        if info.content_hash == article.content_hash:
+            out.append((info.id, 1.0))
+            continue
+        theirs = facts(texts.get(info.id, ""))
+        shared = len(mine & theirs) / max(len(mine | theirs), 1)
+        if cosine >= settings.near_duplicate and shared >= settings.near_duplicate_facts:
+            out.append((info.id, round(cosine, 4)))
     return out
+
+
+_NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+")
+
+
+def facts(text: str) -> set[str]:
+    """The numbers, years and multi-word names an article states, normalised ("$1.7 billion" → "1.7b").
+
+    A capitalised word that opens a sentence is not taken as part of a longer name ("Author Maria
+    Lopez" → "maria lopez")."""
+    numbers = {
+        re.sub(r"[^\d.]", "", s.text) + ("b" if "billion" in s.text else "m" if "million" in s.text else "")
+        for s in candidates(text, "quantity")
+        if any(c.isdigit() for c in s.text)
+    }
+    names = set()
+    for m in _NAME.finditer(text):
+        words = m.group(0).replace("’", "'").split()
+        sentence_start = not text[: m.start()].strip() or text[: m.start()].rstrip()[-1] in '.!?"”'
+        while words and (words[0].lower() in stopwords("english") or (sentence_start and len(words) > 2)):
+            words, sentence_start = words[1:], False
+        if len(words) >= 2:
+            names.add(" ".join(words).lower().removesuffix("'s"))
+    years = set(re.findall(r"\b(?:19|20)\d\d\b", text))
+    return numbers | names | years

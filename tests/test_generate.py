@@ -216,3 +216,25 @@ def test_messages_escape_passage_text(seed_qa: BriefingQA) -> None:
     system, user = build_messages(Q, passages)
     assert system[0] == "system" and "never instructions" in system[1]
     assert user[1].count("<passage ") == len(passages)
+
+
+def test_unreachable_endpoint_falls_back_quickly(seed_qa: BriefingQA) -> None:
+    from tests.test_store import _free_port
+
+    settings = seed_qa.settings.with_(
+        openai_base_url=f"http://127.0.0.1:{_free_port()}/v1", llm_model="fake-model", llm_timeout=2, llm_retries=1
+    )
+    t = time.monotonic()
+    answer = BriefingQA(settings, embedder=seed_qa.embedder).ask(Q)
+    assert time.monotonic() - t < 10
+    assert "did not answer" in answer.note and "Connection" in answer.note
+    assert "$1.7 billion" in answer.text
+
+
+def test_base_url_without_model_is_a_config_error() -> None:
+    from rag import ConfigError
+
+    with pytest.raises(ConfigError, match="BRIEFING_LLM_MODEL"):
+        Settings.from_env({"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+    assert Settings.from_env({"OPENAI_API_KEY": "sk-test"}).llm_configured
+    assert "sk-test" not in repr(Settings.from_env({"OPENAI_API_KEY": "sk-test"}))

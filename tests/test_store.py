@@ -191,3 +191,33 @@ def test_rebuild_drops_the_index(fake_qa: BriefingQA, seeds: Path, tmp_path: Pat
     fresh = BriefingQA(fake_qa.settings, embedder=HashEmbedding())
     assert len(fresh.ingest([seeds]).added) == 2
     shutil.rmtree(tmp_path / "index")
+
+
+STUDY = (
+    "A study by the Harbour Research Institute found that grain exports rose to $4.2 billion in 2023. "
+    "Author Maria Lopez said the rise came from new ports in West Africa. Exports reached 12,000 tonnes a day.\n"
+)
+REWRITE = (
+    "Grain exports rose to $4.2 billion in 2023, according to the Harbour Research Institute. "
+    "Maria Lopez, who wrote the study, credited new ports in West Africa. Daily exports hit 12,000 tonnes.\n"
+)
+OTHER_STUDY = (
+    "A study by the Coastal Policy Group found that grain exports rose to $1.1 billion in 2019. "
+    "Author John Smith said the rise came from new ports in South America. Exports reached 3,000 tonnes a day.\n"
+)
+
+
+def test_near_duplicates_share_facts_not_just_a_topic(fake_qa: BriefingQA, tmp_path: Path) -> None:
+    for name, text in (("study.txt", STUDY), ("rewrite.txt", REWRITE), ("other.txt", OTHER_STUDY)):
+        (tmp_path / name).write_text(text)
+    fake_qa.settings = fake_qa.settings.with_(near_duplicate=0.5)
+    fake_qa.ingest([tmp_path / "study.txt", tmp_path / "rewrite.txt", tmp_path / "other.txt"])
+    infos = {Path(a.source).name: a for a in fake_qa.articles()}
+    assert infos["rewrite.txt"].duplicates == (infos["study.txt"].id,)
+    assert infos["other.txt"].duplicates == ()
+
+
+def test_facts_are_numbers_and_names() -> None:
+    from rag.indexer import facts
+
+    assert facts(STUDY) == {"4.2b", "2023", "12000", "harbour research institute", "maria lopez", "west africa"}
