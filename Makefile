@@ -8,7 +8,7 @@ export ANONYMIZED_TELEMETRY := False
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint bench clean-index
+.PHONY: install run ask test lint bench clean-index browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,14 +23,21 @@ index/chroma.sqlite3: | $(STAMP)
 
 run: install index/chroma.sqlite3
 	$(BIN)/briefing ingest --quiet seeds/
+	$(BIN)/python ui.py $(ARGS)
+
+ask: install index/chroma.sqlite3
 	$(BIN)/briefing ask "$(or $(Q),What was the minimum arms estimate?)"
 
-test: install
+# Debian's Chromium for the browser test (Playwright drives it; never `playwright install`).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check rag tests bench
-	$(BIN)/ruff format --check rag tests bench
+	$(BIN)/ruff check rag tests bench ui.py
+	$(BIN)/ruff format --check rag tests bench ui.py
 
 bench: install
 	$(BIN)/python -m bench.speed

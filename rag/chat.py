@@ -13,7 +13,7 @@ stored in `index_dir/sessions.sqlite3` (`rag.history`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -43,19 +43,7 @@ class Chat:
 
     def standalone(self, question: str) -> str:
         """`question` rewritten with the conversation so far."""
-        question = validate_question(question, self.qa.settings.max_question_chars)
-        turns = self.history
-        if not turns or not is_follow_up(question):
-            return question
-        llm = self.qa.llm
-        if llm is not None:
-            from rag.generate import condense
-
-            try:
-                return validate_question(condense(llm, question, turns), self.qa.settings.max_question_chars)
-            except (LLMUnavailable, ValueError):
-                pass
-        return rewrite(question, turns)
+        return standalone(self.qa, question, self.history)
 
     def ask(self, question: str, **kwargs: Any) -> Answer:
         standalone = self.standalone(question)
@@ -78,3 +66,19 @@ class Chat:
             Turn(question, standalone, answer.text, answer.short_answer, answer.abstained),
         )
         return answer
+
+
+def standalone(qa: BriefingQA, question: str, turns: Sequence[Turn]) -> str:
+    """`question` as a standalone question given earlier `turns`: by the model when one is
+    configured (falling back to the deterministic rewriter if it fails), else by `rewrite`."""
+    question = validate_question(question, qa.settings.max_question_chars)
+    if not turns or not is_follow_up(question):
+        return question
+    if qa.llm is not None:
+        from rag.generate import condense
+
+        try:
+            return validate_question(condense(qa.llm, question, turns), qa.settings.max_question_chars)
+        except (LLMUnavailable, ValueError):
+            pass
+    return rewrite(question, turns)

@@ -26,7 +26,7 @@ _KINDS = (
 
 _QUALIFIER = (
     r"(?:(?:up to|over|more than|less than|fewer than|at least|at most|about|around|nearly|almost|roughly|"
-    r"approximately|some|an estimated|an average of|as many as|as much as|under|below|above|only)\s+)?"
+    r"approximately|some|an estimated|an average of|as many as|as much as|under|below|above|only|every)\s+)?"
 )
 _NUMBER = r"(?:[$€£¥]\s?)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 _SCALE = r"(?:\s?(?:%|percent|per cent)|\s(?:thousand|million|billion|trillion|hundred))*"
@@ -34,7 +34,12 @@ _WORD_NUMBER = (
     r"\b(?:hundreds|thousands|millions|billions|tens) of (?:thousands of |millions of |billions of )?[a-z]+"
     r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|a hundred|a dozen|dozens)\b"
 )
-_QUANTITY_CORE = re.compile(rf"{_QUALIFIER}(?:{_NUMBER}{_SCALE}|{_WORD_NUMBER})", re.I)
+_UNIT = (
+    r"(?:\s(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries|tonnes?|tons?|barrels?|"
+    r"kilometres?|kilometers?|km|miles?|metres?|meters?|kg|people|persons?|soldiers?|troops|workers|employees|"
+    r"students|members|meetings|visits|votes|seats|times)\b)?"
+)
+_QUANTITY_CORE = re.compile(rf"{_QUALIFIER}(?:{_NUMBER}{_SCALE}{_UNIT}|{_WORD_NUMBER})", re.I)
 _YEAR = re.compile(r"(?:in |since |by )?(?:19|20)\d\d")
 _MONTH = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"

@@ -13,6 +13,7 @@ is opened lazily on first use, and its in-memory BM25 table is rebuilt after eac
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 from rag.answer import Calibration, Candidate, compose, score_sentences
 from rag.chat import Chat
 from rag.config import Settings
+from rag.errors import InputError
 from rag.indexer import Progress, encode, ingest_paths
 from rag.llm import LLMUnavailable, build_llm
 from rag.question import validate_question
@@ -92,6 +94,35 @@ class BriefingQA:
 
     def articles(self) -> list[ArticleInfo]:
         return sorted(self._index.articles.values(), key=lambda a: a.source)
+
+    def article_text(self, article_id: str) -> str:
+        """The original text of an indexed article (what citation offsets point into)."""
+        texts = self._index.store.article_texts([article_id])
+        if article_id not in texts:
+            raise InputError(f"No article {article_id!r} in the index — see: briefing sources")
+        return texts[article_id]
+
+    def example_questions(self, n: int = 4) -> list[str]:
+        """Questions about the names the corpus mentions in the most articles, kept only when the
+        corpus answers them (so every example shown to a user works)."""
+        from collections import Counter
+
+        from rag.indexer import facts
+
+        counts: Counter[str] = Counter()
+        spelled: dict[str, str] = {}
+        for article in self.articles():
+            text = self.article_text(article.id)
+            counts.update(f for f in facts(text) if not f[0].isdigit())
+            for m in re.finditer(r"\b[A-Z][\w-]+(?:\s+[A-Z][\w-]+)+", text):
+                spelled.setdefault(m.group(0).lower(), m.group(0))
+        out: list[str] = []
+        for name, _ in counts.most_common(4 * n):
+            if name in spelled and len(out) < n:
+                question = f"What is reported about {spelled[name]}?"
+                if not self.ask(question, offline=True).abstained:
+                    out.append(question)
+        return out
 
     def retrieve(self, question: str, *, filters: Filters | None = None, top_k: int | None = None) -> list[Passage]:
         question = validate_question(question, self.settings.max_question_chars)

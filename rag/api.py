@@ -1,0 +1,171 @@
+"""HTTP API for bots (FastAPI): `POST /ask` and an OpenAI-compatible `POST /v1/chat/completions`.
+
+    POST /ask {"question": "...", "top_k": 6, "sources": [...], "date_from": "2024-01-01", "offline": false}
+      → the `ask --json` schema: {"answer", "abstained", "citations": [...]}
+    POST /v1/chat/completions {"model": "briefing", "messages": [...], "stream": false}
+      → an OpenAI chat completion whose message is the answer; the verified citations ride along
+        in the extra top-level field "citations" (and "briefing" holds abstained/standalone_question)
+
+Earlier messages of a chat completion are the conversation: the last user message is rewritten
+into a standalone question from them (no server-side state). `RagError`s become HTTP 400 with
+an OpenAI-style error body. `create_app(qa)` builds the app; `ui.py` mounts the Gradio UI on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel, Field
+
+from rag.chat import standalone
+from rag.errors import InputError, RagError
+from rag.qa import BriefingQA
+from rag.types import Answer, Filters, Turn
+
+
+class AskRequest(BaseModel):
+    question: str
+    top_k: int | None = Field(default=None, ge=1, le=50)
+    sources: list[str] = []
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    offline: bool = False
+
+
+class Message(BaseModel):
+    role: Literal["system", "user", "assistant", "tool", "developer"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    model: str = "briefing"
+    messages: list[Message]
+    stream: bool = False
+
+
+def _text(content: str | list[dict[str, Any]] | None) -> str:
+    if isinstance(content, list):
+        return " ".join(str(part.get("text", "")) for part in content if part.get("type") == "text")
+    return content or ""
+
+
+def _filters(req: AskRequest) -> Filters:
+    try:
+        return Filters(sources=tuple(req.sources), date_from=req.date_from, date_to=req.date_to)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+
+
+def _extra(answer: Answer) -> dict[str, Any]:
+    return {
+        "citations": [c.to_dict() for c in answer.citations],
+        "briefing": {
+            "answer": answer.text,  # final, verified text (a stream's deltas are provisional)
+            "abstained": answer.abstained,
+            "standalone_question": answer.standalone_question or answer.question,
+            "answered_by": answer.answered_by,
+            "note": answer.note,
+        },
+    }
+
+
+def create_app(qa: BriefingQA, *, auth: tuple[str, str] | None = None) -> FastAPI:
+    """The API app; with `auth` (user, password) every API route requires HTTP Basic auth."""
+    dependencies = [Depends(_basic_auth(auth))] if auth else []
+    app = FastAPI(title="Briefing QA API", version="1")
+    api = APIRouter(dependencies=dependencies)
+
+    @app.exception_handler(RagError)
+    async def rag_error(_: Request, exc: RagError) -> JSONResponse:
+        return JSONResponse(status_code=400, content={"error": {"message": str(exc), "type": type(exc).__name__}})
+
+    @api.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "articles": len(qa.articles())}
+
+    @api.post("/ask")
+    def ask(req: AskRequest) -> dict[str, Any]:
+        return qa.ask(req.question, filters=_filters(req), top_k=req.top_k, offline=req.offline).to_dict()
+
+    @api.post("/v1/chat/completions", response_model=None)
+    def chat_completions(req: ChatRequest) -> dict[str, Any] | StreamingResponse:
+        users = [i for i, m in enumerate(req.messages) if m.role == "user"]
+        if not users:
+            raise InputError("messages must contain at least one user message")
+        question = _text(req.messages[users[-1]].content)
+        turns = _turns(req.messages[: users[-1]])
+        search = standalone(qa, question, turns)
+        ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+        if req.stream:
+            return StreamingResponse(
+                _sse(qa, search, question, req.model, ident, created), media_type="text/event-stream"
+            )
+        answer = replace(qa.ask(search), question=question, standalone_question=search)
+        return {
+            "id": ident,
+            "object": "chat.completion",
+            "created": created,
+            "model": req.model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            **_extra(answer),
+        }
+
+    app.include_router(api)
+    return app
+
+
+def _basic_auth(auth: tuple[str, str] | None) -> Any:
+    security = HTTPBasic()
+
+    def check(credentials: HTTPBasicCredentials = Depends(security)) -> None:  # noqa: B008 - FastAPI's idiom
+        user_ok = secrets.compare_digest(credentials.username, auth[0] if auth else "")
+        pass_ok = secrets.compare_digest(credentials.password, auth[1] if auth else "")
+        if not (user_ok and pass_ok):
+            raise HTTPException(status_code=401, detail="wrong user or password", headers={"WWW-Authenticate": "Basic"})
+
+    return check
+
+
+def _turns(messages: list[Message]) -> list[Turn]:
+    turns, pending = [], None
+    for m in messages:
+        if m.role == "user":
+            pending = _text(m.content)
+        elif m.role == "assistant" and pending is not None:
+            turns.append(Turn(pending, pending, _text(m.content)))
+            pending = None
+    return turns
+
+
+def _sse(qa: BriefingQA, search: str, question: str, model: str, ident: str, created: int) -> Iterator[str]:
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        body = {
+            "id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra,
+        }  # fmt: skip
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    try:
+        for item in qa.ask_stream(search):
+            if isinstance(item, Answer):
+                answer = replace(item, question=question, standalone_question=search)
+                yield chunk({}, "stop", **_extra(answer))
+            else:
+                yield chunk({"content": item})
+    except RagError as e:
+        yield chunk({"content": f"\n[error] {e}"}, "stop")
+    yield "data: [DONE]\n\n"

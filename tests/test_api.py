@@ -1,0 +1,87 @@
+"""The HTTP API for bots: /ask, OpenAI-compatible /v1/chat/completions (plain and streaming), auth."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rag import BriefingQA
+from rag.api import create_app
+from tests.servers import serve
+
+
+@pytest.fixture(scope="module")
+def client(seed_qa: BriefingQA) -> TestClient:
+    return TestClient(create_app(seed_qa))
+
+
+def test_ask_returns_the_cli_json_schema(client: TestClient) -> None:
+    r = client.post("/ask", json={"question": "What was the minimum arms estimate?"})
+    assert r.status_code == 200
+    data = r.json()
+    assert set(data) == {"answer", "abstained", "citations"} and "$1.7 billion" in data["answer"]
+    for c in data["citations"]:
+        assert Path(c["source"]).read_text(encoding="utf-8")[c["start"] : c["end"]] == c["quote"]
+
+
+def test_ask_filters_and_errors(client: TestClient, seed_qa: BriefingQA) -> None:
+    only = next(a.source for a in seed_qa.articles() if "001_" in a.source)
+    r = client.post("/ask", json={"question": "What was the minimum arms estimate?", "sources": [only]})
+    assert {c["source"] for c in r.json()["citations"]} == {only}
+    bad = client.post("/ask", json={"question": "   "})
+    assert bad.status_code == 400 and "empty" in bad.json()["error"]["message"]
+    assert (
+        client.post("/ask", json={"question": "x", "date_from": "2024-02-01", "date_to": "2024-01-01"}).status_code
+        == 400
+    )
+    assert client.post("/ask", json={}).status_code == 422
+
+
+def test_chat_completions_carry_verified_citations_and_use_the_conversation(client: TestClient) -> None:
+    r = client.post(
+        "/v1/chat/completions",
+        json={
+            "model": "briefing",
+            "messages": [
+                {"role": "system", "content": "be brief"},
+                {"role": "user", "content": "What was the minimum estimate of arms shipments?"},
+                {"role": "assistant", "content": "Over $1.7 billion."},
+                {"role": "user", "content": "And the maximum?"},
+            ],
+        },
+    )
+    assert r.status_code == 200
+    data = r.json()
+    assert data["object"] == "chat.completion" and "$5.5 billion" in data["choices"][0]["message"]["content"]
+    assert data["briefing"]["standalone_question"] == "What was the maximum estimate of arms shipments?"
+    assert data["citations"] and all("$5.5 billion" in c["quote"] for c in data["citations"])
+
+
+def test_any_openai_client_can_talk_to_the_corpus(seed_qa: BriefingQA) -> None:
+    import openai
+
+    with serve(create_app(seed_qa)) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=60)
+        reply = client.chat.completions.create(
+            model="briefing", messages=[{"role": "user", "content": "Who wrote the study?"}]
+        )
+        assert "Olena Guseinova" in reply.choices[0].message.content
+        assert reply.model_extra["citations"]
+        stream = client.chat.completions.create(
+            model="briefing", messages=[{"role": "user", "content": "Who wrote the study?"}], stream=True
+        )
+        chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert "Olena Guseinova" in text
+    assert chunks[-1].choices[0].finish_reason == "stop" and chunks[-1].model_extra["citations"]
+
+
+def test_api_auth(seed_qa: BriefingQA) -> None:
+    client = TestClient(create_app(seed_qa, auth=("ann", "s3cret")))
+    assert client.post("/ask", json={"question": "Who wrote the study?"}).status_code == 401
+    token = base64.b64encode(b"ann:s3cret").decode()
+    ok = client.post("/ask", json={"question": "Who wrote the study?"}, headers={"Authorization": f"Basic {token}"})
+    assert ok.status_code == 200

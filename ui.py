@@ -1,0 +1,265 @@
+"""Briefing QA in the browser: a Gradio chat with highlighted sources, plus the HTTP API for bots.
+
+    python ui.py                         # UI and API on http://127.0.0.1:7860 (builds the index if missing)
+    python ui.py --host 0.0.0.0 --port 8080 --auth user:pass
+    python ui.py --api                   # the HTTP API only (no UI)
+
+The page: a chat whose answers carry numbered citations (expand one to see the article's title,
+outlet, date and the passage with the quote highlighted); a sources panel (indexed articles,
+duplicates flagged, upload of .txt/.md/.html into the corpus folder with progress); settings
+(who answers, top-k, date and source filters); example questions drawn from the corpus. A thin
+caller of `rag.BriefingQA`; the only module that imports gradio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import html
+import logging
+import os
+import re
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from rag import Answer, BriefingQA, Filters, RagError, Settings  # noqa: E402
+from rag.ingest import SUFFIXES  # noqa: E402
+from rag.render import answer_html, sources_html  # noqa: E402
+
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+OFFLINE = "Extractive (offline, quotes only)"
+log = logging.getLogger("briefing.ui")
+
+CSS = """
+.bq-answer { font-size: 1.02rem; line-height: 1.55; }
+.bq-abstained { background: #fff7e6; border-left: 4px solid #f0a020; padding: .6rem .8rem; border-radius: 6px; color: #6b4a00; }
+.bq-citation { margin-top: .45rem; border: 1px solid #d8dbe8; border-radius: 8px; padding: .35rem .7rem; background: #fafbff; }
+.bq-citation summary { cursor: pointer; }
+.bq-meta { color: #5a6072; font-size: .85rem; margin: .3rem 0; }
+.bq-passage { font-size: .92rem; line-height: 1.5; margin: .2rem 0 .3rem; }
+mark.bq-quote { background: #ffe47a; padding: 0 .1rem; border-radius: 3px; }
+.bq-searched, .bq-note, .bq-unsupported { color: #5a6072; font-size: .85rem; margin-top: .35rem; }
+.bq-unsupported { color: #a03030; }
+.bq-sources { list-style: none; padding: 0; margin: 0; }
+.bq-source { border-bottom: 1px solid #e3e6ef; padding: .5rem 0; }
+.bq-source-title { font-weight: 600; }
+.bq-dup { color: #8a5a00; font-size: .85rem; }
+footer { display: none !important; }
+"""
+
+
+def safe_name(name: str) -> str:
+    """A file name that cannot leave the corpus folder: no path parts, no odd characters."""
+    base = Path(name.replace("\\", "/")).name
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip("._") or "article"
+    stem, suffix = os.path.splitext(base)
+    if suffix.lower() not in SUFFIXES:
+        raise RagError(f"{name}: only {', '.join(sorted(SUFFIXES))} files can be added")
+    return stem[:80] + suffix.lower()
+
+
+def store_upload(tmp_path: str, corpus: Path) -> Path:
+    """Copy an uploaded file into `corpus` (size- and type-checked); returns its new path."""
+    original = Path(tmp_path)
+    size = original.stat().st_size
+    if size > MAX_UPLOAD_BYTES:
+        raise RagError(f"{original.name} is {size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
+    data = original.read_bytes()
+    name = safe_name(original.name)
+    corpus.mkdir(parents=True, exist_ok=True)
+    target = corpus / name
+    n = 1
+    while target.exists() and target.read_bytes() != data:
+        n += 1
+        target = corpus / f"{Path(name).stem}-{n}{Path(name).suffix}"
+    if target.resolve().parent != corpus.resolve():
+        raise RagError(f"{original.name}: refused, it would be stored outside the corpus folder")
+    target.write_bytes(data)
+    return target
+
+
+def _date(value: str, label: str) -> dt.date | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise RagError(f"{label} must be a date like 2024-10-28, not {value!r}") from None
+
+
+def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
+    models = [OFFLINE] + ([f"Language model: {qa.settings.llm_model or 'gpt-4o-mini'}"] if qa.llm is not None else [])
+
+    def articles_table() -> str:
+        return sources_html(qa.articles())
+
+    def sources() -> list[str]:
+        return [a.source for a in qa.articles()]
+
+    def render(answer: Answer) -> str:
+        infos = {a.id: a for a in qa.articles()}
+        return answer_html(answer, qa.article_text, infos.get)
+
+    def respond(message: str, history: list[dict[str, Any]], session: str, mode: str, top_k: float,
+                date_from: str, date_to: str, chosen: list[str]):  # fmt: skip
+        history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+        yield history, ""
+        try:
+            filters = Filters(
+                sources=tuple(chosen or ()), date_from=_date(date_from, "From"), date_to=_date(date_to, "To")
+            )
+            chat = qa.chat(session_id=session)
+            streamed = ""
+            for item in chat.ask_stream(message, filters=filters, top_k=int(top_k), offline=mode == OFFLINE):
+                if isinstance(item, Answer):
+                    history[-1]["content"] = render(item)
+                else:
+                    streamed += item
+                    history[-1]["content"] = html.escape(streamed)
+                yield history, ""
+        except (RagError, ValueError) as e:
+            history[-1]["content"] = f'<div class="bq-abstained">⚠ {e}</div>'
+            yield history, ""
+        except Exception as e:  # a bug: show a readable line, keep the trace in the server log
+            log.exception("chat failed")
+            history[-1]["content"] = (
+                f'<div class="bq-abstained">⚠ Something went wrong ({type(e).__name__}). Please try again.</div>'
+            )
+            yield history, ""
+
+    def add_files(files: list[str] | None, progress: gr.Progress = gr.Progress()):  # noqa: B008 - gradio's idiom
+        if not files:
+            return "Choose .txt, .md or .html files first.", articles_table(), gr.update(choices=sources())
+        lines = []
+        stored = []
+        for f in files:
+            try:
+                stored.append(store_upload(f, corpus))
+            except RagError as e:
+                lines.append(f"✗ {e}")
+        if stored:
+            relative = [str(p) for p in stored]
+            report = qa.ingest(
+                relative, progress=lambda done, total, src: progress(done / max(total, 1), desc=f"ingesting {src}")
+            )
+            lines.insert(0, f"✓ {report.summary()}")
+            lines += [f"✗ {Path(s.source).name}: {s.reason}" for s in report.skipped]
+            lines += [
+                f"⚑ {a} duplicates {b} (similarity {sim:.2f}); both kept and linked" for a, b, sim in report.duplicates
+            ]
+        return "\n\n".join(lines), articles_table(), gr.update(choices=sources())
+
+    def api_ask(question: str, top_k: float = 6) -> dict[str, Any]:
+        """Ask the corpus; returns the `ask --json` schema."""
+        try:
+            return qa.ask(question, top_k=int(top_k)).to_dict()
+        except RagError as e:
+            raise gr.Error(str(e)) from None
+
+    with gr.Blocks(title="Briefing QA", fill_height=True) as demo:
+        session = gr.State(lambda: uuid.uuid4().hex)
+        gr.Markdown("## Briefing QA\nAnswers from the briefing corpus only — every quote checked against its source.")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(elem_id="chat", height=520, label="Conversation", show_label=False)
+                with gr.Row():
+                    msg = gr.Textbox(
+                        placeholder="Ask about the articles…",
+                        show_label=False,
+                        scale=5,
+                        elem_id="question",
+                        autofocus=True,
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    clear = gr.Button("New chat", scale=1)
+                examples = qa.example_questions()
+                if examples:
+                    gr.Examples(examples=[[q] for q in examples], inputs=[msg], label="Try")
+            with gr.Column(scale=2):
+                with gr.Tab("Sources"):
+                    table = gr.HTML(value=articles_table(), elem_id="sources")
+                    files = gr.File(
+                        file_count="multiple",
+                        file_types=sorted(SUFFIXES),
+                        label="Add articles (.txt, .md, .html)",
+                        elem_id="upload",
+                    )
+                    add = gr.Button("Add to corpus", elem_id="add")
+                    added = gr.Markdown(elem_id="ingest-report")
+                with gr.Tab("Settings"):
+                    mode = gr.Radio(models, value=models[-1], label="Who answers")
+                    top_k = gr.Slider(1, 12, value=qa.settings.top_k, step=1, label="Passages read (top-k)")
+                    date_from = gr.Textbox(label="From date (YYYY-MM-DD)")
+                    date_to = gr.Textbox(label="To date (YYYY-MM-DD)")
+                    chosen = gr.Dropdown(choices=sources(), multiselect=True, label="Only these sources")
+        inputs = [msg, chatbot, session, mode, top_k, date_from, date_to, chosen]
+        msg.submit(respond, inputs, [chatbot, msg], api_name=False)
+        send.click(respond, inputs, [chatbot, msg], api_name=False)
+        clear.click(lambda: ([], uuid.uuid4().hex), None, [chatbot, session], api_name=False)
+        add.click(add_files, [files], [added, table, chosen], api_name=False)
+        gr.api(api_ask, api_name="ask")
+    return demo
+
+
+def ensure_index(qa: BriefingQA, corpus: Path) -> None:
+    try:
+        qa.articles()
+    except RagError:
+        print(f"Building the index from {corpus}/ …", flush=True)
+        print(qa.ingest([corpus]).summary(), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--auth", help="user:pass required to use the UI and the API")
+    p.add_argument("--corpus", default="seeds", help="folder that uploads go to (and the index is built from)")
+    p.add_argument("--api", action="store_true", help="serve the HTTP API only")
+    args = p.parse_args(argv)
+    auth = None
+    if args.auth:
+        user, sep, password = args.auth.partition(":")
+        if not sep or not user or not password:
+            p.error("--auth must be user:pass")
+        auth = (user, password)
+    try:
+        qa = BriefingQA(Settings.from_env())
+        corpus = Path(args.corpus)
+        ensure_index(qa, corpus)
+        app = serve_app(qa, corpus, auth=auth, api_only=args.api)
+    except RagError as e:
+        print(f"briefing: {e}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    print(f"Briefing QA on http://{args.host}:{args.port}/", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def serve_app(qa: BriefingQA, corpus: Path, *, auth: tuple[str, str] | None = None, api_only: bool = False) -> Any:
+    """The FastAPI app: the bots' API, with the Gradio UI mounted at / unless `api_only`."""
+    from rag.api import create_app
+
+    app = create_app(qa, auth=auth)
+    if api_only:
+        return app
+    theme = gr.themes.Soft(
+        primary_hue="indigo", font=["Inter", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+    )
+    return gr.mount_gradio_app(
+        app, build_ui(qa, corpus), path="/", auth=auth, max_file_size=MAX_UPLOAD_BYTES, theme=theme, css=CSS,
+        footer_links=[],
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())
