@@ -8,7 +8,7 @@ export ANONYMIZED_TELEMETRY := False
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run ask test lint bench clean-index browser
+.PHONY: install run ask test eval squad lint bench clean-index browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,6 +34,15 @@ browser:
 
 test: install browser
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory eval
+
+# The grounded-answer gate: exits non-zero when a metric misses the set's thresholds.
+eval: install index/chroma.sqlite3
+	$(BIN)/briefing ingest --quiet seeds/
+	$(BIN)/briefing eval --set eval/seeds.jsonl --out reports/
+
+squad: install
+	$(BIN)/briefing eval --squad ../shared/bench/squad-v2-dev-8articles.json --sample $(or $(N),600) --out reports/
 
 lint: install
 	$(BIN)/ruff check rag tests bench ui.py

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.squad import DEFAULT, load, write_corpus
 from rag import BriefingQA, Settings
 from rag.answer import FEATURES, Calibration
 from rag.errors import InputError
+from rag.squad import DEFAULT, load, write_corpus
 
 
 def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> tuple[np.ndarray, float]:

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.squad import DEFAULT, load, write_corpus
 from rag import BriefingQA, Settings
 from rag.chunk import chunk_article
 from rag.embed import MiniLMEmbedding
 from rag.ingest import read_article
+from rag.squad import DEFAULT, load, write_corpus
 
 
 def pct(values: list[float], q: float) -> float:

@@ -156,14 +156,13 @@ def compose(question: str, ranked: list[Candidate], texts: Mapping[str, str], mi
             confidence=best.probability,
             passages=passages,
         )
-    marks = "".join(f"[{i}]" for i in range(2, len(citations) + 1))
-    also = f" Also reported in {marks}." if marks else ""
+    marks = "".join(f"[{i}]" for i in range(1, len(citations) + 1))
     sentence = best.sentence.text
     if best.span:
         lead = best.span.text[0].upper() + best.span.text[1:]
-        text = f"{lead}: “{sentence}” [1]{also}"
+        text = f"{lead}: “{sentence}” {marks}"
     else:
-        text = f"{sentence} [1]{also}"
+        text = f"{sentence} {marks}"
     return Answer(
         question=question,
         text=text,
@@ -175,14 +174,16 @@ def compose(question: str, ranked: list[Candidate], texts: Mapping[str, str], mi
 
 
 def _corroborating(best: Candidate, rest: list[Candidate], min_confidence: float) -> list[Candidate]:
-    """Confident sentences from other articles that give the same short answer (or, without one, the best)."""
+    """Confident sentences from other articles that give the same short answer. An answer without a
+    short span is one sentence: nothing else is known to say the same, so it stands alone."""
     out: list[Candidate] = []
     seen = {best.passage.article.id}
+    if not best.span:
+        return out
     for c in rest:
         if len(out) + 1 >= _MAX_CITATIONS or c.probability < min_confidence or c.passage.article.id in seen:
             continue
-        same = _norm(c.span.text) == _norm(best.span.text) if best.span and c.span else not best.span
-        if same:
+        if c.span and _norm(c.span.text) == _norm(best.span.text):
             out.append(c)
             seen.add(c.passage.article.id)
     return out

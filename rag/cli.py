@@ -57,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--session", help="resume this session id")
     chat.add_argument("--offline", action="store_true", help="never ask a language model")
 
+    ev = sub.add_parser("eval", help="grounded-answer eval (exit 1 below the set's thresholds) or the SQuAD benchmark")
+    ev.add_argument("--set", default="eval/seeds.jsonl", help="eval set (JSON lines, see eval/README.md)")
+    ev.add_argument("--llm", action="store_true", help="let the configured language model answer (default: extractive)")
+    ev.add_argument("--out", default="reports", help="folder for the JSON and HTML reports")
+    ev.add_argument("--squad", help="run the SQuAD 2.0 benchmark on this file instead")
+    ev.add_argument("--sample", type=int, help="with --squad: how many questions (random, --seed)")
+    ev.add_argument("--seed", type=int, default=0)
+
     sub.add_parser("sources", help="list the indexed articles")
     return p
 
@@ -117,6 +125,53 @@ def _chat(qa: BriefingQA, args: argparse.Namespace) -> int:
             print(f"briefing: {e}")
 
 
+def _eval(qa: BriefingQA, args: argparse.Namespace) -> int:
+    from rag import evaluate, report
+
+    out = Path(args.out)
+    if args.squad:
+        import tempfile
+
+        from rag.squad import benchmark
+
+        if args.sample is not None and args.sample < 1:
+            raise InputError("--sample must be at least 1")
+        if not Path(args.squad).is_file():
+            raise InputError(f"No SQuAD file at {args.squad}")
+        with tempfile.TemporaryDirectory() as tmp:
+            figures = benchmark(Path(args.squad), Path(tmp), sample=args.sample, seed=args.seed, settings=qa.settings)
+        flat = {
+            f"{name} top-{k}": v[f"gold_paragraph_top{k}"] for name, v in figures["retrieval"].items() for k in (1, 5)
+        }
+        flat |= {k: v for k, v in figures.items() if isinstance(v, float)}
+        report.print_table(
+            f"SQuAD 2.0: {figures['questions']} questions ({figures['answerable']} answerable)", flat, {}
+        )
+        report.write_json(out / "squad.json", figures)
+        print(f"wrote {out / 'squad.json'}")
+        return 0
+    from rag.evalset import load_set
+
+    eval_set = load_set(args.set)
+    if args.llm and qa.llm is None:
+        raise InputError("--llm needs a configured model (OPENAI_BASE_URL + BRIEFING_LLM_MODEL, or OPENAI_API_KEY)")
+    rows = evaluate.run(qa, eval_set, offline=not args.llm)
+    values = evaluate.metrics(rows)
+    categories = evaluate.by_category(rows)
+    failed = evaluate.failures(values, eval_set.thresholds)
+    title = f"eval {eval_set.name} v{eval_set.version} ({'model' if args.llm else 'extractive'})"
+    report.print_table(title, values, eval_set.thresholds)
+    row_dicts = [report.row_dict(r) for r in rows]
+    payload = {"set": eval_set.path, "name": eval_set.name, "version": eval_set.version, "metrics": values,
+               "categories": categories, "thresholds": eval_set.thresholds, "failed": failed, "rows": row_dicts}  # fmt: skip
+    report.write_json(out / f"eval-{eval_set.name}.json", payload)
+    report.write_html(out / f"eval-{eval_set.name}.html", title, values, categories, row_dicts, failed)
+    print(f"wrote {out / f'eval-{eval_set.name}.json'} and {out / f'eval-{eval_set.name}.html'}")
+    for line in failed:
+        print(f"FAILED: {line}")
+    return 1 if failed else 0
+
+
 def _ingest(qa: BriefingQA, args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -155,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "chat":
             return _chat(qa, args)
+        if args.command == "eval":
+            return _eval(qa, args)
         if args.top_k is not None and args.top_k < 1:
             raise InputError("--top-k must be at least 1")
         try:

@@ -46,7 +46,7 @@ _MONTH = (
     r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
 )
 _DATE = re.compile(
-    rf"\b(?:(?:on|since|in|by|until|from)\s+)?(?:{_MONTH}\s+\d{{1,2}}(?:,\s*\d{{4}})?|\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?"
+    rf"\b(?:(?:on|since|in|by|until|from)\s+)?(?:{_MONTH}\s+\d{{1,2}}\b(?:,\s*\d{{4}})?|\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?"
     rf"|{_MONTH}\s+\d{{4}}|(?:19|20)\d\d(?:-\d\d-\d\d)?|(?:this|last|next) (?:fall|spring|summer|winter|year|month|week))",
 )
 _NAME = re.compile(r"\b[A-Z][\w'’.-]+(?:\s+(?:(?:de|van|von|al|bin|la)\s+)?[A-Z][\w'’.-]+){0,3}")

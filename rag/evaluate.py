@@ -1,0 +1,205 @@
+"""Grounded-answer evaluation: ask every item of an eval set and score the answers.
+
+Metrics (defined in eval/README.md):
+- answer accuracy: share of gold facts found in the answer (numbers and text normalised), over
+  answerable items, abstentions scoring 0;
+- quote validity: share of citations whose quote equals `open(source).read()[start:end]`;
+- citation recall / precision after ALCE (Gao et al. 2023): every sentence of the answer that
+  carries citation marks is a statement; it is supported when its cited quotes together support
+  it; a citation is irrelevant when it alone does not support its statement and the others do;
+- gold-quote hit rate: share of answered answerable items with a citation overlapping a gold quote;
+- abstention: correct abstentions on unanswerable items, false abstentions on answerable ones;
+- latency p50/p95 of `ask`.
+Support is judged by `supports()`: a documented lexical/numeric test (no entailment model ships
+as a pip package here): every number of the claim appears in the evidence, and at least 60 % of
+its content terms do. Text inside “…” in an extractive answer is the quote itself, so the claim
+judged is the answer around it.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.evalset import EvalSet, Item
+from rag.qa import BriefingQA
+from rag.types import Answer, Citation
+
+_NUM = re.compile(r"\d+(?:\.\d+)?")
+_MARKS = re.compile(r"\[(\d+)\]")
+_QUOTED = re.compile(r"“[^”]*”")
+
+
+def normalise(text: str) -> str:
+    """Lower case, unified quote marks and dashes, thousands separators and "$" dropped, spaces collapsed."""
+    text = text.lower().translate(str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"}))
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text).replace("$", "")
+    return " ".join(text.split())
+
+
+def fact_found(alternatives: tuple[str, ...], text: str) -> bool:
+    norm = normalise(text)
+    return any(normalise(a) in norm for a in alternatives)
+
+
+def supports(claim: str, evidence: str, terms: Any) -> bool:
+    """The lexical/numeric support test (see the module doc)."""
+    claim_n, evidence_n = normalise(claim), normalise(evidence)
+    if any(n not in _NUM.findall(evidence_n) for n in _NUM.findall(claim_n)):
+        return False
+    wanted = set(terms(claim_n))
+    if not wanted:
+        return True
+    have = set(terms(evidence_n))
+    return len(wanted & have) >= 0.6 * len(wanted)
+
+
+def statements(answer: Answer) -> list[tuple[str, list[int]]]:
+    """(claim, citation numbers) for each answer sentence that cites something."""
+    out = []
+    for sentence in re.split(r"(?<=[.!?\]])\s+(?=[A-Z\"“(])", answer.text):
+        marks = [int(m) for m in _MARKS.findall(sentence)]
+        if not marks:
+            continue
+        claim = _MARKS.sub("", _QUOTED.sub("", sentence)).strip(" :.—-")
+        if not claim:  # the whole sentence is a quote
+            claim = _MARKS.sub("", sentence).strip()
+        out.append((claim, marks))
+    return out
+
+
+@dataclass
+class Row:
+    item: Item
+    answer: Answer
+    seconds: float
+    facts_found: float = 0.0
+    quote_valid: list[bool] = field(default_factory=list)
+    supported: list[bool] = field(default_factory=list)
+    relevant: list[bool] = field(default_factory=list)
+    gold_hit: bool = False
+
+    @property
+    def correct(self) -> bool:
+        if not self.item.answerable:
+            return self.answer.abstained
+        return not self.answer.abstained and self.facts_found == 1.0
+
+
+def _overlaps(c: Citation, item: Item, texts: dict[str, str]) -> bool:
+    for g in item.quotes:
+        if _same_file(g.source, c.source):
+            start = _read(g.source, texts).find(g.quote)
+            if start != -1 and c.start < start + len(g.quote) and start < c.end:
+                return True
+    return False
+
+
+def _read(path: str, cache: dict[str, str]) -> str:
+    if path not in cache:
+        with open(path, encoding="utf-8") as f:
+            cache[path] = f.read()
+    return cache[path]
+
+
+def _same_file(a: str, b: str) -> bool:
+    import os
+
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def score(row: Row, terms: Any, texts: dict[str, str]) -> Row:
+    item, answer = row.item, row.answer
+    if item.answerable and not answer.abstained:
+        text = f"{answer.short_answer} {answer.text}"
+        row.facts_found = sum(fact_found(f, text) for f in item.facts) / len(item.facts)
+        row.gold_hit = any(_overlaps(c, item, texts) for c in answer.citations)
+    for c in answer.citations:
+        source = _read(c.source, texts)
+        row.quote_valid.append(source[c.start : c.end] == c.quote)
+    quotes = {n: c.quote for n, c in enumerate(answer.citations, start=1)}
+    for claim, marks in statements(answer):
+        cited = [quotes[m] for m in marks if m in quotes]
+        ok = bool(cited) and supports(claim, " ".join(cited), terms)
+        row.supported.append(ok)
+        for m in marks:
+            alone = m in quotes and supports(claim, quotes[m], terms)
+            others = [quotes[o] for o in marks if o != m and o in quotes]
+            row.relevant.append(alone or not (others and supports(claim, " ".join(others), terms)))
+    return row
+
+
+def run(qa: BriefingQA, eval_set: EvalSet, *, offline: bool = True) -> list[Row]:
+    """Ask every item (conversations through `qa.chat`, in order) and score it."""
+    from rag.retrieve import Terms
+
+    terms = Terms()
+    texts: dict[str, str] = {}
+    chats: dict[str, Any] = {}
+    rows = []
+    if eval_set.items:  # warm-up, not timed: loads the model and builds the BM25 table once
+        qa.retrieve(eval_set.items[0].question)
+    for item in eval_set.items:
+        start = time.perf_counter()
+        if item.conversation:
+            chat = chats.setdefault(
+                item.conversation, qa.chat(session_id=f"eval-{item.conversation}-{uuid.uuid4().hex[:8]}")
+            )
+            answer = chat.ask(item.question, offline=offline)
+        else:
+            answer = qa.ask(item.question, offline=offline)
+        rows.append(score(Row(item, answer, time.perf_counter() - start), terms, texts))
+    for chat in chats.values():
+        chat.reset()
+    return rows
+
+
+def _rate(values: list[bool] | list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def metrics(rows: list[Row]) -> dict[str, float | None]:
+    answerable = [r for r in rows if r.item.answerable]
+    unanswerable = [r for r in rows if not r.item.answerable]
+    answered = [r for r in answerable if not r.answer.abstained]
+    seconds = sorted(r.seconds for r in rows)
+    return {
+        "answer_accuracy": _rate([r.facts_found for r in answerable]),
+        "exact_answers": _rate([r.correct for r in answerable]),
+        "quote_validity": _rate([v for r in rows for v in r.quote_valid]),
+        "citation_recall": _rate([s for r in rows for s in r.supported]),
+        "citation_precision": _rate([v for r in rows for v in r.relevant]),
+        "gold_quote_hit_rate": _rate([r.gold_hit for r in answered]),
+        "correct_abstention": _rate([r.answer.abstained for r in unanswerable]),
+        "false_abstention": _rate([r.answer.abstained for r in answerable]),
+        "latency_p50_ms": 1000 * statistics.median(seconds) if seconds else None,
+        "latency_p95_ms": 1000 * seconds[min(len(seconds) - 1, int(0.95 * len(seconds)))] if seconds else None,
+        "items": float(len(rows)),
+    }
+
+
+def by_category(rows: list[Row]) -> dict[str, dict[str, float | None]]:
+    cats: dict[str, list[Row]] = {}
+    for r in rows:
+        cats.setdefault(r.item.category, []).append(r)
+    return {c: {"items": float(len(rs)), "correct": _rate([r.correct for r in rs])} for c, rs in sorted(cats.items())}
+
+
+LOWER_IS_BETTER = {"false_abstention", "latency_p50_ms", "latency_p95_ms"}
+
+
+def failures(values: dict[str, float | None], thresholds: dict[str, float]) -> list[str]:
+    """Human-readable lines for every metric on the wrong side of its threshold."""
+    out = []
+    for name, limit in thresholds.items():
+        value = values.get(name)
+        if value is None:
+            out.append(f"{name}: not measured (threshold {limit})")
+        elif (value > limit) if name in LOWER_IS_BETTER else (value < limit):
+            side = "above" if name in LOWER_IS_BETTER else "below"
+            out.append(f"{name} = {value:.3f} is {side} the threshold {limit}")
+    return out

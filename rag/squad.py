@@ -1,0 +1,142 @@
+"""SQuAD 2.0 as an external benchmark: articles as a corpus, questions nobody here wrote.
+
+`load(path)` reads the SQuAD JSON; `write_corpus(data, folder)` writes each article as
+`NN_Title.txt` (paragraphs separated by a blank line, so each keeps its offsets) and returns the
+questions with their gold paragraph's span in that file. `benchmark(...)` ingests them and
+reports, for the hybrid retriever and for dense-only and BM25-only baselines in the same run,
+gold paragraph in the top 1 and top 5; for the full `ask`: gold answer in the first / any quote,
+token F1 of the short answer, abstention accuracy on unanswerable questions, and latency.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.config import Settings
+
+DEFAULT = Path("../shared/bench/squad-v2-dev-8articles.json")
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    source: str
+    answerable: bool
+    answers: tuple[str, ...]
+    paragraph: tuple[int, int]  # the gold paragraph's span in the source file
+
+
+def load(path: Path = DEFAULT) -> list[dict]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+
+
+def write_corpus(data: list[dict], folder: Path) -> list[Question]:
+    folder.mkdir(parents=True, exist_ok=True)
+    questions = []
+    for n, article in enumerate(data):
+        source = folder / f"{n:02d}_{article['title']}.txt"
+        parts, offset = [], 0
+        for para in article["paragraphs"]:
+            context = para["context"]
+            span = (offset, offset + len(context))
+            for qa in para["qas"]:
+                answers = tuple(dict.fromkeys(a["text"] for a in qa.get("answers", [])))
+                questions.append(
+                    Question(qa["id"], qa["question"], str(source), not qa.get("is_impossible"), answers, span)
+                )
+            parts.append(context)
+            offset += len(context) + 2
+        source.write_text("\n\n".join(parts), encoding="utf-8")
+    return questions
+
+
+def _tokens(text: str) -> list[str]:
+    text = re.sub(r"\b(a|an|the)\b", " ", re.sub(r"[^\w\s]", " ", text.lower()))
+    return text.split()
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    """SQuAD's token F1 (lower case, punctuation and articles removed)."""
+    p, g = _tokens(prediction), _tokens(gold)
+    common = sum((Counter(p) & Counter(g)).values())
+    if not p or not g or not common:
+        return float(p == g)
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _hit(spans: list[tuple[str, int, int]], q: Question, k: int) -> bool:
+    lo, hi = q.paragraph
+    return any(os.path.samefile(src, q.source) and start < hi and lo < end for src, start, end in spans[:k])
+
+
+def benchmark(
+    path: Path, folder: Path, *, sample: int | None, seed: int = 0, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Run the benchmark with its corpus and index under `folder`; returns the figures."""
+    from llama_index.core.schema import QueryBundle
+
+    from rag.indexer import encode
+    from rag.qa import BriefingQA
+    from rag.store import node_to_chunk
+    from rag.types import Filters
+
+    questions = write_corpus(load(path), folder / "corpus")
+    qa = BriefingQA((settings or Settings()).with_(index_dir=folder / "index"))
+    t = time.perf_counter()
+    qa.ingest([folder / "corpus"])
+    ingest_s = time.perf_counter() - t
+    if sample and sample < len(questions):
+        questions = random.Random(seed).sample(questions, sample)
+    corpus = qa._index
+    hits: dict[str, list[tuple[bool, bool]]] = {"hybrid": [], "dense": [], "bm25": []}
+    first, anyq, f1, abstain, ms = [], [], [], [], []
+    for q in questions:
+        vector = encode(qa.embedder, [q.text])[0]
+        runs = {
+            "hybrid": [(p.article.source, p.chunk.start, p.chunk.end) for p in qa._retrieve(q.text, vector, Filters(), 5)],
+            "dense": [(n.metadata["source"], node_to_chunk(n).start, node_to_chunk(n).end)
+                      for n, _ in corpus.store.dense(vector, 5, Filters())],
+            "bm25": [(h.node.metadata["source"], node_to_chunk(h.node).start, node_to_chunk(h.node).end)
+                     for h in corpus.bm25(Filters(), 5).retrieve(QueryBundle(q.text))],
+        }  # fmt: skip
+        for name, spans in runs.items():
+            if q.answerable:
+                hits[name].append((_hit(spans, q, 1), _hit(spans, q, 5)))
+        t = time.perf_counter()
+        answer = qa.ask(q.text, offline=True)
+        ms.append(1000 * (time.perf_counter() - t))
+        if not q.answerable:
+            abstain.append(answer.abstained)
+            continue
+        quotes = [c.quote for c in answer.citations]
+        first.append(bool(quotes) and any(a in quotes[0] for a in q.answers))
+        anyq.append(any(a in c for c in quotes for a in q.answers))
+        prediction = answer.short_answer or (quotes[0] if quotes else "")
+        f1.append(0.0 if answer.abstained else max(token_f1(prediction, a) for a in q.answers))
+    ms.sort()
+    mean = lambda xs: sum(xs) / len(xs) if xs else 0.0  # noqa: E731
+    return {
+        "questions": len(questions),
+        "answerable": sum(q.answerable for q in questions),
+        "ingest_s": round(ingest_s, 1),
+        "retrieval": {
+            name: {"gold_paragraph_top1": mean([a for a, _ in v]), "gold_paragraph_top5": mean([b for _, b in v])}
+            for name, v in hits.items()
+        },
+        "answer_in_first_quote": mean(first),
+        "answer_in_any_quote": mean(anyq),
+        "short_answer_f1": mean(f1),
+        "abstention_accuracy_unanswerable": mean(abstain),
+        "latency_p50_ms": ms[len(ms) // 2] if ms else 0.0,
+        "latency_p95_ms": ms[min(len(ms) - 1, int(0.95 * len(ms)))] if ms else 0.0,
+    }

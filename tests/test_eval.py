@@ -1,0 +1,126 @@
+"""The eval set and its metrics: gold quotes real, metrics defined as documented, the CLI gate."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag import Answer, Citation, InputError
+from rag.evalset import Item, load_set
+from rag.evaluate import Row, fact_found, failures, metrics, score, statements, supports
+from rag.retrieve import Terms
+from tests.conftest import ROOT
+
+SET = ROOT / "eval" / "seeds.jsonl"
+
+
+def test_the_seed_set_meets_its_brief_and_every_gold_quote_is_in_its_source() -> None:
+    s = load_set(SET)
+    single = [i for i in s.items if not i.conversation]
+    assert sum(i.answerable for i in single) >= 40
+    assert sum(not i.answerable for i in single) >= 10
+    assert len({i.conversation for i in s.items if i.conversation}) >= 8
+    assert {"number", "name", "date", "reason", "comparison", "both", "differ"} <= {i.category for i in single}
+    for item in s.items:
+        for g in item.quotes:
+            assert g.quote in (ROOT / g.source).read_text(encoding="utf-8"), (item.id, g.quote)
+    assert s.thresholds["quote_validity"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"type": "single", "id": "a", "question": "Q?", "answerable": true}', "at least one fact"),
+        ('{"type": "nope"}', "unknown type"),
+        ("not json", "line 1"),
+        ('{"type": "conversation", "id": "c", "turns": [{"question": "Q?", "facts": ["x"]}]}', "at least 2"),
+    ],
+)
+def test_bad_sets_name_the_line(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "set.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(InputError, match=message):
+        load_set(path)
+
+
+def test_facts_are_normalised() -> None:
+    assert fact_found(("20,000",), "more than 20000 soldiers")
+    assert fact_found(("1.7 billion",), "Over $1.7 billion")
+    assert fact_found(("Oct. 28", "October 28"), "released on October 28")
+    assert not fact_found(("5.5 billion",), "$1.7 billion")
+
+
+def test_support_test_needs_numbers_and_most_terms() -> None:
+    terms = Terms()
+    assert supports("Over $1.7 billion", "even the minimum estimate of shipments is over $1.7 billion", terms)
+    assert not supports("Over $9 billion", "even the minimum estimate is over $1.7 billion", terms)
+    assert not supports("Olena Guseinova wrote the study", "Ferries run every hour", terms)
+
+
+def _row(text: str, quotes: list[str], answerable: bool = True, abstained: bool = False) -> Row:
+    source = str(ROOT / "seeds" / "001_72b694fcf48b8cdc.txt")
+    body = Path(source).read_text(encoding="utf-8")
+    cites = tuple(Citation(source, "t", q, body.find(q), body.find(q) + len(q)) for q in quotes)
+    item = Item("x", "number", "q?", answerable, (("1.7 billion",),), ())
+    return score(Row(item, Answer("q?", text, cites, abstained=abstained), 0.01), Terms(), {})
+
+
+def test_alce_recall_and_precision_by_hand() -> None:
+    """Two statements: the first cites a quote that supports it plus one that does not (irrelevant,
+    since the first alone supports it); the second cites only an unrelated quote (unsupported)."""
+    good = "But even the minimum estimate of shipments is over $1.7 billion, the study reads."
+    other = "The risk of desertion and human resource constraints also stand in the way, according to the research."
+    row = _row("The minimum estimate is over $1.7 billion [1][2]. Ferries are late [2].", [good, other])
+    assert statements(row.answer) == [("The minimum estimate is over $1.7 billion", [1, 2]), ("Ferries are late", [2])]
+    assert row.supported == [True, False]
+    assert row.relevant == [True, False, True]
+    assert row.quote_valid == [True, True] and row.facts_found == 1.0
+    values = metrics(
+        [row, _row("The briefing corpus does not cover this question.", [], answerable=False, abstained=True)]
+    )
+    assert values["citation_recall"] == 0.5 and values["citation_precision"] == pytest.approx(2 / 3)
+    assert values["correct_abstention"] == 1.0 and values["false_abstention"] == 0.0
+
+
+def test_failures_respect_direction() -> None:
+    values = {"answer_accuracy": 0.7, "false_abstention": 0.2, "latency_p95_ms": 10.0}
+    assert failures(values, {"answer_accuracy": 0.8, "false_abstention": 0.1, "latency_p95_ms": 50, "x": 1}) == [
+        "answer_accuracy = 0.700 is below the threshold 0.8",
+        "false_abstention = 0.200 is above the threshold 0.1",
+        "x: not measured (threshold 1)",
+    ]
+
+
+def _briefing(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, timeout=600, cwd=cwd
+    )
+
+
+def test_cli_gate_passes_on_the_seeds_and_fails_on_impossible_thresholds(seeds: Path, tmp_path: Path) -> None:
+    assert _briefing("ingest", "--quiet", str(seeds), cwd=tmp_path).returncode == 0
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "seeds.jsonl").write_text(SET.read_text(encoding="utf-8"), encoding="utf-8")
+    ok = _briefing("eval", "--out", "out", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    report = json.loads((tmp_path / "out" / "eval-seeds.json").read_text())
+    assert report["metrics"]["quote_validity"] == 1.0 and len(report["rows"]) >= 70
+    assert "<svg" in (tmp_path / "out" / "eval-seeds.html").read_text()
+    strict = SET.read_text(encoding="utf-8").splitlines()
+    config = json.loads(strict[0]) | {"thresholds": {"answer_accuracy": 1.01}}
+    (tmp_path / "strict.jsonl").write_text("\n".join([json.dumps(config), *strict[1:]]) + "\n")
+    failed = _briefing("eval", "--set", "strict.jsonl", "--out", "out", cwd=tmp_path)
+    assert failed.returncode == 1 and "FAILED: answer_accuracy" in failed.stdout
+
+
+def test_squad_benchmark_on_a_small_sample(tmp_path: Path) -> None:
+    squad = ROOT.parent / "shared" / "bench" / "squad-v2-dev-8articles.json"
+    out = _briefing("eval", "--squad", str(squad), "--sample", "30", "--out", "out", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    figures = json.loads((tmp_path / "out" / "squad.json").read_text())
+    assert figures["questions"] == 30 and set(figures["retrieval"]) == {"hybrid", "dense", "bm25"}
+    assert 0.0 <= figures["short_answer_f1"] <= 1.0
