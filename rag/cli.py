@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--set", default="eval/seeds.jsonl", help="eval set (JSON lines, see eval/README.md)")
     ev.add_argument("--llm", action="store_true", help="let the configured language model answer (default: extractive)")
     ev.add_argument("--out", default="reports", help="folder for the JSON and HTML reports")
+    ev.add_argument("--judge", choices=["lexical", "llm"], default="lexical", help="who judges citation support")
     ev.add_argument("--squad", help="run the SQuAD 2.0 benchmark on this file instead")
     ev.add_argument("--sample", type=int, help="with --squad: how many questions (random, --seed)")
     ev.add_argument("--seed", type=int, default=0)
@@ -153,13 +154,16 @@ def _eval(qa: BriefingQA, args: argparse.Namespace) -> int:
     from rag.evalset import load_set
 
     eval_set = load_set(args.set)
-    if args.llm and qa.llm is None:
-        raise InputError("--llm needs a configured model (OPENAI_BASE_URL + BRIEFING_LLM_MODEL, or OPENAI_API_KEY)")
-    rows = evaluate.run(qa, eval_set, offline=not args.llm)
+    if (args.llm or args.judge == "llm") and qa.llm is None:
+        raise InputError(
+            "--llm and --judge llm need a configured model (OPENAI_BASE_URL + BRIEFING_LLM_MODEL, or OPENAI_API_KEY)"
+        )
+    judge = evaluate.llm_judge(qa.llm) if args.judge == "llm" else None
+    rows = evaluate.run(qa, eval_set, offline=not args.llm, judge=judge)
     values = evaluate.metrics(rows)
     categories = evaluate.by_category(rows)
     failed = evaluate.failures(values, eval_set.thresholds)
-    title = f"eval {eval_set.name} v{eval_set.version} ({'model' if args.llm else 'extractive'})"
+    title = f"eval {eval_set.name} v{eval_set.version} ({'model' if args.llm else 'extractive'}, {args.judge} judge)"
     report.print_table(title, values, eval_set.thresholds)
     row_dicts = [report.row_dict(r) for r in rows]
     payload = {"set": eval_set.path, "name": eval_set.name, "version": eval_set.version, "metrics": values,

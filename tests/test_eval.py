@@ -6,12 +6,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rag import Answer, Citation, InputError
 from rag.evalset import Item, load_set
-from rag.evaluate import Row, fact_found, failures, metrics, score, statements, supports
+from rag.evaluate import Row, fact_found, failures, lexical_judge, llm_judge, metrics, score, statements, supports
 from rag.retrieve import Terms
 from tests.conftest import ROOT
 
@@ -61,12 +62,12 @@ def test_support_test_needs_numbers_and_most_terms() -> None:
     assert not supports("Olena Guseinova wrote the study", "Ferries run every hour", terms)
 
 
-def _row(text: str, quotes: list[str], answerable: bool = True, abstained: bool = False) -> Row:
+def _row(text: str, quotes: list[str], answerable: bool = True, abstained: bool = False, judge: Any = None) -> Row:
     source = str(ROOT / "seeds" / "001_72b694fcf48b8cdc.txt")
     body = Path(source).read_text(encoding="utf-8")
     cites = tuple(Citation(source, "t", q, body.find(q), body.find(q) + len(q)) for q in quotes)
     item = Item("x", "number", "q?", answerable, (("1.7 billion",),), ())
-    return score(Row(item, Answer("q?", text, cites, abstained=abstained), 0.01), Terms(), {})
+    return score(Row(item, Answer("q?", text, cites, abstained=abstained), 0.01), judge or lexical_judge(), {})
 
 
 def test_alce_recall_and_precision_by_hand() -> None:
@@ -124,3 +125,21 @@ def test_squad_benchmark_on_a_small_sample(tmp_path: Path) -> None:
     figures = json.loads((tmp_path / "out" / "squad.json").read_text())
     assert figures["questions"] == 30 and set(figures["retrieval"]) == {"hybrid", "dense", "bm25"}
     assert 0.0 <= figures["short_answer_f1"] <= 1.0
+
+
+def test_llm_judge_through_a_local_openai_server(seed_qa: Any) -> None:
+    from rag import BriefingQA
+    from tests.fake_openai import FakeOpenAI, Reply
+
+    def model(messages: list[dict]) -> str:
+        user = messages[-1]["content"]
+        claim, evidence = user.split("\n\nEvidence: ")
+        return "YES" if "1.7 billion" in claim and "1.7 billion" in evidence else "NO"
+
+    good = "But even the minimum estimate of shipments is over $1.7 billion, the study reads."
+    with FakeOpenAI([Reply(model)]) as server:
+        settings = seed_qa.settings.with_(openai_base_url=server.base_url, llm_model="judge")
+        judge = llm_judge(BriefingQA(settings, embedder=seed_qa.embedder).llm)
+        row = _row("The minimum estimate is over $1.7 billion [1]. Ferries are late [1].", [good], judge=judge)
+        assert server.requests[0]["messages"][0]["content"].startswith("You check citations")
+    assert row.supported == [True, False]
