@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 
@@ -138,9 +138,22 @@ def score_sentences(
     return sorted(out, key=lambda c: -c.probability)
 
 
-def compose(question: str, ranked: list[Candidate], texts: Mapping[str, str], min_confidence: float) -> Answer:
-    """Turn ranked sentences into an `Answer`, or an abstention when the best is not likely enough."""
+def compose(
+    question: str,
+    ranked: list[Candidate],
+    texts: Mapping[str, str],
+    min_confidence: float,
+    unknown: Sequence[str] = (),
+) -> Answer:
+    """Turn ranked sentences into an `Answer`, or an abstention when the best is not likely enough
+    or the question names something (`unknown`: names, numbers) that the corpus never mentions."""
     passages = tuple(dict.fromkeys(c.passage for c in ranked))
+    if unknown:
+        never = ", ".join(unknown)
+        return Answer(
+            question=question, text=NOT_COVERED, abstained=True, passages=passages,
+            confidence=ranked[0].probability if ranked else 0.0, note=f"The corpus never mentions {never}.",
+        )  # fmt: skip
     if not ranked or ranked[0].probability < min_confidence:
         best = ranked[0].probability if ranked else 0.0
         return Answer(question=question, text=NOT_COVERED, abstained=True, confidence=best, passages=passages)
@@ -158,19 +171,38 @@ def compose(question: str, ranked: list[Candidate], texts: Mapping[str, str], mi
         )
     marks = "".join(f"[{i}]" for i in range(1, len(citations) + 1))
     sentence = best.sentence.text
-    if best.span:
-        lead = best.span.text[0].upper() + best.span.text[1:]
-        text = f"{lead}: “{sentence}” {marks}"
-    else:
-        text = f"{sentence} {marks}"
+    lead = best.span.text[0].upper() + best.span.text[1:] if best.span else ""
+    text = f"{lead}: “{sentence}” {marks}" if lead else f"{sentence} {marks}"
+    other = _contrast(question, best, ranked[1:], min_confidence)
+    if other is not None:  # a comparison: the second fact, with its own citation
+        extra = verified([c for c in [_citation(other, texts)] if same_text(c.quote, other.sentence.text)], texts)
+        if extra:
+            citations = [*citations, *extra]
+            text = f"{text} {other.sentence.text} [{len(citations)}]"
     return Answer(
         question=question,
         text=text,
         citations=tuple(citations),
         confidence=best.probability,
-        short_answer=lead if best.span else "",
+        short_answer=lead,
         passages=passages,
     )
+
+
+_COMPARE = re.compile(r"\b(compare[sd]?|comparison|versus|vs\.?|differ(s|ence|ent)?|contrast)\b", re.I)
+
+
+def _contrast(question: str, best: Candidate, rest: list[Candidate], min_confidence: float) -> Candidate | None:
+    """For a comparison question, the best confident sentence that states a different fact."""
+    if not _COMPARE.search(question):
+        return None
+    for c in rest:
+        if c.probability < min_confidence or c.sentence == best.sentence:
+            continue
+        if best.span and c.span and _norm(c.span.text) == _norm(best.span.text):
+            continue
+        return c
+    return None
 
 
 def _corroborating(best: Candidate, rest: list[Candidate], min_confidence: float) -> list[Candidate]:

@@ -133,8 +133,17 @@ def span_bound(span: Span, sentence: str = "") -> str | None:
     return None
 
 
+_DESCRIBE = re.compile(
+    r"^\s*(?i:who|what)\s+(?i:is|was|are|were)\s+(?:the\s+)?[A-Z][\w'’-]*(\s+[A-Z][\w'’-]*)*\s*\??\s*$"
+)
+
+
 def question_kind(question: str) -> str:
-    """One of "date", "quantity", "person", "place", or "other" (answer with a sentence)."""
+    """One of "date", "quantity", "person", "place", or "other" (answer with a sentence).
+
+    "Who is Olena Guseinova?" asks for a description, not for a name: "other"."""
+    if _DESCRIBE.match(question):
+        return "other"
     for kind, pattern in _KINDS:
         if pattern.search(question):
             return kind

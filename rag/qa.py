@@ -152,7 +152,7 @@ class BriefingQA:
         passages; if it fails or cannot be verified, the extractive answer is returned with a note.
         """
         question, ranked, texts, offline_answer = self._prepare(question, filters, top_k)
-        if not self._use_llm(ranked, offline):
+        if not self._use_llm(ranked, offline, offline_answer):
             return offline_answer
         from rag.generate import answer_with_llm
 
@@ -167,7 +167,7 @@ class BriefingQA:
     ) -> Iterator[str | Answer]:
         """Text deltas as they are written, then the final verified `Answer` as the last item."""
         question, ranked, texts, offline_answer = self._prepare(question, filters, top_k)
-        if not self._use_llm(ranked, offline):
+        if not self._use_llm(ranked, offline, offline_answer):
             yield offline_answer.text
             yield offline_answer
             return
@@ -188,11 +188,15 @@ class BriefingQA:
         question = validate_question(question, self.settings.max_question_chars)
         ranked = self.rank(question, filters=filters, top_k=top_k)
         texts = self._index.store.article_texts(sorted({c.passage.article.id for c in ranked}))
-        return question, ranked, texts, compose(question, ranked, texts, self.settings.min_confidence)
+        unknown = self._index.unknown_names(question)
+        return question, ranked, texts, compose(question, ranked, texts, self.settings.min_confidence, unknown)
 
-    def _use_llm(self, ranked: list[Candidate], offline: bool) -> bool:
-        """A model is asked only when one is configured and retrieval found something plausible."""
-        return self.llm is not None and not offline and bool(ranked) and ranked[0].probability >= self.settings.llm_gate
+    def _use_llm(self, ranked: list[Candidate], offline: bool, offline_answer: Answer) -> bool:
+        """A model is asked only when one is configured, retrieval found something plausible and
+        the question names nothing the corpus never mentions."""
+        if self.llm is None or offline or not ranked or ranked[0].probability < self.settings.llm_gate:
+            return False
+        return not (offline_answer.abstained and offline_answer.note)
 
     def ask_many(self, questions: Iterable[str], **kwargs: Any) -> list[Answer]:
         return [self.ask(q, **kwargs) for q in questions]

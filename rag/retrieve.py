@@ -43,14 +43,21 @@ class Terms:
     def __call__(self, text: str) -> list[str]:
         return [self._stem(t) for t in _TOKEN.findall(text.lower()) if t not in self._stop]
 
-    def names(self, text: str) -> set[str]:
-        """Terms written as names or numbers ("China", "2018", "ECB"), not at the start of `text`."""
+    def name_words(self, text: str) -> list[str]:
+        """Words written as names or numbers ("China", "2018", "ECB"), not at the start of `text`."""
         tokens = _TOKEN.findall(text)
-        return {
-            self._stem(t.lower())
+        return [
+            t
             for i, t in enumerate(tokens)
             if t.lower() not in self._stop and (t[0].isdigit() or (i > 0 and t[0].isupper()))
-        }
+        ]
+
+    def names(self, text: str) -> set[str]:
+        """The stems of `name_words(text)`."""
+        return {self._stem(t.lower()) for t in self.name_words(text)}
+
+    def stem(self, word: str) -> str:
+        return self._stem(word.lower())
 
 
 class Corpus:
@@ -98,6 +105,10 @@ class Corpus:
             df.update(set(self.terms(node.get_content())))
         n = max(len(self.nodes), 1)
         return {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Names and numbers in `question` that no chunk of the corpus contains."""
+        return [w for w in dict.fromkeys(self.terms.name_words(question)) if self.terms.stem(w) not in self.idf]
 
     def idf_of(self, term: str, name: bool = True) -> float:
         """IDF of `term`. A name or number the corpus never mentions weighs as much as the rarest

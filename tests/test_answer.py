@@ -66,3 +66,20 @@ def test_ask_many_keeps_order(seed_qa: BriefingQA) -> None:
     answers = seed_qa.ask_many(qs)
     assert [a.question for a in answers] == qs
     assert [a.abstained for a in answers] == [False, True]
+
+
+def test_names_the_corpus_never_mentions_mean_abstention_with_a_note(seed_qa: BriefingQA) -> None:
+    answer = seed_qa.ask("How much did Iran earn from drone sales to Russia?")
+    assert answer.abstained and answer.note == "The corpus never mentions Iran."
+    assert not seed_qa.ask("How many meetings took place in 2024?").abstained
+
+
+def test_comparison_questions_cite_both_facts(seed_qa: BriefingQA) -> None:
+    answer = seed_qa.ask("How does the number of meetings in 2024 compare with the norm of the past three decades?")
+    assert "24" in answer.text and "less than five" in answer.text
+    assert any("five" in c.quote for c in answer.citations)
+
+
+def test_who_is_name_describes_instead_of_naming_someone_else(seed_qa: BriefingQA) -> None:
+    answer = seed_qa.ask("Who is Olena Guseinova?")
+    assert answer.short_answer == "" and "Olena Guseinova" in answer.text
