@@ -1,6 +1,7 @@
 """Briefing QA: questions over a corpus of articles, answered with verified quotes."""
 
 from rag.answer import Calibration
+from rag.chat import Chat
 from rag.config import Settings
 from rag.errors import (
     ConfigError,
@@ -10,8 +11,21 @@ from rag.errors import (
     RagError,
     StoreUnavailableError,
 )
+from rag.llm import LLMUnavailable
 from rag.qa import BriefingQA
-from rag.types import Answer, Article, ArticleInfo, Chunk, Citation, Filters, IngestReport, Passage, Sentence, Skipped
+from rag.types import (
+    Answer,
+    Article,
+    ArticleInfo,
+    Chunk,
+    Citation,
+    Filters,
+    IngestReport,
+    Passage,
+    Sentence,
+    Skipped,
+    Turn,
+)
 
 __all__ = [
     "Answer",
@@ -19,6 +33,7 @@ __all__ = [
     "ArticleInfo",
     "BriefingQA",
     "Calibration",
+    "Chat",
     "Chunk",
     "Citation",
     "ConfigError",
@@ -27,10 +42,12 @@ __all__ = [
     "IndexNotFoundError",
     "IngestReport",
     "InputError",
+    "LLMUnavailable",
     "Passage",
     "RagError",
     "Sentence",
     "Settings",
     "Skipped",
     "StoreUnavailableError",
+    "Turn",
 ]

@@ -84,19 +84,21 @@ class Corpus:
     def bm25(self, filters: Filters, k: int) -> Any:
         """A BM25 retriever over the chunks that pass `filters` (None when none pass); cached."""
         key = (filters, k)
-        if key not in self._bm25:
-            import Stemmer
-            from llama_index.retrievers.bm25 import BM25Retriever
+        if key in self._bm25:
+            return self._bm25[key]
+        import Stemmer
+        from llama_index.retrievers.bm25 import BM25Retriever
 
-            nodes = self.nodes if filters.empty else [n for n in self.nodes if matches(n.metadata, filters)]
-            self._bm25[key] = (
-                BM25Retriever.from_defaults(
-                    nodes=nodes, similarity_top_k=min(k, len(nodes)), stemmer=Stemmer.Stemmer("english"), language="en"
-                )
-                if nodes
-                else None
+        nodes = self.nodes if filters.empty else [n for n in self.nodes if matches(n.metadata, filters)]
+        retriever = (
+            BM25Retriever.from_defaults(
+                nodes=nodes, similarity_top_k=min(k, len(nodes)), stemmer=Stemmer.Stemmer("english"), language="en"
             )
-        return self._bm25[key]
+            if nodes
+            else None
+        )
+        self._bm25[key] = retriever  # a concurrent refresh() may drop it again: the local copy is still right
+        return retriever
 
     @cached_property
     def idf(self) -> dict[str, float]:
