@@ -113,4 +113,11 @@ def test_browser_chat_citation_upload_and_ask(site: tuple[str, Path], tmp_path: 
         expect(page.locator("#chat .bq-answer").last).to_contain_text("every 45 minutes", timeout=60_000)
         expect(page.locator("#chat details.bq-citation").last).to_contain_text("Ferry services resume")
         page.screenshot(path=str(shots / "chat-upload.png"))
+
+        page.get_by_role("tab", name="Settings").click()
+        page.get_by_label("From date (YYYY-MM-DD)").fill("yesterday")
+        ask("What was the minimum arms estimate?")
+        error = page.locator("#chat .bq-abstained").last
+        expect(error).to_contain_text("From must be a date like 2024-10-28", timeout=60_000)
+        assert "Traceback" not in page.locator("#chat").inner_text()
         browser.close()
