@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+# Gradio reads this when it is imported: no usage reports or version checks leave the machine.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
