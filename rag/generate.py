@@ -139,7 +139,9 @@ def verify_draft(
             if c not in citations:
                 citations.append(c)
             numbers.append(citations.index(c) + 1)
-        kept.append(sentence.rstrip() + " " + "".join(f"[{k}]" for k in dict.fromkeys(numbers)))
+        marks = "".join(f"[{k}]" for k in dict.fromkeys(numbers))
+        body, stop = (sentence[:-1], sentence[-1]) if sentence[-1:] in ".!?" else (sentence, "")
+        kept.append(f"{body.rstrip()} {marks}{stop}")
     if not kept:
         return None
     return Answer(

@@ -38,13 +38,30 @@ class History:
         self.path = path
         self.max_turns = max_turns
 
+        self._ready = False
+
+    def _setup(self, con: sqlite3.Connection) -> None:
+        """WAL mode and the table, once per object. Switching the journal mode can fail at once
+        with "database is locked" while another connection sets up the same new file (the busy
+        timeout does not cover it), so that step is retried briefly."""
+        for attempt in range(100):
+            try:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute(_SCHEMA)
+                self._ready = True
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or attempt == 99:
+                    raise
+                time.sleep(0.02)
+
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute(_SCHEMA)
+            if not self._ready:
+                self._setup(con)
             yield con
         finally:
             con.close()

@@ -65,15 +65,20 @@ def test_sessions_resume_and_reset(seed_qa: BriefingQA) -> None:
 def test_history_is_bounded_and_safe_under_concurrency(tmp_path: Path) -> None:
     history = History(tmp_path / "s.sqlite3", max_turns=5)
 
-    def talk(session: str) -> None:
+    def talk(session: str, own: bool) -> None:
+        writer = History(tmp_path / "s.sqlite3", max_turns=5) if own else history  # as separate Chat objects do
         for i in range(12):
-            history.append(session, Turn(f"q{i}", f"q{i}", f"a{i}"))
+            writer.append(session, Turn(f"q{i}", f"q{i}", f"a{i}"))
 
-    threads = [threading.Thread(target=talk, args=(f"s{k}",)) for k in range(4)]
+    errors: list[BaseException] = []
+    threading.excepthook = lambda args: errors.append(args.exc_value)
+    threads = [threading.Thread(target=talk, args=(f"s{k}", k % 2 == 0)) for k in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    threading.excepthook = threading.__excepthook__
+    assert errors == []
     for k in range(4):
         assert [t.question for t in history.turns(f"s{k}")] == [f"q{i}" for i in range(7, 12)]
     with pytest.raises(ValueError):

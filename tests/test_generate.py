@@ -42,7 +42,7 @@ def test_good_answer_with_real_quotes(seed_qa: BriefingQA) -> None:
     assert answer.answered_by == "fake-model" and not answer.note
     assert (
         answer.text
-        == "The minimum estimate of shipments is over $1.7 billion. [1] The maximum is up to $5.5 billion. [2]"
+        == "The minimum estimate of shipments is over $1.7 billion [1]. The maximum is up to $5.5 billion [2]."
     )
     assert [c.quote for c in answer.citations] == [
         "even the minimum estimate of shipments is over $1.7 billion",
