@@ -29,7 +29,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from rag.extract import PARAPHRASES, Span, best_span, bound, question_kind, span_bound
+from rag.extract import PARAPHRASES, Span, best_span, bound, bound_words, question_kind, span_bound
 from rag.retrieve import Corpus
 from rag.types import Answer, Citation, Passage, Sentence
 from rag.verify import same_text, verified
@@ -84,7 +84,6 @@ class Calibration:
 class Candidate:
     passage: Passage
     sentence: Sentence
-    sentence_id: str
     features: np.ndarray
     probability: float
     span: Span | None
@@ -101,7 +100,7 @@ def score_sentences(
     """All sentences of `passages`, best first."""
     kind = question_kind(question)
     wanted = bound(question) if kind == "quantity" else None
-    bound_terms = set(corpus.terms(" ".join(re.findall(r"\w+", question)))) - set(corpus.terms(_strip_bound(question)))
+    bound_terms = set(corpus.terms(" ".join(bound_words(question))))
     q_terms = set(corpus.terms(question))
     names = corpus.terms.names(question)
     q_words = {w.lower() for w in re.findall(r"\w+", question)}
@@ -134,7 +133,7 @@ def score_sentences(
             near = 1.0 / (1 + span.gap) if span else 0.0
             named = len(names & own) / len(names) if names else 1.0
             features = np.array([dense, coverage(own), coverage(around), named, kind_feature, near, 1.0 / (1 + rank)])
-            out.append(Candidate(passage, sentence, sid, features, calibration.probability(features), span))
+            out.append(Candidate(passage, sentence, features, calibration.probability(features), span))
     return sorted(out, key=lambda c: -c.probability)
 
 
@@ -219,15 +218,6 @@ def _corroborating(best: Candidate, rest: list[Candidate], min_confidence: float
             out.append(c)
             seen.add(c.passage.article.id)
     return out
-
-
-def _strip_bound(question: str) -> str:
-    return re.sub(
-        r"\b(maximum|max|highest|upper|largest|biggest|most|minimum|min|lowest|lower|smallest|least)\b",
-        " ",
-        question,
-        flags=re.I,
-    )
 
 
 def _norm(text: str) -> str:

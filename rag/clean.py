@@ -31,7 +31,7 @@ _CALL_TO_ACTION = re.compile(
     r"created with ai|listen to (this|the) article|min read$|^(menu|search|home|close|back to top)$",
     re.IGNORECASE,
 )
-_TERMINAL = re.compile(r"[.!?:;\"'”’)\]]$")
+TERMINAL = re.compile(r"[.!?:;\"'”’)\]]$")
 _TRUNCATED = re.compile(r"(…|\.\.\.)$")
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -109,7 +109,7 @@ def boilerplate_flags(lines: list[Block]) -> list[bool]:
         short = words <= _MAX_SHORT_WORDS
         repeated = counts[_norm(text)] > 1 and words <= 12
         cta = short and bool(_CALL_TO_ACTION.search(text))
-        crumb = words <= 3 and not _TERMINAL.search(text)
+        crumb = words <= 3 and not TERMINAL.search(text)
         flags.append(repeated or cta or crumb or _is_byline(text) or not _norm(text))
     # Teasers: a cut-off summary ("… Surging government spen…") and the headline above it.
     for i, b in enumerate(lines):
@@ -120,7 +120,7 @@ def boilerplate_flags(lines: list[Block]) -> list[bool]:
     # Short unpunctuated lines inside a boilerplate zone (e.g. newsletter names in a sign-up box).
     for i in range(1, len(lines) - 1):
         text = lines[i].text.strip()
-        if flags[i - 1] and flags[i + 1] and _words(text) <= 8 and not _TERMINAL.search(text):
+        if flags[i - 1] and flags[i + 1] and _words(text) <= 8 and not TERMINAL.search(text):
             flags[i] = True
     return flags
 
@@ -134,6 +134,6 @@ def text_meta(lines: list[Block], flags: list[bool]) -> TextMeta:
         if _is_byline(text):
             byline = parse_byline(text)
             author, date = author or byline.author, date or byline.date
-        elif not boiler and title is None and 4 <= _words(text) <= 25 and not _TERMINAL.search(text):
+        elif not boiler and title is None and 4 <= _words(text) <= 25 and not TERMINAL.search(text):
             title = text
     return TextMeta(title=title, author=author, date=date)

@@ -18,6 +18,7 @@ judged is the answer around it.
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 import time
@@ -138,8 +139,6 @@ def _read(path: str, cache: dict[str, str]) -> str:
 
 
 def _same_file(a: str, b: str) -> bool:
-    import os
-
     return os.path.realpath(a) == os.path.realpath(b)
 
 

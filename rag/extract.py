@@ -49,6 +49,9 @@ _DATE = re.compile(
     rf"\b(?:(?:on|since|in|by|until|from)\s+)?(?:{_MONTH}\s+\d{{1,2}}\b(?:,\s*\d{{4}})?|\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?"
     rf"|{_MONTH}\s+\d{{4}}|(?:19|20)\d\d(?:-\d\d-\d\d)?|(?:this|last|next) (?:fall|spring|summer|winter|year|month|week))",
 )
+# Two or more capitalised words in a row ("Olena Guseinova", "North Korea's"): names for the rewriter,
+# the near-duplicate facts and the UI's example questions.
+MULTIWORD_NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+")
 _NAME = re.compile(r"\b[A-Z][\w'’.-]+(?:\s+(?:(?:de|van|von|al|bin|la)\s+)?[A-Z][\w'’.-]+){0,3}")
 _NAME_STOP = {"The", "A", "An", "But", "And", "In", "On", "Since", "This", "That", "It", "As", "Because", "Meanwhile"}
 
@@ -108,6 +111,11 @@ def bound(question: str) -> str | None:
     if _LOWER_Q.search(question):
         return "lower"
     return None
+
+
+def bound_words(question: str) -> list[str]:
+    """The words of `question` that ask for a bound ("maximum", "at least", …)."""
+    return [m.group(0) for p in (_UPPER_Q, _LOWER_Q) for m in p.finditer(question)]
 
 
 def span_bound(span: Span, sentence: str = "") -> str | None:

@@ -20,7 +20,7 @@ import numpy as np
 
 from rag.chunk import chunk_article
 from rag.config import Settings
-from rag.extract import candidates
+from rag.extract import MULTIWORD_NAME, candidates
 from rag.ingest import SkipFile, discover, read_article
 from rag.question import stopwords
 from rag.store import PIPELINE, Store
@@ -128,9 +128,6 @@ def _duplicates(article: Article, centroid: np.ndarray, store: Store, settings: 
     return out
 
 
-_NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+")
-
-
 def facts(text: str) -> set[str]:
     """The numbers, years and multi-word names an article states, normalised ("$1.7 billion" → "1.7b").
 
@@ -142,7 +139,7 @@ def facts(text: str) -> set[str]:
         if any(c.isdigit() for c in s.text)
     }
     names = set()
-    for m in _NAME.finditer(text):
+    for m in MULTIWORD_NAME.finditer(text):
         words = m.group(0).replace("’", "'").split()
         sentence_start = not text[: m.start()].strip() or text[: m.start()].rstrip()[-1] in '.!?"”'
         while words and (words[0].lower() in stopwords("english") or (sentence_start and len(words) > 2)):

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.clean import boilerplate_flags, parse_date, text_meta
+from rag.clean import TERMINAL, boilerplate_flags, parse_date, text_meta
 from rag.errors import InputError
 from rag.html import parse_html
 from rag.types import Article, Block
@@ -27,7 +27,6 @@ from rag.types import Article, Block
 SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
 MAX_FILE_BYTES = 20 * 1024 * 1024
 _MD_MARKER = re.compile(r"^(#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)")
-_TERMINAL = re.compile(r"[.!?:;\"'”’)\]]$")
 
 
 class SkipFile(Exception):
@@ -169,7 +168,7 @@ def _paragraphs(text: str, lines: list[_Line]) -> list[Block]:
             and not ln.marker
             and not ln.block.starts
             and not prev.starts
-            and not _TERMINAL.search(prev.text)
+            and not TERMINAL.search(prev.text)
             and text[prev.end : ln.block.start].count("\n") == 1
         )
         if join and prev is not None:

@@ -13,7 +13,6 @@ is opened lazily on first use, and its in-memory BM25 table is rebuilt after eac
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -107,6 +106,7 @@ class BriefingQA:
         corpus answers them (so every example shown to a user works)."""
         from collections import Counter
 
+        from rag.extract import MULTIWORD_NAME
         from rag.indexer import facts
 
         counts: Counter[str] = Counter()
@@ -114,8 +114,9 @@ class BriefingQA:
         for article in self.articles():
             text = self.article_text(article.id)
             counts.update(f for f in facts(text) if not f[0].isdigit())
-            for m in re.finditer(r"\b[A-Z][\w-]+(?:\s+[A-Z][\w-]+)+", text):
-                spelled.setdefault(m.group(0).lower(), m.group(0))
+            for m in MULTIWORD_NAME.finditer(text):
+                name = m.group(0).replace("’", "'").removesuffix("'s")
+                spelled.setdefault(name.lower(), name)
         out: list[str] = []
         for name, _ in counts.most_common(4 * n):
             if name in spelled and len(out) < n:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.extract import MULTIWORD_NAME
 from rag.types import Turn
 
 _PERSON = {"she": "", "he": "", "her": "'s", "his": "'s", "him": "", "hers": "'s"}
@@ -42,7 +43,6 @@ _OPPOSITES = [
     ("minimum", "maximum"), ("lowest", "highest"), ("least", "most"), ("smallest", "largest"), ("first", "last"),
     ("earliest", "latest"), ("before", "after"), ("min", "max"), ("lower", "upper"), ("fewest", "most"),
 ]  # fmt: skip
-_NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+")
 _TOPIC = re.compile(
     r"\b(?:the|this|that|these|those|a|an)\s+((?:[\w'’-]+\s+){0,3}?[\w'’-]+(?:\s+of\s+(?:[\w'’-]+\s+){0,2}[\w'’-]+)?)"
     r"(?=\s+(?:is|was|were|are|has|have|had|did|do|does|say|said|published|released|written|wrote|by|in|on|for|to|from)\b|\s*[?.!,]|$)",
@@ -77,7 +77,7 @@ def _fill_ellipsis(fragment: str, previous: str) -> str:
     if years and old_years:
         head, sep, tail = previous.rpartition(old_years[-1])
         return head + years[-1] + tail
-    names = _NAME.findall(previous)
+    names = MULTIWORD_NAME.findall(previous)
     if names and core[:1].isupper() and core.split()[0].lower() not in ("the", "a", "an"):
         return previous.replace(names[-1], core)
     return f"{previous.rstrip('?.! ')}: {core}?"
@@ -101,10 +101,10 @@ def _resolve_pronouns(question: str, history: Sequence[Turn]) -> str:
 
 def _last_person(history: Sequence[Turn]) -> str | None:
     for turn in reversed(history):
-        if turn.short_answer and _NAME.fullmatch(turn.short_answer):
+        if turn.short_answer and MULTIWORD_NAME.fullmatch(turn.short_answer):
             return turn.short_answer
         for text in (turn.standalone_question, turn.answer):
-            names = [n for n in _NAME.findall(text) if not _WH.match(n)]
+            names = [n for n in MULTIWORD_NAME.findall(text) if not _WH.match(n)]
             if names:
                 return names[-1]
     return None

@@ -79,6 +79,13 @@ def _hit(spans: list[tuple[str, int, int]], q: Question, k: int) -> bool:
     return any(os.path.samefile(src, q.source) and start < hi and lo < end for src, start, end in spans[:k])
 
 
+def _span(node: Any) -> tuple[str, int, int]:
+    from rag.store import node_to_chunk
+
+    chunk = node_to_chunk(node)
+    return node.metadata["source"], chunk.start, chunk.end
+
+
 def benchmark(
     path: Path, folder: Path, *, sample: int | None, seed: int = 0, settings: Settings | None = None
 ) -> dict[str, Any]:
@@ -87,7 +94,6 @@ def benchmark(
 
     from rag.indexer import encode
     from rag.qa import BriefingQA
-    from rag.store import node_to_chunk
     from rag.types import Filters
 
     questions = write_corpus(load(path), folder / "corpus")
@@ -104,10 +110,8 @@ def benchmark(
         vector = encode(qa.embedder, [q.text])[0]
         runs = {
             "hybrid": [(p.article.source, p.chunk.start, p.chunk.end) for p in qa._retrieve(q.text, vector, Filters(), 5)],
-            "dense": [(n.metadata["source"], node_to_chunk(n).start, node_to_chunk(n).end)
-                      for n, _ in corpus.store.dense(vector, 5, Filters())],
-            "bm25": [(h.node.metadata["source"], node_to_chunk(h.node).start, node_to_chunk(h.node).end)
-                     for h in corpus.bm25(Filters(), 5).retrieve(QueryBundle(q.text))],
+            "dense": [_span(n) for n, _ in corpus.store.dense(vector, 5, Filters())],
+            "bm25": [_span(h.node) for h in corpus.bm25(Filters(), 5).retrieve(QueryBundle(q.text))],
         }  # fmt: skip
         for name, spans in runs.items():
             if q.answerable:
