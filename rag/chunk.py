@@ -60,6 +60,6 @@ def chunk_article(article: Article, max_chars: int = 700) -> list[Chunk]:
             groups.append([s])
             size = len(s.text)
     return [
-        Chunk(id=f"{article.id}#{n}", article_id=article.id, n=n, sentences=tuple(group))
+        Chunk(id=f"{article.id}@{article.version}#{n}", article_id=article.id, n=n, sentences=tuple(group))
         for n, group in enumerate(groups)
     ]

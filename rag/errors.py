@@ -29,3 +29,11 @@ class ConfigError(RagError):
 
 class StoreUnavailableError(RagError):
     """The Chroma server named by the settings cannot be reached."""
+
+
+class IndexChangedError(RagError):
+    """The index changed under a reader (another process wrote to it); reopening it helps."""
+
+
+class IndexBusyError(RagError):
+    """Another process holds the index's write lock for too long."""

@@ -11,6 +11,7 @@ vectors, so answer sentences can be ranked at question time without running the 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -21,7 +22,7 @@ import numpy as np
 from rag.chunk import chunk_article
 from rag.config import Settings
 from rag.extract import MULTIWORD_NAME, candidates
-from rag.ingest import SkipFile, discover, read_article
+from rag.ingest import SkipFile, article_id, discover, read_article
 from rag.question import stopwords
 from rag.store import PIPELINE, Store
 from rag.types import Article, ArticleInfo, Chunk, IngestReport, Skipped
@@ -46,11 +47,33 @@ class _Pending:
 
 
 def ingest_paths(
-    paths: Iterable[str], store: Store, embedder: Any, settings: Settings, progress: Progress | None = None
+    paths: Iterable[str],
+    store: Store,
+    embedder: Any,
+    settings: Settings,
+    progress: Progress | None = None,
+    *,
+    sync: bool = False,
 ) -> IngestReport:
+    """Ingest `paths`; with `sync`, also remove the indexed articles under the given folders whose
+    files are gone. Interrupted writes and removals found on the way are finished."""
+    paths = list(paths)
     files, unsupported = discover(paths)
     report = IngestReport(skipped=tuple(Skipped(s, r) for s, r in unsupported))
     state = store.article_state()
+    finished = False  # an interrupted removal or replacement finished here
+    if interrupted := [i for i, st in state.items() if st.removed]:
+        store.remove_articles(interrupted)
+        finished = True
+    if sync:
+        gone = [
+            i for i, st in state.items()
+            if not st.removed and _under_any(st.source, [p for p in paths if os.path.isdir(p)])
+            and not os.path.exists(st.source)
+        ]  # fmt: skip
+        if gone:
+            store.remove_articles(gone)
+            report = replace(report, removed=tuple(sorted(gone)))
     seen: set[str] = set()
     pending: list[_Pending] = []
     for done, source in enumerate(files, start=1):
@@ -65,14 +88,22 @@ def ingest_paths(
             report = replace(report, skipped=report.skipped + (Skipped(source, "given twice"),))
             continue
         seen.add(article.id)
-        if state.get(article.id) == (article.content_hash, PIPELINE):
+        known = state.get(article.id)
+        if known and not known.removed and (known.content_hash, known.pipeline) == (article.content_hash, PIPELINE):
+            if known.stale:
+                store.prune(article.id)
+                finished = True
             report = replace(report, unchanged=report.unchanged + (article.id,))
             continue
-        pending.append(_Pending(article, chunk_article(article, settings.chunk_chars), article.id in state))
+        updated = known is not None and not known.removed
+        pending.append(_Pending(article, chunk_article(article, settings.chunk_chars), updated))
         if sum(len(c.sentences) for p in pending for c in p.chunks) >= _BATCH_SENTENCES:
             report = _flush(pending, store, embedder, settings, report)
             pending = []
-    return _flush(pending, store, embedder, settings, report)
+    report = _flush(pending, store, embedder, settings, report)
+    if finished or report.removed:
+        store.bump()
+    return report
 
 
 def _flush(
@@ -93,7 +124,7 @@ def _flush(
         info = ArticleInfo(
             id=a.id, source=a.source, title=a.title, content_hash=a.content_hash, chunks=len(p.chunks),
             author=a.author, date=a.date, outlet=a.outlet,
-            duplicates=known[a.id].duplicates if a.id in known else (),
+            duplicates=known[a.id].duplicates if a.id in known else (), version=a.version,
         )  # fmt: skip
         store.write_article(info, a.text, p.chunks, vecs, centroid)
         links = _duplicates(a, centroid, store, settings)
@@ -106,7 +137,37 @@ def _flush(
             duplicates=report.duplicates + tuple((a.id, o, s) for o, s in links),
             chunks_embedded=report.chunks_embedded + len(p.chunks),
         )
+    store.bump()
     return report
+
+
+def remove_paths(paths: Iterable[str], store: Store) -> IngestReport:
+    """Remove the indexed articles whose source is one of `paths` or lies under one of them (a
+    folder). A path that matches no indexed article is reported in `skipped`."""
+    paths = list(paths)
+    state = store.article_state()
+    removed: set[str] = set()
+    skipped = []
+    for p in paths:
+        hits = {i for i, st in state.items() if _under_any(st.source, [p]) or i == article_id(p)}
+        if hits:
+            removed |= hits
+        else:
+            skipped.append(Skipped(p, "not in the index (see: briefing sources)"))
+    if removed:
+        store.remove_articles(sorted(removed))
+        store.bump()
+    return IngestReport(removed=tuple(sorted(removed)), skipped=tuple(skipped))
+
+
+def _under_any(source: str, roots: list[str]) -> bool:
+    """`source` is one of `roots` or lies inside one (paths compared absolute and normalised)."""
+    path = os.path.abspath(source)
+    for root in roots:
+        top = os.path.abspath(root)
+        if path == top or path.startswith(top.rstrip(os.sep) + os.sep):
+            return True
+    return False
 
 
 def _duplicates(article: Article, centroid: np.ndarray, store: Store, settings: Settings) -> list[tuple[str, float]]:

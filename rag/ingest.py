@@ -47,7 +47,7 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[t
     """
     found: list[str] = []
     skipped: list[tuple[str, str]] = []
-    given = [os.fspath(p) for p in paths]
+    given = as_paths(paths)
     if not given:
         raise InputError("Nothing to ingest: give at least one file or folder, e.g. briefing ingest seeds/")
     missing = [p for p in given if not os.path.exists(p)]
@@ -66,6 +66,22 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[t
     return found, skipped_pairs
 
 
+def as_paths(paths: object) -> list[str]:
+    """`paths` (one path or an iterable of them) as strings; `InputError` for anything else."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if paths is None or isinstance(paths, bytes) or not isinstance(paths, Iterable):
+        raise InputError(f"Give file or folder paths to ingest, not {type(paths).__name__}")
+    out = []
+    for p in paths:
+        if not isinstance(p, (str, os.PathLike)):
+            raise InputError(f"A path must be text or a path object, not {type(p).__name__}: {p!r}")
+        out.append(os.fspath(p))
+        if not isinstance(out[-1], str) or "\x00" in out[-1]:
+            raise InputError(f"Not a usable path: {p!r}")
+    return out
+
+
 def article_id(source: str) -> str:
     """Readable, stable id from the path: "seeds/001_x.txt" → "seeds-001_x"."""
     stem = os.path.splitext(os.path.normpath(source))[0].lstrip("./\\")
@@ -73,13 +89,15 @@ def article_id(source: str) -> str:
 
 
 def decode(source: str, data: bytes) -> str:
-    """UTF-8 text of `data`, or `SkipFile` saying why not."""
+    """UTF-8 text of `data` with newlines read as Python's text mode reads them ("\\r\\n" and a
+    lone "\\r" become "\\n"), so that `open(source, encoding="utf-8").read()[start:end] == quote`
+    holds for every citation of a CRLF or CR file too; or `SkipFile` saying why not."""
     if not data.strip():
         raise SkipFile("empty file")
     if b"\x00" in data[:8192]:
         raise SkipFile("binary file (contains NUL bytes), not text")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as e:
         raise SkipFile(
             f"not UTF-8 text (byte 0x{data[e.start]:02x} at position {e.start}) — re-save the file as UTF-8"

@@ -8,12 +8,20 @@
 Components are passed in or built from `Settings`: the embedding model (default: bundled
 MiniLM), the Chroma store, the answer calibration. The object holds no global state; the index
 is opened lazily on first use, and its in-memory BM25 table is rebuilt after each ingest.
+
+Several processes may share one index (a server answering while `briefing ingest` runs from
+cron): every write changes the index's generation token, and each call here first compares the
+token with the one it opened; when another process has written, the index is reopened (a local
+Chroma folder is read from disk again) before answering. Writers take the index's write lock,
+so two ingests never interleave. One object is safe to share between threads.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,13 +29,50 @@ from typing import Any
 from rag.answer import Calibration, Candidate, compose, score_sentences
 from rag.chat import Chat
 from rag.config import Settings
-from rag.errors import InputError
-from rag.indexer import Progress, encode, ingest_paths
+from rag.errors import IndexChangedError, InputError
+from rag.indexer import Progress, encode, ingest_paths, remove_paths
+from rag.ingest import as_paths
 from rag.llm import LLMUnavailable, build_llm
 from rag.question import validate_question
 from rag.retrieve import Corpus, retrieve
 from rag.store import Store
 from rag.types import Answer, ArticleInfo, Filters, IngestReport, Passage
+
+MAX_TOP_K = 50
+
+
+class _Readers:
+    """Many readers at once, or one thread swapping the open index (new readers wait for it)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._swapping = False
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._swapping)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._swapping)
+            self._swapping = True
+            self._cond.wait_for(lambda: self._readers == 0)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._swapping = False
+                self._cond.notify_all()
 
 
 class BriefingQA:
@@ -44,13 +89,16 @@ class BriefingQA:
         self._calibration = calibration
         self._llm = llm if llm is not None else build_llm(self.settings)
         self._corpus: Corpus | None = None
+        self._generation = ""  # the index's generation token when `_corpus` was opened
+        self._readers = _Readers()
+        self._writing = threading.Lock()  # one writer per process (the store's lock: per index)
 
     @classmethod
     def open(cls, index_dir: str | os.PathLike[str] = "index", **kwargs: Any) -> BriefingQA:
         """Open an existing index (`IndexNotFoundError` if there is none)."""
         settings = kwargs.pop("settings", None) or Settings.from_env()
         qa = cls(settings.with_(index_dir=Path(index_dir)), **kwargs)
-        qa._open(create=False)
+        qa._fresh(create=False)
         return qa
 
     # components ------------------------------------------------------------------------------
@@ -73,30 +121,87 @@ class BriefingQA:
             self._calibration = Calibration.load(prior=self.settings.answerable_prior)
         return self._calibration
 
-    def _open(self, create: bool) -> Corpus:
-        if self._corpus is None:
-            self._corpus = Corpus(Store.open(self.settings, self.embedder.model_name, create=create))
-        return self._corpus
+    # the open index --------------------------------------------------------------------------
+    def _fresh(self, create: bool = False, force: bool = False) -> None:
+        """Open the index, or reopen it when another process has written to it since."""
+        corpus = self._corpus
+        if corpus is not None and not force and corpus.store.generation() == self._generation:
+            return
+        with self._readers.exclusive():
+            if self._corpus is not None and not force and self._corpus.store.generation() == self._generation:
+                return  # another thread reopened it meanwhile
+            if self._corpus is not None:
+                self._corpus.store.close()
+                self._corpus = None
+            corpus = Corpus(Store.open(self.settings, self.embedder.model_name, create=create))
+            self._generation = corpus.store.generation()
+            self._corpus = corpus
+
+    @contextmanager
+    def _reading(self) -> Iterator[Corpus]:
+        """The up-to-date corpus, held open for the duration of the block."""
+        self._fresh()
+        with self._readers.shared():
+            if self._corpus is None:  # pragma: no cover - _fresh() opened it or raised
+                raise IndexChangedError("The index was closed while opening it; ask again")
+            yield self._corpus
+
+    def _read(self, work: Callable[[Corpus], Any]) -> Any:
+        """`work(corpus)`; reopened and tried once more if the index changed under it."""
+        try:
+            with self._reading() as corpus:
+                return work(corpus)
+        except IndexChangedError:
+            self._fresh(force=True)
+            with self._reading() as corpus:
+                return work(corpus)
 
     @property
     def _index(self) -> Corpus:
-        return self._open(create=False)
+        self._fresh()
+        assert self._corpus is not None
+        return self._corpus
+
+    @contextmanager
+    def _write(self) -> Iterator[Corpus]:
+        """The corpus to write to, under the index's write lock, reopened first if stale."""
+        with self._writing:
+            self._fresh(create=True)
+            assert self._corpus is not None
+            with self._corpus.store.write_lock():
+                self._fresh(create=True)  # another process may have written while we waited
+                corpus = self._corpus
+                try:
+                    yield corpus
+                finally:
+                    corpus.refresh()
+                    self._generation = corpus.store.generation()
 
     # API -------------------------------------------------------------------------------------
-    def ingest(self, paths: Iterable[str | os.PathLike[str]], *, progress: Progress | None = None) -> IngestReport:
-        """Add or update the articles under `paths`; unchanged ones cost nothing."""
-        paths = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
-        corpus = self._open(create=True)
-        report = ingest_paths(paths, corpus.store, self.embedder, self.settings, progress)
-        corpus.refresh()
-        return report
+    def ingest(
+        self, paths: Iterable[str | os.PathLike[str]], *, progress: Progress | None = None, sync: bool = False
+    ) -> IngestReport:
+        """Add or update the articles under `paths`; unchanged ones cost nothing. With `sync`,
+        indexed articles under the given folders whose files no longer exist are removed."""
+        given = as_paths(paths)
+        with self._write() as corpus:
+            return ingest_paths(given, corpus.store, self.embedder, self.settings, progress, sync=sync)
+
+    def remove(self, paths: Iterable[str | os.PathLike[str]]) -> IngestReport:
+        """Remove the articles whose source is one of `paths` (or under a given folder) from the
+        index; the files themselves are left alone. `report.removed` lists the article ids."""
+        given = as_paths(paths)
+        if not given:
+            raise InputError("Nothing to remove: give the article files (or folders) to take out of the index")
+        with self._write() as corpus:
+            return remove_paths(given, corpus.store)
 
     def articles(self) -> list[ArticleInfo]:
-        return sorted(self._index.articles.values(), key=lambda a: a.source)
+        return self._read(lambda corpus: sorted(corpus.articles.values(), key=lambda a: a.source))
 
     def article_text(self, article_id: str) -> str:
         """The original text of an indexed article (what citation offsets point into)."""
-        texts = self._index.store.article_texts([article_id])
+        texts = self._read(lambda corpus: corpus.store.article_texts([article_id]))
         if article_id not in texts:
             raise InputError(f"No article {article_id!r} in the index — see: briefing sources")
         return texts[article_id]
@@ -127,19 +232,29 @@ class BriefingQA:
 
     def retrieve(self, question: str, *, filters: Filters | None = None, top_k: int | None = None) -> list[Passage]:
         question = validate_question(question, self.settings.max_question_chars)
+        k = self._top_k(top_k)
         vector = encode(self.embedder, [question])[0]
-        return self._retrieve(question, vector, filters or Filters(), top_k or self.settings.top_k)
+        return self._read(lambda corpus: self._retrieve(corpus, question, vector, _filters(filters), k))
 
-    def _retrieve(self, question: str, vector: Any, filters: Filters, top_k: int) -> list[Passage]:
-        s = self.settings
-        return retrieve(self._index, question, vector, filters, top_k, max(s.candidates, top_k))
+    def _retrieve(self, corpus: Corpus, question: str, vector: Any, filters: Filters, top_k: int) -> list[Passage]:
+        return retrieve(corpus, question, vector, filters, top_k, max(self.settings.candidates, top_k))
+
+    def _top_k(self, top_k: int | None) -> int:
+        if top_k is None:
+            return self.settings.top_k
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
+            raise InputError(f"top_k must be a whole number from 1 to {MAX_TOP_K}, not {top_k!r}")
+        return top_k
 
     def rank(self, question: str, *, filters: Filters | None = None, top_k: int | None = None) -> list[Candidate]:
         """Every sentence of the retrieved passages with its features and probability, best first."""
         question = validate_question(question, self.settings.max_question_chars)
-        corpus = self._index
+        k = self._top_k(top_k)
         vector = encode(self.embedder, [question])[0]
-        passages = self._retrieve(question, vector, filters or Filters(), top_k or self.settings.top_k)
+        return self._read(lambda corpus: self._rank(corpus, question, vector, _filters(filters), k))
+
+    def _rank(self, corpus: Corpus, question: str, vector: Any, filters: Filters, top_k: int) -> list[Candidate]:
+        passages = self._retrieve(corpus, question, vector, filters, top_k)
         ids = [f"{p.chunk.id}.{k}" for p in passages for k in range(len(p.chunk.sentences))]
         vectors = corpus.store.sentence_vectors(ids)
         return score_sentences(question, passages, vector, vectors, corpus, self.calibration)
@@ -187,9 +302,15 @@ class BriefingQA:
         self, question: str, filters: Filters | None, top_k: int | None
     ) -> tuple[str, list[Candidate], dict[str, str], Answer]:
         question = validate_question(question, self.settings.max_question_chars)
-        ranked = self.rank(question, filters=filters, top_k=top_k)
-        texts = self._index.store.article_texts(sorted({c.passage.article.id for c in ranked}))
-        unknown = self._index.unknown_names(question)
+        k = self._top_k(top_k)
+        vector = encode(self.embedder, [question])[0]
+
+        def work(corpus: Corpus) -> tuple[list[Candidate], dict[str, str], list[str]]:
+            ranked = self._rank(corpus, question, vector, _filters(filters), k)
+            texts = corpus.store.article_texts(sorted({c.passage.article.id for c in ranked}))
+            return ranked, texts, corpus.unknown_names(question)
+
+        ranked, texts, unknown = self._read(work)
         return question, ranked, texts, compose(question, ranked, texts, self.settings.min_confidence, unknown)
 
     def _use_llm(self, ranked: list[Candidate], offline: bool, offline_answer: Answer) -> bool:
@@ -201,3 +322,11 @@ class BriefingQA:
 
     def ask_many(self, questions: Iterable[str], **kwargs: Any) -> list[Answer]:
         return [self.ask(q, **kwargs) for q in questions]
+
+
+def _filters(filters: Filters | None) -> Filters:
+    if filters is None:
+        return Filters()
+    if not isinstance(filters, Filters):
+        raise InputError(f"filters must be a rag.Filters, not {type(filters).__name__}")
+    return filters

@@ -75,7 +75,13 @@ class Corpus:
 
     @cached_property
     def nodes(self) -> list[Any]:
-        return self.store.nodes()
+        return [n for n in self.store.nodes() if self.visible(n.metadata)]
+
+    def visible(self, meta: dict[str, Any]) -> bool:
+        """A chunk is read only while its article is indexed and the chunk is of the version the
+        article record names (the record is switched last when an article is rewritten)."""
+        info = self.articles.get(meta.get("article_id", ""))
+        return info is not None and meta.get("version", "") == info.version
 
     @cached_property
     def articles(self) -> dict[str, ArticleInfo]:
@@ -173,5 +179,5 @@ def retrieve(
             dense=float(cosines.get(h.node.node_id, 0.0)),
         )
         for h in fused
-        if h.node.metadata.get("article_id") in corpus.articles
+        if corpus.visible(h.node.metadata)
     ]

@@ -109,7 +109,7 @@ def benchmark(
     for q in questions:
         vector = encode(qa.embedder, [q.text])[0]
         runs = {
-            "hybrid": [(p.article.source, p.chunk.start, p.chunk.end) for p in qa._retrieve(q.text, vector, Filters(), 5)],
+            "hybrid": [(p.article.source, p.chunk.start, p.chunk.end) for p in qa.retrieve(q.text, top_k=5)],
             "dense": [_span(n) for n, _ in corpus.store.dense(vector, 5, Filters())],
             "bm25": [_span(h.node) for h in corpus.bm25(Filters(), 5).retrieve(QueryBundle(q.text))],
         }  # fmt: skip

@@ -17,25 +17,52 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Sequence
+import time
+import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from rag.config import Settings
-from rag.errors import IndexCorruptError, IndexNotFoundError, StoreUnavailableError
+from rag.errors import (
+    IndexBusyError,
+    IndexChangedError,
+    IndexCorruptError,
+    IndexNotFoundError,
+    StoreUnavailableError,
+)
 from rag.types import ArticleInfo, Chunk, Filters, Sentence
 
 SCHEMA = 1
-PIPELINE = "clean-1/chunk-1"  # bump when cleaning or chunking changes: articles are then redone
-_NOT_SEARCHED = ["article_id", "source", "date", "n", "start", "end", "sentences"]  # only the title is
+PIPELINE = "clean-2/chunk-2"  # bump when cleaning or chunking changes: articles are then redone
+_NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end", "sentences"]  # only the title is
 
 
 @dataclass(frozen=True)
-class ChunkHit:
-    chunk: Chunk
-    cosine: float
+class ArticleState:
+    """What ingest needs to know of a stored article record."""
+
+    content_hash: str
+    pipeline: str
+    source: str
+    version: str = ""
+    stale: bool = False  # another version's chunks may still be stored (a write was cut short)
+    removed: bool = False  # a removal was cut short
+
+
+@contextlib.contextmanager
+def _chroma_errors(settings: Settings) -> Iterator[None]:
+    """Chroma's errors on a read path, as `IndexChangedError` (the caller reopens and retries)."""
+    from chromadb.errors import ChromaError
+
+    try:
+        yield
+    except ChromaError as e:
+        raise IndexChangedError(
+            f"The index at {_where(settings)} could not be read ({type(e).__name__}: {e}); it may be changing: ask again"
+        ) from e
 
 
 def date_key(d: dt.date | None) -> int:
@@ -58,6 +85,7 @@ class Store:
         meta = {"embed_model": model_id, "schema": SCHEMA}
         cosine = {"hnsw": {"space": "cosine"}}
         names = [f"{settings.collection}-{kind}" for kind in ("chunks", "sentences", "articles")]
+        self._names = names
         self._chunks, self._sentences, self._articles = (
             client.get_or_create_collection(n, metadata=meta, configuration=cosine, embedding_function=None)
             for n in names
@@ -95,21 +123,78 @@ class Store:
             with contextlib.suppress(Exception):  # an absent collection is fine
                 client.delete_collection(f"{settings.collection}-{kind}")
 
+    # the generation token: how readers in other processes notice a write -----------------
+    def generation(self) -> str:
+        """A token that every committed write changes (kept in the articles collection's metadata,
+        so processes sharing a local folder or a Chroma server all see it)."""
+        try:
+            meta = self._client.get_collection(self._names[2], embedding_function=None).metadata or {}
+        except Exception as e:  # noqa: BLE001 - a collection dropped by `ingest --rebuild` elsewhere
+            raise IndexChangedError(f"The index at {_where(self.settings)} changed while it was read ({e}); ask again.") from e
+        return str(meta.get("generation", ""))
+
+    def bump(self) -> str:
+        """Record that the index changed; returns the new token."""
+        token = uuid.uuid4().hex
+        self._articles.modify(metadata={"embed_model": self.model_id, "schema": SCHEMA, "generation": token})
+        return token
+
+    @contextlib.contextmanager
+    def write_lock(self, wait: float = 600.0) -> Iterator[None]:
+        """One writer at a time on a local index, across processes (a Chroma server serialises
+        writes itself). Raises `IndexBusyError` after `wait` seconds."""
+        if self.settings.remote:
+            yield
+            return
+        import fcntl
+
+        path = self.settings.index_dir / ".write-lock"
+        with open(path, "a+b") as f:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise IndexBusyError(
+                            f"Another process has been writing to {_where(self.settings)} for {wait:.0f} s; "
+                            "try again when it is done"
+                        ) from None
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Release the client (a local index is read from disk again by the next `Store.open`)."""
+        with contextlib.suppress(Exception):
+            self._client.close()
+
     # articles --------------------------------------------------------------------------------
     def articles(self) -> dict[str, ArticleInfo]:
+        """The articles readers see (not those being removed)."""
         got = self._articles.get(include=["metadatas"])
-        return {i: _info(i, m) for i, m in zip(got["ids"], got["metadatas"])}
+        return {i: _info(i, m) for i, m in zip(got["ids"], got["metadatas"]) if not m.get("removed")}
 
-    def article_state(self) -> dict[str, tuple[str, str]]:
-        """article id → (content hash, pipeline version)."""
+    def article_state(self) -> dict[str, ArticleState]:
+        """Every article record, with what ingest needs to skip, redo or finish it."""
         got = self._articles.get(include=["metadatas"])
-        return {i: (m.get("content_hash", ""), m.get("pipeline", "")) for i, m in zip(got["ids"], got["metadatas"])}
+        return {
+            i: ArticleState(
+                content_hash=m.get("content_hash", ""), pipeline=m.get("pipeline", ""), source=m.get("source", ""),
+                version=m.get("version", ""), stale=bool(m.get("stale")), removed=bool(m.get("removed")),
+            )  # fmt: skip
+            for i, m in zip(got["ids"], got["metadatas"])
+        }
 
     def article_texts(self, ids: Sequence[str]) -> dict[str, str]:
         """Original texts, the ground truth for quote verification."""
         if not ids:
             return {}
-        got = self._articles.get(ids=list(ids), include=["documents"])
+        with _chroma_errors(self.settings):
+            got = self._articles.get(ids=list(ids), include=["documents"])
         return dict(zip(got["ids"], got["documents"]))
 
     def nearest_articles(self, vector: np.ndarray, k: int = 5) -> list[tuple[ArticleInfo, float]]:
@@ -119,11 +204,10 @@ class Store:
             return []
         got = self._articles.query(query_embeddings=[vector.tolist()], n_results=n, include=["metadatas", "distances"])
         return [
-            (_info(i, m), 1.0 - float(d)) for i, m, d in zip(got["ids"][0], got["metadatas"][0], got["distances"][0])
+            (_info(i, m), 1.0 - float(d))
+            for i, m, d in zip(got["ids"][0], got["metadatas"][0], got["distances"][0])
+            if not m.get("removed")
         ]
-
-    def count_chunks(self) -> int:
-        return self._chunks.count()
 
     # writing ---------------------------------------------------------------------------------
     def write_article(
@@ -134,37 +218,38 @@ class Store:
         sentence_vectors: np.ndarray,
         article_vector: np.ndarray,
     ) -> None:
-        """Upsert an article's chunks and sentences, then drop stale ones, then its record.
+        """Write a version of an article so that a reader sees the old version or the new one, whole.
 
-        The article record (with the content hash) is written last: if anything fails before,
-        the old hash stays and the next ingest redoes the article.
+        1. The new version's chunks and sentence vectors, under ids that carry the version (the
+           old version's stay where they are, still the ones readers use).
+        2. The article record: text, metadata and `version`, in one upsert. This is the switch.
+        3. The other versions' chunks and sentences are deleted, then the record's `stale` mark.
+        A crash before 2 leaves the old version answerable and the old hash in place, so the next
+        ingest redoes the article; a crash within 3 leaves unseen chunks that the next ingest
+        prunes (`ArticleState.stale`).
         """
         from llama_index.core.schema import MetadataMode, NodeRelationship, RelatedNodeInfo, TextNode
         from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
         sentence_ids, offset, nodes = [], 0, []
-        chunk_vectors = []
         for chunk in chunks:
             vecs = sentence_vectors[offset : offset + len(chunk.sentences)]
             offset += len(chunk.sentences)
             mean = vecs.mean(axis=0)
-            chunk_vectors.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
             sentence_ids += [f"{chunk.id}.{k}" for k in range(len(chunk.sentences))]
             node = TextNode(
                 id_=chunk.id,
                 text=chunk.text,
                 metadata=_chunk_meta(info, chunk),
-                embedding=chunk_vectors[-1].tolist(),
+                embedding=(mean / max(float(np.linalg.norm(mean)), 1e-12)).tolist(),
                 excluded_embed_metadata_keys=_NOT_SEARCHED,
                 excluded_llm_metadata_keys=_NOT_SEARCHED,
             )
             node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=info.id)
             nodes.append(node)
-        old_chunks = set(self._chunks.get(where={"article_id": info.id}, include=[])["ids"])
-        old_sentences = set(self._sentences.get(where={"article_id": info.id}, include=[])["ids"])
         if nodes:
             # ChromaVectorStore.add() calls collection.add(), which keeps an existing id's old
-            # content; a changed article must overwrite in place, so upsert the same payload.
+            # content; a rewritten chunk must overwrite in place, so upsert the same payload.
             self._chunks.upsert(
                 ids=[n.node_id for n in nodes],
                 embeddings=[n.get_embedding() for n in nodes],
@@ -174,30 +259,75 @@ class Store:
             self._sentences.upsert(
                 ids=sentence_ids,
                 embeddings=sentence_vectors.tolist(),
-                metadatas=[{"article_id": info.id}] * len(sentence_ids),
+                metadatas=[{"article_id": info.id, "version": info.version}] * len(sentence_ids),
             )
-        if stale := sorted(old_chunks - {c.id for c in chunks}):
-            self._chunks.delete(ids=stale)
-        if stale := sorted(old_sentences - set(sentence_ids)):
-            self._sentences.delete(ids=stale)
         self._articles.upsert(
-            ids=[info.id], documents=[text], embeddings=[article_vector.tolist()], metadatas=[_article_meta(info)]
+            ids=[info.id],
+            documents=[text],
+            embeddings=[article_vector.tolist()],
+            metadatas=[_article_meta(info) | {"stale": True}],
         )
+        self.prune(info.id, {c.id for c in chunks}, set(sentence_ids))
+
+    def prune(self, article_id: str, chunk_ids: set[str] | None = None, sentence_ids: set[str] | None = None) -> None:
+        """Delete the article's chunks and sentences other than `chunk_ids` / `sentence_ids`
+        (default: other than those of the record's current version), then clear `stale`."""
+        record = self._articles.get(ids=[article_id], include=["metadatas"])
+        if not record["ids"]:
+            return
+        version = record["metadatas"][0].get("version", "")
+
+        def keep(ids: set[str] | None, i: str, m: dict[str, Any]) -> bool:
+            return i in ids if ids is not None else m.get("version") == version
+
+        for collection, ids in ((self._chunks, chunk_ids), (self._sentences, sentence_ids)):
+            got = collection.get(where={"article_id": article_id}, include=["metadatas"])
+            if stale := sorted(i for i, m in zip(got["ids"], got["metadatas"]) if not keep(ids, i, m)):
+                collection.delete(ids=stale)
+        self._articles.update(ids=[article_id], metadatas=[{"stale": False}])
+
+    def remove_articles(self, ids: Sequence[str]) -> None:
+        """Remove articles: marked first (readers stop seeing them), then their chunks, sentences,
+        duplicate links and records. A crash part-way leaves a mark the next ingest finishes."""
+        ids = sorted(set(ids))
+        if not ids:
+            return
+        got = self._articles.get(ids=ids, include=["metadatas"])
+        if not got["ids"]:
+            return
+        self._articles.update(ids=got["ids"], metadatas=[{"removed": True}] * len(got["ids"]))
+        where = {"article_id": {"$in": list(got["ids"])}}
+        self._chunks.delete(where=where)
+        self._sentences.delete(where=where)
+        gone = set(got["ids"])
+        linked = {d for m in got["metadatas"] for d in (m.get("duplicates") or "").split(",") if d} - gone
+        if linked:
+            others = self._articles.get(ids=sorted(linked), include=["metadatas"])
+            self._articles.update(
+                ids=others["ids"],
+                metadatas=[
+                    {"duplicates": ",".join(d for d in (m.get("duplicates") or "").split(",") if d and d not in gone)}
+                    for m in others["metadatas"]
+                ],
+            )
+        self._articles.delete(ids=list(got["ids"]))
 
     def link_duplicates(self, article_id: str, others: Sequence[str]) -> None:
         """Record `others` as duplicates of `article_id`, and the reverse links too."""
-        infos = self.articles()
+        wanted = sorted({article_id, *others})
+        got = self._articles.get(ids=wanted, include=["metadatas"])
+        current = {i: set((m.get("duplicates") or "").split(",")) - {""} for i, m in zip(got["ids"], got["metadatas"])}
         for a, bs in [(article_id, others)] + [(o, [article_id]) for o in others]:
-            if a not in infos:
-                continue
-            merged = sorted(set(infos[a].duplicates) | set(bs) - {a})
-            meta = _article_meta(infos[a]) | {"duplicates": ",".join(merged)}
-            self._articles.update(ids=[a], metadatas=[meta])
+            if a in current:
+                current[a] |= set(bs) - {a}
+        ids = sorted(current)
+        self._articles.update(ids=ids, metadatas=[{"duplicates": ",".join(sorted(current[i]))} for i in ids])
 
     # reading for retrieval -------------------------------------------------------------------
     def nodes(self) -> list[Any]:
         """All chunk nodes (llama-index `TextNode`s), e.g. to build BM25."""
-        return self.vector_store.get_nodes(node_ids=None)
+        with _chroma_errors(self.settings):
+            return self.vector_store.get_nodes(node_ids=None)
 
     def dense(self, query_vector: np.ndarray, k: int, filters: Filters) -> list[tuple[Any, float]]:
         """Top-k chunk nodes by cosine similarity, as (node, cosine)."""
@@ -206,14 +336,16 @@ class Store:
         query = VectorStoreQuery(
             query_embedding=query_vector.tolist(), similarity_top_k=k, filters=to_metadata_filters(filters)
         )
-        result = self.vector_store.query(query)
+        with _chroma_errors(self.settings):
+            result = self.vector_store.query(query)
         # ChromaVectorStore reports exp(-distance); with cosine space, distance = 1 - cosine.
         return [(n, 1.0 + float(np.log(max(s, 1e-12)))) for n, s in zip(result.nodes, result.similarities)]
 
     def sentence_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}
-        got = self._sentences.get(ids=list(ids), include=["embeddings"])
+        with _chroma_errors(self.settings):
+            got = self._sentences.get(ids=list(ids), include=["embeddings"])
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
 
 
@@ -264,6 +396,7 @@ def _chunk_meta(info: ArticleInfo, chunk: Chunk) -> dict[str, Any]:
         "title": info.title,
         "date": date_key(info.date),
         "n": chunk.n,
+        "version": info.version,
         "start": chunk.start,
         "end": chunk.end,
         "sentences": json.dumps([[s.start, s.end, len(s.text)] for s in chunk.sentences]),
@@ -281,6 +414,7 @@ def _article_meta(info: ArticleInfo) -> dict[str, Any]:
         "pipeline": PIPELINE,
         "chunks": info.chunks,
         "duplicates": ",".join(info.duplicates),
+        "version": info.version,
     }
 
 
@@ -295,6 +429,7 @@ def _info(article_id: str, m: dict[str, Any]) -> ArticleInfo:
         date=_date_from_key(int(m.get("date", 0))),
         outlet=m.get("outlet") or None,
         duplicates=tuple(d for d in m.get("duplicates", "").split(",") if d),
+        version=m.get("version", ""),
     )
 
 

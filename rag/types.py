@@ -53,6 +53,11 @@ class Article:
     def clean_text(self) -> str:
         return "\n\n".join(b.text for b in self.blocks)
 
+    @property
+    def version(self) -> str:
+        """Names this content: chunk ids carry it, so two versions of an article never share an id."""
+        return self.content_hash[:12]
+
 
 @dataclass(frozen=True)
 class Sentence:
@@ -65,7 +70,10 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Chunk:
-    """Consecutive sentences of one article; id `"{article_id}#{n}"`."""
+    """Consecutive sentences of one article; id `"{article_id}@{version}#{n}"`.
+
+    The version (the start of the article's content hash) lets a changed article's new chunks be
+    written beside the old ones, so readers see either version whole, never a mix."""
 
     id: str
     article_id: str
@@ -98,6 +106,7 @@ class ArticleInfo:
     date: dt.date | None = None
     outlet: str | None = None
     duplicates: tuple[str, ...] = ()  # ids of exact or near-duplicate articles
+    version: str = ""  # the content version whose chunks readers see (`Article.version`)
 
 
 @dataclass(frozen=True)
@@ -214,6 +223,12 @@ class IngestReport:
     skipped: tuple[Skipped, ...] = ()
     duplicates: tuple[tuple[str, str, float], ...] = ()  # (article id, other id, similarity)
     chunks_embedded: int = 0
+    removed: tuple[str, ...] = ()  # ids removed (`remove`, or `ingest --sync` for deleted files)
+
+    @property
+    def indexed(self) -> int:
+        """Articles the index holds from this run's files (added, updated or unchanged)."""
+        return len(self.added) + len(self.updated) + len(self.unchanged)
 
     def summary(self) -> str:
         parts = [
@@ -222,4 +237,6 @@ class IngestReport:
             f"{len(self.unchanged)} unchanged",
             f"{len(self.skipped)} skipped",
         ]
+        if self.removed:
+            parts.append(f"{len(self.removed)} removed")
         return ", ".join(parts) + f" ({self.chunks_embedded} chunks embedded)"

@@ -45,7 +45,7 @@ def test_sentences_and_chunks_map_to_original_text(name: str, max_chars: int) ->
         assert text[s.start : s.end] == s.text
         assert s.text == s.text.strip()
     for n, c in enumerate(chunks):
-        assert c.id == f"{article.id}#{n}"
+        assert c.id == f"{article.id}@{article.version}#{n}"
         assert len(c.text) <= max_chars or len(c.sentences) == 1
     starts = [s.start for s in flat]
     assert starts == sorted(starts)

@@ -46,11 +46,12 @@ def test_changed_file_replaces_its_chunks_without_orphans(fake_qa: BriefingQA, t
     assert len(report.updated) == 1
     after = _chunk_ids(fake_qa)
     article = report.updated[0]
-    assert after == [f"{article}#0"]
+    version = fake_qa.articles()[0].version
+    assert after == [f"{article}@{version}#0"]
     nodes = fake_qa._index.store.nodes()
     assert "Wheat" in nodes[0].get_content()
     sentence_ids = fake_qa._index.store._sentences.get(include=[])["ids"]
-    assert sorted(sentence_ids) == [f"{article}#0.0", f"{article}#0.1"]
+    assert sorted(sentence_ids) == [f"{article}@{version}#0.0", f"{article}@{version}#0.1"]
     answer = fake_qa.ask("Why did wheat prices fall?")
     assert all("strait" not in c.quote for c in answer.citations)
 
