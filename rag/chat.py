@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rag.history import History
-from rag.llm import LLMUnavailable
+from rag.llm import Budget, LLMUnavailable
 from rag.question import validate_question
 from rag.rewrite import is_follow_up, rewrite
 from rag.types import Answer, Filters, Turn
@@ -41,19 +41,23 @@ class Chat:
     def reset(self) -> None:
         self._history.clear(self.session_id)
 
-    def standalone(self, question: str) -> str:
+    def standalone(self, question: str, budget: Budget | None = None) -> str:
         """`question` rewritten with the conversation so far."""
-        return standalone(self.qa, question, self.history)
+        return standalone(self.qa, question, self.history, budget)
 
     def ask(self, question: str, **kwargs: Any) -> Answer:
-        standalone = self.standalone(question)
-        answer = self.qa.ask(standalone, filters=kwargs.pop("filters", self.filters), **kwargs)
+        """One turn; the model budget (rewriting and answering together) is one question's."""
+        budget = kwargs.pop("budget", None) or Budget.of(self.qa.settings)
+        standalone = self.standalone(question, budget)
+        answer = self.qa.ask(standalone, filters=kwargs.pop("filters", self.filters), budget=budget, **kwargs)
         return self._remember(question, standalone, answer)
 
     def ask_stream(self, question: str, **kwargs: Any) -> Iterator[str | Answer]:
-        """Text deltas, then the final verified `Answer` (recorded in the history)."""
-        standalone = self.standalone(question)
-        for item in self.qa.ask_stream(standalone, filters=kwargs.pop("filters", self.filters), **kwargs):
+        """Verified text deltas, then the final `Answer` (recorded in the history)."""
+        budget = kwargs.pop("budget", None) or Budget.of(self.qa.settings)
+        standalone = self.standalone(question, budget)
+        filters = kwargs.pop("filters", self.filters)
+        for item in self.qa.ask_stream(standalone, filters=filters, budget=budget, **kwargs):
             if isinstance(item, Answer):
                 yield self._remember(question, standalone, item)
             else:
@@ -68,7 +72,7 @@ class Chat:
         return answer
 
 
-def standalone(qa: BriefingQA, question: str, turns: Sequence[Turn]) -> str:
+def standalone(qa: BriefingQA, question: str, turns: Sequence[Turn], budget: Budget | None = None) -> str:
     """`question` as a standalone question given earlier `turns`: by the model when one is
     configured (falling back to the deterministic rewriter if it fails), else by `rewrite`."""
     question = validate_question(question, qa.settings.max_question_chars)
@@ -78,7 +82,8 @@ def standalone(qa: BriefingQA, question: str, turns: Sequence[Turn]) -> str:
         from rag.generate import condense
 
         try:
-            return validate_question(condense(qa.llm, question, turns), qa.settings.max_question_chars)
+            reply = condense(qa.llm, question, turns, budget or Budget.of(qa.settings))
+            return validate_question(reply, qa.settings.max_question_chars)
         except (LLMUnavailable, ValueError):
             pass
     return rewrite(question, turns)

@@ -2,12 +2,16 @@
 
     briefing ingest seeds/                 # progress bar; unchanged files cost nothing
     briefing ingest --rebuild seeds/       # drop the index and build it again
+    briefing ingest --sync seeds/          # also remove indexed articles whose files are gone
+    briefing remove seeds/old.txt          # take an article out of the index (the file stays)
     briefing ask "What was the minimum arms estimate?"
     briefing ask --json "..."              # {"answer", "abstained", "citations": [...]}
     briefing chat [--session ID]           # follow-ups work; /reset, /sources, /quit
     briefing sources                       # what is indexed
 
 `RagError`s are printed as one line on stderr with exit code 2; nothing else is caught.
+`ingest` and `remove` exit with code 3 when they could do nothing (every file skipped, no
+such article), after printing the reasons.
 """
 
 from __future__ import annotations
@@ -43,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("paths", nargs="+", help="files or folders")
     ing.add_argument("--rebuild", action="store_true", help="drop the existing index first")
     ing.add_argument("--quiet", action="store_true", help="no progress bar")
+    ing.add_argument("--sync", action="store_true", help="also remove indexed articles under these folders whose files are gone")
+
+    rm = sub.add_parser("remove", help="take articles out of the index (the files are left alone)")
+    rm.add_argument("paths", nargs="+", help="article files, or folders: every indexed article under them")
 
     ask = sub.add_parser("ask", help="ask one question")
     ask.add_argument("question")
@@ -158,7 +166,7 @@ def _eval(qa: BriefingQA, args: argparse.Namespace) -> int:
         raise InputError(
             "--llm and --judge llm need a configured model (OPENAI_BASE_URL + BRIEFING_LLM_MODEL, or OPENAI_API_KEY)"
         )
-    judge = evaluate.llm_judge(qa.llm) if args.judge == "llm" else None
+    judge = evaluate.llm_judge(qa.llm, qa.settings) if args.judge == "llm" else None
     rows = evaluate.run(qa, eval_set, offline=not args.llm, judge=judge)
     values = evaluate.metrics(rows)
     categories = evaluate.by_category(rows)
@@ -184,7 +192,7 @@ def _ingest(qa: BriefingQA, args: argparse.Namespace) -> int:
 
         Store.delete_index(qa.settings)
     if args.quiet:
-        report = qa.ingest(args.paths)
+        report = qa.ingest(args.paths, sync=args.sync)
     else:
         with Progress(
             TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), transient=True
@@ -193,12 +201,31 @@ def _ingest(qa: BriefingQA, args: argparse.Namespace) -> int:
             report = qa.ingest(
                 args.paths,
                 progress=lambda done, total, src: bar.update(task, completed=done, total=total, description=src),
+                sync=args.sync,
             )
     print(report.summary())
     for s in report.skipped:
         print(f"  skipped {s.source}: {s.reason}")
     for a, b, sim in report.duplicates:
         print(f"  {a} duplicates {b} (similarity {sim:.2f}); both kept and linked")
+    for a in report.removed:
+        print(f"  removed {a} (its file is gone)")
+    if report.indexed == 0 and not report.removed:
+        why = "every file was skipped (reasons above)" if report.skipped else "no .txt, .md or .html files found"
+        print(f"briefing: nothing was ingested: {why}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _remove(qa: BriefingQA, args: argparse.Namespace) -> int:
+    report = qa.remove(args.paths)
+    for a in report.removed:
+        print(f"removed {a}")
+    for s in report.skipped:
+        print(f"  {s.source}: {s.reason}")
+    if not report.removed:
+        print("briefing: nothing was removed", file=sys.stderr)
+        return 3
     return 0
 
 
@@ -209,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         qa = BriefingQA(Settings.from_env(**overrides))
         if args.command == "ingest":
             return _ingest(qa, args)
+        if args.command == "remove":
+            return _remove(qa, args)
         if args.command == "sources":
             _sources(qa)
             return 0

@@ -10,7 +10,8 @@
 | BRIEFING_ANSWERABLE_PRIOR | expected share of questions the corpus answers (re-bases calibration) | 0.8 |
 | OPENAI_API_KEY / OPENAI_BASE_URL | an OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp…) | unset: offline |
 | BRIEFING_LLM_MODEL | the model to ask (required with OPENAI_BASE_URL; `gpt-4o-mini` with only a key) | unset |
-| BRIEFING_LLM_TIMEOUT / BRIEFING_LLM_RETRIES | seconds per request / retries on 429, 5xx, timeouts | 30 / 2 |
+| BRIEFING_LLM_BUDGET | seconds all model calls for one question may take, retries included; then the offline answer | 20 |
+| BRIEFING_LLM_TIMEOUT / BRIEFING_LLM_RETRIES | seconds per request (capped by the budget) / retries on 429, 5xx, timeouts | 30 / 2 |
 | BRIEFING_HISTORY_TURNS | turns of a conversation kept per session | 20 |
 """
 
@@ -44,6 +45,7 @@ class Settings:
     llm_model: str | None = None
     llm_timeout: float = 30.0
     llm_retries: int = 2
+    llm_budget: float = 20.0  # seconds for every model call of one question, retries included
     llm_gate: float = 0.2  # below this calibrated probability no model is asked: abstain at once
     history_turns: int = 20
 
@@ -54,8 +56,8 @@ class Settings:
             raise ConfigError(f"min_confidence must be within [0, 1], got {self.min_confidence}")
         if not 0.0 < self.answerable_prior < 1.0:
             raise ConfigError(f"answerable_prior must be strictly between 0 and 1, got {self.answerable_prior}")
-        if self.llm_timeout <= 0 or self.llm_retries < 0 or self.history_turns < 1:
-            raise ConfigError("llm_timeout must be > 0, llm_retries ≥ 0 and history_turns ≥ 1")
+        if self.llm_timeout <= 0 or self.llm_budget <= 0 or self.llm_retries < 0 or self.history_turns < 1:
+            raise ConfigError("llm_timeout and llm_budget must be > 0, llm_retries ≥ 0 and history_turns ≥ 1")
         if self.openai_base_url and not self.llm_model:
             raise ConfigError(f"OPENAI_BASE_URL is set ({self.openai_base_url}) but no model: set BRIEFING_LLM_MODEL")
         if self.chunk_chars < 100:
@@ -96,6 +98,7 @@ class Settings:
                 ("OPENAI_BASE_URL", "openai_base_url", str),
                 ("BRIEFING_LLM_MODEL", "llm_model", str),
                 ("BRIEFING_LLM_TIMEOUT", "llm_timeout", float),
+                ("BRIEFING_LLM_BUDGET", "llm_budget", float),
                 ("BRIEFING_LLM_RETRIES", "llm_retries", int),
                 ("BRIEFING_HISTORY_TURNS", "history_turns", int),
             ):

@@ -11,22 +11,27 @@ plain-text format that streams well:
 
 or `ANSWER: NOT_IN_CORPUS`. Each quote is looked up in its passage's original article text
 (`rag.verify.locate`: exact, up to whitespace and quote-mark style — never fuzzy). A sentence
-keeps its place in the answer only when at least one of its quotes was found; the others go to
+keeps its place in the answer only when its quotes were found **and** say what the sentence says
+(`rag.verify.supports`: its numbers, names and most of its content words are in them), so an
+injected "PWNED [1]." citing a real quote is dropped; the others go to
 `Answer.unsupported_sentences`. A reply that cannot be parsed, or in which nothing is supported,
-falls back to the extractive answer with a note. `condense` rewrites a follow-up with the model.
+falls back to the extractive answer with a note. Streaming sends only verified text: the reply
+is read whole, checked, and then its verified answer is sent. `condense` rewrites a follow-up
+with the model.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from rag.answer import NOT_COVERED
-from rag.llm import complete, model_name, stream
+from rag.llm import Budget, complete, model_name, stream
+from rag.retrieve import Terms
 from rag.types import Answer, Citation, Passage, Turn
-from rag.verify import locate
+from rag.verify import locate, supports
 
 NOT_IN_CORPUS = "NOT_IN_CORPUS"
 SYSTEM = """You answer questions about a corpus of news and briefing articles, using only the numbered passages given.
@@ -126,12 +131,13 @@ def verify_draft(
 ) -> Answer | None:
     """An `Answer` of the supported sentences, renumbered; None when nothing is supported."""
     found = {n: _find(q, p, passages, texts) for n, (p, q) in draft.quotes.items()}
+    terms = Terms()
     citations: list[Citation] = []
     kept: list[str] = []
     unsupported: list[str] = []
     for sentence, marks in draft.sentences:
-        cited = [found[n] for n in marks if found.get(n)]
-        if not cited:
+        cited = [c for n in dict.fromkeys(marks) if (c := found.get(n))]
+        if not cited or not supports(sentence, " ".join(c.quote for c in cited), terms):
             unsupported.append(sentence)
             continue
         numbers = []
@@ -174,42 +180,35 @@ def finish(
         return replace(
             offline,
             unsupported_sentences=unsupported,
-            note="None of the language model's quotes were found in the sources; this is the extractive answer.",
+            note="None of the language model's sentences was supported by a quote found in the sources; "
+            "this is the extractive answer.",
         )
     return answer
 
 
 def answer_with_llm(
-    question: str, passages: Sequence[Passage], texts: Mapping[str, str], llm: Any, offline: Answer
+    question: str, passages: Sequence[Passage], texts: Mapping[str, str], llm: Any, offline: Answer, budget: Budget
 ) -> Answer:
-    reply = complete(llm, build_messages(question, passages))
+    reply = complete(llm, build_messages(question, passages), budget)
     return finish(question, reply, passages, texts, llm, offline)
 
 
 def stream_with_llm(
-    question: str, passages: Sequence[Passage], texts: Mapping[str, str], llm: Any, offline: Answer
-) -> Iterator[str | Answer]:
-    """Text deltas of the ANSWER section as they arrive, then the verified `Answer`."""
-    reply = ""
-    shown = 0
-    for delta in stream(llm, build_messages(question, passages)):
-        reply += delta
-        body = reply.partition("ANSWER:")[2]
-        visible = body.partition("QUOTES:")[0] if "QUOTES:" in body else body[: max(0, len(body) - len("QUOTES:"))]
-        visible = visible.lstrip()
-        if len(visible) > shown and NOT_IN_CORPUS not in visible:
-            yield visible[shown:]
-            shown = len(visible)
-    yield finish(question, reply, passages, texts, llm, offline)
+    question: str, passages: Sequence[Passage], texts: Mapping[str, str], llm: Any, offline: Answer, budget: Budget
+) -> Answer:
+    """The same as `answer_with_llm`, read from the streaming endpoint (the reply is verified
+    whole before anything of it is shown)."""
+    reply = "".join(stream(llm, build_messages(question, passages), budget))
+    return finish(question, reply, passages, texts, llm, offline)
 
 
 CONDENSE = """Rewrite the last user question as one standalone question that can be understood without the conversation.
 Replace pronouns and ellipsis with what they refer to. Reply with the question only."""
 
 
-def condense(llm: Any, question: str, history: Sequence[Turn]) -> str:
+def condense(llm: Any, question: str, history: Sequence[Turn], budget: Budget) -> str:
     """A standalone question written by the model; the question itself if the reply is unusable."""
     lines = [f"User: {t.standalone_question}\nAssistant: {t.answer}" for t in history[-4:]]
-    reply = complete(llm, [("system", CONDENSE), ("user", "\n".join(lines) + f"\nUser: {question}")])
+    reply = complete(llm, [("system", CONDENSE), ("user", "\n".join(lines) + f"\nUser: {question}")], budget)
     reply = " ".join(reply.strip().strip('"').split())
     return reply if 3 <= len(reply) <= 500 else question

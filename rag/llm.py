@@ -2,23 +2,57 @@
 
 `build_llm(settings)` returns a llama-index `OpenAILike` chat model for any OpenAI-compatible
 endpoint (OpenAI, vLLM, Ollama, llama.cpp server, LM Studio), or None when nothing is
-configured. Its `openai.OpenAI` client carries the timeout and the bounded retries (exponential
-backoff on 429, 5xx and timeouts, honouring Retry-After); llama-index's own retry layer is
-switched off so the two do not multiply. `complete`/`stream` call any llama-index LLM and turn
-transport failures into `LLMUnavailable`, which callers answer with the offline fallback.
+configured. `complete` / `stream` call it under a `Budget`: one deadline per question that
+covers every attempt, retry and backoff (`BRIEFING_LLM_BUDGET`, 20 s). Each attempt runs in a
+worker thread that the caller stops waiting for when the budget is spent, so a stalled or
+slowly dripping endpoint cannot hold a question longer than that. Retries (with backoff,
+honouring Retry-After) happen here, only on 429, 5xx, timeouts and refused connections; the
+`openai` client's and llama-index's own retry layers are off so the three do not multiply.
+
+Whatever the endpoint sends back — an error status, a truncated JSON body, an HTML page with
+status 200, a broken stream — becomes `LLMUnavailable`, which callers answer with the offline
+(extractive) answer and a note. Nothing from the endpoint reaches a user unverified.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from rag.config import Settings
 from rag.errors import RagError
 
+log = logging.getLogger("briefing.llm")
+T = TypeVar("T")
+
 
 class LLMUnavailable(RagError):
-    """The configured language model did not answer in time (or at all)."""
+    """The configured language model did not answer usably within the budget."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A deadline on the monotonic clock for every model call made for one question."""
+
+    until: float
+    seconds: float
+    retries: int = 2
+
+    @classmethod
+    def start(cls, seconds: float, retries: int = 2) -> Budget:
+        return cls(time.monotonic() + seconds, seconds, retries)
+
+    @classmethod
+    def of(cls, settings: Settings) -> Budget:
+        return cls.start(settings.llm_budget, settings.llm_retries)
+
+    def remaining(self) -> float:
+        return self.until - time.monotonic()
 
 
 def build_llm(settings: Settings) -> Any:
@@ -28,11 +62,12 @@ def build_llm(settings: Settings) -> Any:
     from llama_index.llms.openai_like import OpenAILike
 
     model = settings.llm_model or "gpt-4o-mini"
+    timeout = min(settings.llm_timeout, settings.llm_budget)
     client = openai.OpenAI(
         api_key=settings.openai_api_key or "not-needed",
         base_url=settings.openai_base_url,
-        timeout=settings.llm_timeout,
-        max_retries=settings.llm_retries,
+        timeout=timeout,
+        max_retries=0,  # retried by `complete` / `stream`, within the question's budget
     )
     return OpenAILike(
         model=model,
@@ -43,7 +78,7 @@ def build_llm(settings: Settings) -> Any:
         temperature=0.0,
         max_tokens=700,
         max_retries=0,
-        timeout=settings.llm_timeout,
+        timeout=timeout,
         openai_client=client,
     )
 
@@ -52,16 +87,66 @@ def model_name(llm: Any) -> str:
     return str(getattr(llm, "model", None) or getattr(getattr(llm, "metadata", None), "model_name", "llm"))
 
 
-def _transport_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [TimeoutError, ConnectionError]
-    try:
-        import httpx
-        import openai
+def _retryable(error: BaseException) -> bool:
+    """Worth another attempt: rate limits, server errors, timeouts, refused connections."""
+    import openai
 
-        errors += [openai.OpenAIError, httpx.HTTPError]
-    except ImportError:  # pragma: no cover - openai is a dependency
-        pass
-    return tuple(errors)
+    if isinstance(error, (TimeoutError, ConnectionError, openai.APITimeoutError, openai.APIConnectionError)):
+        return True
+    return isinstance(error, openai.APIStatusError) and (error.status_code == 429 or error.status_code >= 500)
+
+
+def _retry_after(error: BaseException, attempt: int) -> float:
+    """Seconds to wait before the next attempt: the server's Retry-After, else exponential."""
+    response = getattr(error, "response", None)
+    header = response.headers.get("retry-after") if response is not None else None
+    try:
+        return max(0.0, float(header)) if header is not None else 0.5 * 2**attempt
+    except ValueError:
+        return 0.5 * 2**attempt
+
+
+def _failure(llm: Any, budget: Budget, error: BaseException) -> LLMUnavailable:
+    if isinstance(error, TimeoutError) and budget.remaining() <= 0:
+        return LLMUnavailable(f"{model_name(llm)} did not answer within the {budget.seconds:g} s budget")
+    detail = " ".join(str(error).split())[:200]
+    return LLMUnavailable(f"{model_name(llm)} did not answer usably ({type(error).__name__}: {detail})")
+
+
+def _attempts(llm: Any, budget: Budget, call: Callable[[], T]) -> T:
+    """`call()` until it succeeds, retrying what is worth retrying while the budget lasts."""
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except Exception as e:  # noqa: BLE001 - whatever the endpoint did, the caller falls back
+            wait = _retry_after(e, attempt)
+            if attempt >= budget.retries or not _retryable(e) or wait >= budget.remaining():
+                log.info("model call failed: %s: %s", type(e).__name__, e)
+                raise _failure(llm, budget, e) from e
+            attempt += 1
+            time.sleep(wait)
+
+
+def _in_thread(fn: Callable[[], T], timeout: float) -> T:
+    """`fn()` in a worker thread; `TimeoutError` if it has not returned within `timeout` seconds
+    (the worker is left to finish on its own: its HTTP timeout ends it)."""
+    box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+
+    def run() -> None:
+        try:
+            box.put((True, fn()))
+        except BaseException as e:  # noqa: BLE001 - handed to the waiting thread
+            box.put((False, e))
+
+    threading.Thread(target=run, daemon=True, name="briefing-llm").start()
+    try:
+        ok, value = box.get(timeout=max(timeout, 0.0))
+    except queue.Empty:
+        raise TimeoutError(f"no answer within {timeout:.1f} s") from None
+    if ok:
+        return value
+    raise value
 
 
 def _messages(messages: Sequence[tuple[str, str]]) -> list[Any]:
@@ -70,19 +155,67 @@ def _messages(messages: Sequence[tuple[str, str]]) -> list[Any]:
     return [ChatMessage(role=role, content=content) for role, content in messages]
 
 
-def complete(llm: Any, messages: Sequence[tuple[str, str]]) -> str:
-    """The model's whole reply to `messages` ((role, content) pairs)."""
-    try:
-        return llm.chat(_messages(messages)).message.content or ""
-    except _transport_errors() as e:
-        raise LLMUnavailable(f"{model_name(llm)} did not answer ({type(e).__name__}: {e})") from e
+def complete(llm: Any, messages: Sequence[tuple[str, str]], budget: Budget) -> str:
+    """The model's whole reply to `messages` ((role, content) pairs), or `LLMUnavailable`."""
+    chat = _messages(messages)
+
+    def once() -> str:
+        reply = _in_thread(lambda: llm.chat(chat), budget.remaining())
+        content = reply.message.content
+        if content is None:
+            return ""
+        if not isinstance(content, str):
+            raise ValueError(f"the reply has no text content ({type(content).__name__})")
+        return content
+
+    return _attempts(llm, budget, once)
 
 
-def stream(llm: Any, messages: Sequence[tuple[str, str]]) -> Iterator[str]:
-    """The model's reply as text deltas."""
+def stream(llm: Any, messages: Sequence[tuple[str, str]], budget: Budget) -> Iterator[str]:
+    """The model's reply as text deltas, or `LLMUnavailable` (retried only before the first
+    delta; once text has arrived a failure ends the stream with that error)."""
+    chat = _messages(messages)
+
+    def first() -> Iterator[str]:
+        deltas = _stream_in_thread(lambda: llm.stream_chat(chat), budget)
+        head = next(deltas, None)
+        return iter(()) if head is None else _chain(head, deltas)
+
+    deltas = _attempts(llm, budget, first)
     try:
-        for chunk in llm.stream_chat(_messages(messages)):
-            if chunk.delta:
-                yield chunk.delta
-    except _transport_errors() as e:
-        raise LLMUnavailable(f"{model_name(llm)} did not answer ({type(e).__name__}: {e})") from e
+        yield from deltas
+    except Exception as e:  # noqa: BLE001 - a stream that broke after it started
+        raise _failure(llm, budget, e) from e
+
+
+def _chain(head: str, rest: Iterator[str]) -> Iterator[str]:
+    yield head
+    yield from rest
+
+
+def _stream_in_thread(open_stream: Callable[[], Any], budget: Budget) -> Iterator[str]:
+    """Deltas read by a worker thread; each wait ends with `TimeoutError` when the budget is spent."""
+    box: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+    def run() -> None:
+        try:
+            for chunk in open_stream():
+                if chunk.delta:
+                    if not isinstance(chunk.delta, str):
+                        raise ValueError(f"a stream chunk has no text ({type(chunk.delta).__name__})")
+                    box.put(("delta", chunk.delta))
+            box.put(("end", None))
+        except BaseException as e:  # noqa: BLE001 - handed to the reading thread
+            box.put(("error", e))
+
+    threading.Thread(target=run, daemon=True, name="briefing-llm-stream").start()
+    while True:
+        try:
+            kind, value = box.get(timeout=max(budget.remaining(), 0.0))
+        except queue.Empty:
+            raise TimeoutError(f"the stream stalled past the {budget.seconds:g} s budget") from None
+        if kind == "end":
+            return
+        if kind == "error":
+            raise value
+        yield value

@@ -32,7 +32,7 @@ from rag.config import Settings
 from rag.errors import IndexChangedError, InputError
 from rag.indexer import Progress, encode, ingest_paths, remove_paths
 from rag.ingest import as_paths
-from rag.llm import LLMUnavailable, build_llm
+from rag.llm import Budget, LLMUnavailable, build_llm
 from rag.question import validate_question
 from rag.retrieve import Corpus, retrieve
 from rag.store import Store
@@ -260,39 +260,60 @@ class BriefingQA:
         return score_sentences(question, passages, vector, vectors, corpus, self.calibration)
 
     def ask(
-        self, question: str, *, filters: Filters | None = None, top_k: int | None = None, offline: bool = False
+        self,
+        question: str,
+        *,
+        filters: Filters | None = None,
+        top_k: int | None = None,
+        offline: bool = False,
+        budget: Budget | None = None,
     ) -> Answer:
         """Answer from the corpus with verified quotes, or abstain.
 
         With a language model (and `offline=False`) the model writes the answer from the same
-        passages; if it fails or cannot be verified, the extractive answer is returned with a note.
+        passages within `budget` (default: `settings.llm_budget` seconds from now, retries
+        included); if it fails, is late or cannot be verified, the extractive answer is returned
+        with a note.
         """
+        return self._answer(question, filters, top_k, offline, budget, streaming=False)
+
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        filters: Filters | None = None,
+        top_k: int | None = None,
+        offline: bool = False,
+        budget: Budget | None = None,
+    ) -> Iterator[str | Answer]:
+        """The verified answer text (as deltas), then the final `Answer` as the last item.
+
+        Only verified text is ever yielded: the deltas joined are `answer.text`. A model's reply
+        is read from its streaming endpoint and checked whole before it is sent on."""
+        answer = self._answer(question, filters, top_k, offline, budget, streaming=True)
+        yield answer.text
+        yield answer
+
+    def _answer(
+        self,
+        question: str,
+        filters: Filters | None,
+        top_k: int | None,
+        offline: bool,
+        budget: Budget | None,
+        streaming: bool,
+    ) -> Answer:
+        budget = budget or Budget.of(self.settings)
         question, ranked, texts, offline_answer = self._prepare(question, filters, top_k)
         if not self._use_llm(ranked, offline, offline_answer):
             return offline_answer
-        from rag.generate import answer_with_llm
+        from rag.generate import answer_with_llm, stream_with_llm
 
-        passages = list(offline_answer.passages)
+        write = stream_with_llm if streaming else answer_with_llm
         try:
-            return answer_with_llm(question, passages, texts, self.llm, offline_answer)
+            return write(question, list(offline_answer.passages), texts, self.llm, offline_answer, budget)
         except LLMUnavailable as e:
             return replace(offline_answer, note=f"{e}; this is the extractive answer.")
-
-    def ask_stream(
-        self, question: str, *, filters: Filters | None = None, top_k: int | None = None, offline: bool = False
-    ) -> Iterator[str | Answer]:
-        """Text deltas as they are written, then the final verified `Answer` as the last item."""
-        question, ranked, texts, offline_answer = self._prepare(question, filters, top_k)
-        if not self._use_llm(ranked, offline, offline_answer):
-            yield offline_answer.text
-            yield offline_answer
-            return
-        from rag.generate import stream_with_llm
-
-        try:
-            yield from stream_with_llm(question, list(offline_answer.passages), texts, self.llm, offline_answer)
-        except LLMUnavailable as e:
-            yield replace(offline_answer, note=f"{e}; this is the extractive answer.")
 
     def chat(self, session_id: str | None = None, *, filters: Filters | None = None) -> Chat:
         """A conversation; pass `session_id` to resume one."""

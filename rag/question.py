@@ -1,5 +1,9 @@
 """Checks on a question before any work is done: empty, too long, control characters, not English.
 
+Invisible formatting characters (zero-width spaces and joiners, direction marks, a byte-order
+mark, soft hyphens: Unicode category Cf) are removed and the text is NFKC-normalised, so a
+question asks what it shows on screen; a lone surrogate (text that is not valid Unicode) is refused.
+
 The corpus, the embedding model and the answer rules are English, so a question in another
 language gets a clear error instead of a confident wrong answer. Language is judged from the
 script (mostly non-Latin letters) or, for Latin-script text, from the stopword lists NLTK ships
@@ -29,7 +33,13 @@ def validate_question(question: object, max_chars: int = 2000) -> str:
     """The question, stripped; `InputError` saying what to change when it cannot be asked."""
     if not isinstance(question, str):
         raise InputError(f"A question must be text, not {type(question).__name__}")
-    text = question.strip()
+    surrogates = sorted({f"U+{ord(c):04X}" for c in question if unicodedata.category(c) == "Cs"})
+    if surrogates:
+        raise InputError(
+            f"The question contains characters that are not valid Unicode ({', '.join(surrogates[:5])}, lone "
+            "surrogates); send it as UTF-8 text and ask again."
+        )
+    text = unicodedata.normalize("NFKC", "".join(c for c in question if unicodedata.category(c) != "Cf")).strip()
     if not text:
         raise InputError(
             'The question is empty — type a question, e.g. briefing ask "What was the minimum arms estimate?"'

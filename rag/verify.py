@@ -4,18 +4,51 @@
 references) says the same as the clean sentence it was cut for. `verified(citations, texts)` keeps the citations whose `quote == texts[article_id][start:end]`
 and drops the rest. `locate(text, quote)` finds a quote that a model may have retyped with other
 whitespace or quote marks, and returns the exact original span, or None: no fuzzy matching,
-so a paraphrase is never passed off as a quote.
+so a paraphrase is never passed off as a quote. `supports(claim, evidence, terms)` is the local
+test that a sentence says what its quotes say (used on model answers and by the eval).
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol
 
 from rag.types import Citation
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "‚": "'", "–": "-", "—": "-"})
+_NUM = re.compile(r"\d+(?:\.\d+)?")
+
+
+class TermsLike(Protocol):
+    """What `supports` needs of `rag.retrieve.Terms`: content terms, and the names among them."""
+
+    __call__: Callable[[str], list[str]]
+
+    def names(self, text: str) -> set[str]: ...
+
+
+def normalise(text: str) -> str:
+    """Lower case, unified quote marks and dashes, thousands separators and "$" dropped, spaces collapsed."""
+    text = text.lower().translate(_QUOTES)
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text).replace("$", "")
+    return " ".join(text.split())
+
+
+def supports(claim: str, evidence: str, terms: TermsLike, share: float = 0.6) -> bool:
+    """Does `evidence` (the cited quotes, joined) say what `claim` says? A lexical and numeric test,
+    as no entailment model ships in a package here: every number and every name of the claim
+    must appear in the evidence, and at least `share` of its content terms. "PWNED [1]" citing a
+    real quote fails it, as does a sentence that swaps a name or a figure."""
+    claim_n, evidence_n = normalise(claim), normalise(evidence)
+    if any(n not in _NUM.findall(evidence_n) for n in _NUM.findall(claim_n)):
+        return False
+    have = set(terms(evidence_n))
+    if not {n for n in terms.names(claim) if not n[0].isdigit()} <= have:  # numbers: checked above
+        return False
+    wanted = set(terms(claim_n))
+    return not wanted or len(wanted & have) >= share * len(wanted)
 
 
 def verified(citations: Iterable[Citation], texts: Mapping[str, str]) -> list[Citation]:

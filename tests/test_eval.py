@@ -12,7 +12,8 @@ import pytest
 
 from rag import Answer, Citation, InputError
 from rag.evalset import Item, load_set
-from rag.evaluate import Row, fact_found, failures, lexical_judge, llm_judge, metrics, score, statements, supports
+from rag.evaluate import Row, fact_found, failures, lexical_judge, llm_judge, metrics, score, statements
+from rag.verify import supports
 from rag.retrieve import Terms
 from tests.conftest import ROOT
 
@@ -139,7 +140,7 @@ def test_llm_judge_through_a_local_openai_server(seed_qa: Any) -> None:
     good = "But even the minimum estimate of shipments is over $1.7 billion, the study reads."
     with FakeOpenAI([Reply(model)]) as server:
         settings = seed_qa.settings.with_(openai_base_url=server.base_url, llm_model="judge")
-        judge = llm_judge(BriefingQA(settings, embedder=seed_qa.embedder).llm)
+        judge = llm_judge(BriefingQA(settings, embedder=seed_qa.embedder).llm, settings)
         row = _row("The minimum estimate is over $1.7 billion [1]. Ferries are late [1].", [good], judge=judge)
         assert server.requests[0]["messages"][0]["content"].startswith("You check citations")
     assert row.supported == [True, False]

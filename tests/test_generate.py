@@ -17,7 +17,7 @@ from tests.fakes import HashEmbedding
 
 Q = "What was the minimum arms estimate?"
 GOOD = """ANSWER:
-The minimum estimate of shipments is over $1.7 billion [1]. The maximum is up to $5.5 billion [2].
+The minimum estimate of shipments is over $1.7 billion [1]. North Korea provides Russia weapons worth up to $5.5 billion [2].
 QUOTES:
 [1] passage 1: "even the minimum estimate of shipments is over $1.7 billion"
 [2] passage 2: "North Korea is currently providing Russia with weapons worth up to $5.5 billion"
@@ -42,7 +42,7 @@ def test_good_answer_with_real_quotes(seed_qa: BriefingQA) -> None:
     assert answer.answered_by == "fake-model" and not answer.note
     assert (
         answer.text
-        == "The minimum estimate of shipments is over $1.7 billion [1]. The maximum is up to $5.5 billion [2]."
+        == "The minimum estimate of shipments is over $1.7 billion [1]. North Korea provides Russia weapons worth up to $5.5 billion [2]."
     )
     assert [c.quote for c in answer.citations] == [
         "even the minimum estimate of shipments is over $1.7 billion",
@@ -55,11 +55,11 @@ def test_good_answer_with_real_quotes(seed_qa: BriefingQA) -> None:
 
 
 def test_fabricated_quote_drops_its_sentence(seed_qa: BriefingQA) -> None:
-    reply = GOOD.replace("weapons worth up to $5.5 billion", "weapons worth up to $9 trillion")
+    reply = GOOD.replace('weapons worth up to $5.5 billion"', 'weapons worth up to $9 trillion"')  # the quote only
     with FakeOpenAI([Reply(reply)]) as server:
         answer = llm_qa(seed_qa, server).ask(Q)
     assert "$9 trillion" not in answer.text and "5.5" not in answer.text
-    assert answer.unsupported_sentences == ("The maximum is up to $5.5 billion.",)
+    assert answer.unsupported_sentences == ("North Korea provides Russia weapons worth up to $5.5 billion.",)
     assert len(answer.citations) == 1
     assert_exact(answer)
 
@@ -96,7 +96,7 @@ QUOTES:
     with FakeOpenAI([Reply(reply)]) as server:
         answer = llm_qa(seed_qa, server).ask(Q)
     assert answer.answered_by == "extractive"
-    assert "None of the language model's quotes" in answer.note
+    assert "None of the language model's sentences" in answer.note
     assert answer.unsupported_sentences == ("Shipments were at least $1.7 billion.",)
     assert_exact(answer)
 
@@ -154,8 +154,8 @@ def test_streaming_yields_deltas_then_the_verified_answer(seed_qa: BriefingQA) -
         assert server.requests[0]["stream"] is True
     deltas, final = items[:-1], items[-1]
     assert isinstance(final, Answer) and all(isinstance(d, str) for d in deltas)
-    assert len(deltas) > 3
     streamed = "".join(deltas)
+    assert streamed == final.text  # only verified text is ever streamed
     assert "QUOTES" not in streamed and streamed.startswith(
         "The minimum estimate of shipments is over $1.7 billion [1]."
     )
