@@ -18,7 +18,6 @@ import datetime as dt
 import html
 import logging
 import os
-import re
 import sys
 import uuid
 from pathlib import Path
@@ -32,8 +31,8 @@ import gradio as gr  # noqa: E402
 from rag import Answer, BriefingQA, Filters, RagError, Settings  # noqa: E402
 from rag.ingest import SUFFIXES  # noqa: E402
 from rag.render import answer_html, sources_html  # noqa: E402
+from rag.uploads import MAX_UPLOAD_BYTES, accept_upload, retire  # noqa: E402
 
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 OFFLINE = "Extractive (offline, quotes only)"
 log = logging.getLogger("briefing.ui")
 
@@ -55,36 +54,6 @@ footer { display: none !important; }
 """
 
 
-def safe_name(name: str) -> str:
-    """A file name that cannot leave the corpus folder: no path parts, no odd characters."""
-    base = Path(name.replace("\\", "/")).name
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip("._") or "article"
-    stem, suffix = os.path.splitext(base)
-    if suffix.lower() not in SUFFIXES:
-        raise RagError(f"{name}: only {', '.join(sorted(SUFFIXES))} files can be added")
-    return stem[:80] + suffix.lower()
-
-
-def store_upload(tmp_path: str, corpus: Path) -> Path:
-    """Copy an uploaded file into `corpus` (size- and type-checked); returns its new path."""
-    original = Path(tmp_path)
-    size = original.stat().st_size
-    if size > MAX_UPLOAD_BYTES:
-        raise RagError(f"{original.name} is {size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
-    data = original.read_bytes()
-    name = safe_name(original.name)
-    corpus.mkdir(parents=True, exist_ok=True)
-    target = corpus / name
-    n = 1
-    while target.exists() and target.read_bytes() != data:
-        n += 1
-        target = corpus / f"{Path(name).stem}-{n}{Path(name).suffix}"
-    if target.resolve().parent != corpus.resolve():
-        raise RagError(f"{original.name}: refused, it would be stored outside the corpus folder")
-    target.write_bytes(data)
-    return target
-
-
 def _date(value: str, label: str) -> dt.date | None:
     value = (value or "").strip()
     if not value:
@@ -93,6 +62,10 @@ def _date(value: str, label: str) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise RagError(f"{label} must be a date like 2024-10-28, not {value!r}") from None
+
+
+def new_session() -> str:
+    return uuid.uuid4().hex
 
 
 def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
@@ -116,7 +89,7 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
             filters = Filters(
                 sources=tuple(chosen or ()), date_from=_date(date_from, "From"), date_to=_date(date_to, "To")
             )
-            chat = qa.chat(session_id=session)
+            chat = qa.chat(session_id=session or None)
             streamed = ""
             for item in chat.ask_stream(message, filters=filters, top_k=int(top_k), offline=mode == OFFLINE):
                 if isinstance(item, Answer):
@@ -135,15 +108,21 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
             )
             yield history, ""
 
-    def add_files(files: list[str] | None, progress: gr.Progress = gr.Progress()):  # noqa: B008 - gradio's idiom
+    def add_files(files: list[dict[str, Any]] | None, progress: gr.Progress = gr.Progress()):  # noqa: B008
+        # The event runs with preprocess=False: Gradio's preprocessing would copy whatever path a
+        # crafted request names into its upload folder first, so the raw payload is checked here.
         if not files:
             return "Choose .txt, .md or .html files first.", articles_table(), gr.update(choices=sources())
         lines = []
         stored = []
-        for f in files:
-            try:
-                stored.append(store_upload(f, corpus))
-            except RagError as e:
+        for f in files if isinstance(files, list) else [files]:
+            path = f.get("path") if isinstance(f, dict) else None
+            name = f.get("orig_name") if isinstance(f, dict) else None
+            try:  # only files this server received as uploads
+                if not isinstance(path, str) or not path:
+                    raise RagError("refused: not an uploaded file")
+                stored.append(accept_upload(path, gr.utils.get_upload_folder(), corpus, name=name or None))
+            except (RagError, OSError) as e:
                 lines.append(f"✗ {e}")
         if stored:
             relative = [str(p) for p in stored]
@@ -157,6 +136,19 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
             ]
         return "\n\n".join(lines), articles_table(), gr.update(choices=sources())
 
+    def remove_articles(chosen_sources: list[str] | None):
+        if not chosen_sources:
+            return "Choose the articles to remove first.", articles_table(), gr.update(choices=sources())
+        known = set(sources())
+        picked = [s for s in chosen_sources if s in known]  # only what the list offered
+        report = qa.remove(picked) if picked else None
+        lines = [f"✓ removed {a}" for a in (report.removed if report else ())]
+        for source in picked:
+            if (moved := retire(source, corpus)) is not None:
+                lines.append(f"  its file was moved to {moved} (restore it by moving it back)")
+        lines += [f"✗ {s}: not in the index" for s in set(chosen_sources) - known]
+        return "\n\n".join(lines), articles_table(), gr.update(choices=sources())
+
     def api_ask(question: str, top_k: float = 6) -> dict[str, Any]:
         """Ask the corpus; returns the `ask --json` schema."""
         try:
@@ -165,7 +157,7 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
             raise gr.Error(str(e)) from None
 
     with gr.Blocks(title="Briefing QA", fill_height=True) as demo:
-        session = gr.State(lambda: uuid.uuid4().hex)
+        session = gr.State("")
         gr.Markdown("## Briefing QA\nAnswers from the briefing corpus only — every quote checked against its source.")
         with gr.Row():
             with gr.Column(scale=3):
@@ -194,6 +186,10 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
                     )
                     add = gr.Button("Add to corpus", elem_id="add")
                     added = gr.Markdown(elem_id="ingest-report")
+                    doomed = gr.Dropdown(
+                        choices=sources(), multiselect=True, label="Remove from the index", elem_id="remove-choice"
+                    )
+                    remove = gr.Button("Remove", variant="stop", elem_id="remove")
                 with gr.Tab("Settings"):
                     mode = gr.Radio(models, value=models[-1], label="Who answers")
                     top_k = gr.Slider(1, 12, value=qa.settings.top_k, step=1, label="Passages read (top-k)")
@@ -201,10 +197,17 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
                     date_to = gr.Textbox(label="To date (YYYY-MM-DD)")
                     chosen = gr.Dropdown(choices=sources(), multiselect=True, label="Only these sources")
         inputs = [msg, chatbot, session, mode, top_k, date_from, date_to, chosen]
-        msg.submit(respond, inputs, [chatbot, msg], api_name=False)
-        send.click(respond, inputs, [chatbot, msg], api_name=False)
-        clear.click(lambda: ([], uuid.uuid4().hex), None, [chatbot, session], api_name=False)
-        add.click(add_files, [files], [added, table, chosen], api_name=False)
+        private = {"api_visibility": "private"}  # the UI's own events; the API is /ask alone
+        demo.load(new_session, None, session, **private)
+        msg.submit(respond, inputs, [chatbot, msg], **private)
+        send.click(respond, inputs, [chatbot, msg], **private)
+        clear.click(lambda: ([], new_session()), None, [chatbot, session], **private)
+        add.click(add_files, [files], [added, table, chosen], preprocess=False, **private).then(
+            lambda: gr.update(choices=sources()), None, doomed, **private
+        )
+        remove.click(remove_articles, [doomed], [added, table, chosen], **private).then(
+            lambda: gr.update(choices=sources(), value=[]), None, doomed, **private
+        )
         gr.api(api_ask, api_name="ask")
     return demo
 
@@ -242,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     print(f"Briefing QA on http://{args.host}:{args.port}/", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    # Open streams (the UI's event queue, gradio_client) would hold a graceful shutdown open
+    # forever: after SIGTERM, requests get 2 s to finish, then their connections are cut.
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=2)
     return 0
 
 
@@ -256,10 +261,16 @@ def serve_app(qa: BriefingQA, corpus: Path, *, auth: tuple[str, str] | None = No
     theme = gr.themes.Soft(
         primary_hue="indigo", font=["Inter", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
     )
-    return gr.mount_gradio_app(
-        app, build_ui(qa, corpus), path="/", auth=auth, max_file_size=MAX_UPLOAD_BYTES, theme=theme, css=CSS,
-        footer_links=[],
+    blocks = build_ui(qa, corpus)
+    app = gr.mount_gradio_app(
+        app, blocks, path="/", auth=auth, max_file_size=MAX_UPLOAD_BYTES, theme=theme, css=CSS, footer_links=[],
     )  # fmt: skip
+    # Gradio checks that a file named in an event's input is one it received as an upload only
+    # once `launch()` has run; a mounted app never runs it, so that check would be off and any
+    # server path named in a crafted request would be copied into the upload cache (and served,
+    # or ingested). `has_launched` is the flag that check reads; setting it turns the check on.
+    blocks.has_launched = True
+    return app
 
 
 if __name__ == "__main__":

@@ -82,8 +82,22 @@ def _extra(answer: Answer) -> dict[str, Any]:
 def create_app(qa: BriefingQA, *, auth: tuple[str, str] | None = None) -> FastAPI:
     """The API app; with `auth` (user, password) every API route requires HTTP Basic auth."""
     dependencies = [Depends(_basic_auth(auth))] if auth else []
-    app = FastAPI(title="Briefing QA API", version="1")
+    # With auth, the schema and the docs page are routes of the protected router, not FastAPI's
+    # open defaults: they describe every endpoint and must not be served to anyone.
+    hidden = {"docs_url": None, "redoc_url": None, "openapi_url": None} if auth else {}
+    app = FastAPI(title="Briefing QA API", version="1", **hidden)
     api = APIRouter(dependencies=dependencies)
+    if auth:
+
+        @api.get("/openapi.json", include_in_schema=False)
+        def openapi() -> dict[str, Any]:
+            return app.openapi()
+
+        @api.get("/docs", include_in_schema=False)
+        def docs() -> Any:
+            from fastapi.openapi.docs import get_swagger_ui_html
+
+            return get_swagger_ui_html(openapi_url="/openapi.json", title="Briefing QA API")
 
     @app.exception_handler(RagError)
     async def rag_error(_: Request, exc: RagError) -> JSONResponse:

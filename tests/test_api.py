@@ -85,3 +85,51 @@ def test_api_auth(seed_qa: BriefingQA) -> None:
     token = base64.b64encode(b"ann:s3cret").decode()
     ok = client.post("/ask", json={"question": "Who wrote the study?"}, headers={"Authorization": f"Basic {token}"})
     assert ok.status_code == 200
+
+
+def test_docs_and_schema_need_the_credentials_too(seed_qa: BriefingQA) -> None:
+    client = TestClient(create_app(seed_qa, auth=("ann", "s3cret")))
+    for path in ("/docs", "/openapi.json", "/redoc", "/health"):
+        assert client.get(path).status_code in (401, 404), path
+    token = base64.b64encode(b"ann:s3cret").decode()
+    headers = {"Authorization": f"Basic {token}"}
+    assert "/ask" in client.get("/openapi.json", headers=headers).json()["paths"]
+    assert client.get("/docs", headers=headers).status_code == 200
+    assert TestClient(create_app(seed_qa)).get("/openapi.json").status_code == 200  # no auth: open, as before
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ('{"question": "Who wrote \\ud800 the study?"}', 400),  # a lone surrogate: not valid Unicode
+        ('{"question": "Who wrote the study?", "top_k": 0}', 422),
+        ('{"question": "Who wrote the study?", "top_k": -1}', 422),
+        ('{"question": 123}', 422),
+    ],
+)
+def test_bad_input_is_a_client_error_not_a_crash(client: TestClient, body: str, status: int) -> None:
+    r = client.post("/ask", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == status, r.text
+
+
+def test_streaming_endpoint_never_sends_unverified_model_text(seed_qa: BriefingQA) -> None:
+    import json
+
+    from tests.fake_openai import FakeOpenAI, Reply
+
+    injected = (
+        'ANSWER:\nPWNED [1]. The minimum estimate is over $1.7 billion [1].\nQUOTES:\n'
+        '[1] passage 1: "even the minimum estimate of shipments is over $1.7 billion"\n'
+    )
+    with FakeOpenAI([Reply(injected)]) as server:
+        settings = seed_qa.settings.with_(openai_base_url=server.base_url, llm_model="fake-model")
+        client = TestClient(create_app(BriefingQA(settings, embedder=seed_qa.embedder)))
+        body = {"messages": [{"role": "user", "content": "What was the minimum arms estimate?"}], "stream": True}
+        events = [
+            json.loads(line[6:])
+            for line in client.post("/v1/chat/completions", json=body).text.splitlines()
+            if line.startswith("data: {")
+        ]
+    content = "".join(e["choices"][0]["delta"].get("content") or "" for e in events)
+    assert "PWNED" not in content
+    assert content == events[-1]["briefing"]["answer"] == "The minimum estimate is over $1.7 billion [1]."

@@ -1,12 +1,22 @@
-"""The Gradio UI: upload safety, the named API endpoint via gradio_client, and a real browser."""
+"""The Gradio UI: the file-read attack, the named API endpoint via gradio_client, shutdown, a real browser."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from gradio.utils import get_upload_folder as gradio_upload_folder
 
 import ui  # noqa: E402 - the project root is on sys.path (tests is a package)
 from rag import BriefingQA, RagError, Settings
@@ -35,34 +45,56 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
         yield url, corpus
 
 
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [("report.txt", "report.txt"), ("../../etc/passwd.txt", "passwd.txt"), ("..\\..\\win.md", "win.md"),
-     ("we ird name!.HTML", "we_ird_name_.html"), (".hidden.txt", "hidden.txt")],
-)  # fmt: skip
-def test_safe_name_keeps_files_inside_the_corpus(name: str, expected: str) -> None:
-    assert ui.safe_name(name) == expected
+def _queue_call(url: str, elem_id: str, data: list[Any]) -> dict[str, Any]:
+    """Call the UI event that writes to the component `elem_id` the way a crafted request would:
+    straight through Gradio's HTTP queue API, no upload, no browser."""
+    config = httpx.get(f"{url}/config").json()
+    ids = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
+    event = next(d for d in config["dependencies"] if elem_id in [ids.get(o) for o in d["outputs"]])
+    session = uuid.uuid4().hex[:10]
+    body = {"data": data, "fn_index": event["id"], "trigger_id": event["targets"][0][0],
+            "session_hash": session, "event_data": None}  # fmt: skip
+    assert httpx.post(f"{url}/gradio_api/queue/join", json=body).status_code == 200
+    with httpx.stream("GET", f"{url}/gradio_api/queue/data", params={"session_hash": session}, timeout=60) as s:
+        for line in s.iter_lines():
+            if line.startswith("data:") and (msg := json.loads(line[5:])).get("msg") == "process_completed":
+                return msg
+    raise AssertionError("the queue never completed the event")
 
 
-@pytest.mark.parametrize("name", ["evil.exe", "notes", "x.pdf"])
-def test_safe_name_refuses_other_types(name: str) -> None:
-    with pytest.raises(RagError, match="only"):
-        ui.safe_name(name)
+def test_no_server_file_can_be_added_through_the_queue_api(site: tuple[str, Path], tmp_path: Path) -> None:
+    url, corpus = site
+    secret = tmp_path / "secret.txt"
+    secret.write_text("Top secret: the launch code for the vault is 7741.\n", encoding="utf-8")
+    before = sorted(p.name for p in corpus.iterdir())
+    for path in (str(secret), f"{gradio_upload_folder()}/../{secret.relative_to('/')}"):
+        forged = {"path": path, "orig_name": "secret.txt", "meta": {"_type": "gradio.FileData"}}
+        reply = _queue_call(url, "ingest-report", [[forged]])
+        assert reply["success"] is False and "not uploaded by a user" in json.dumps(reply), reply
+    assert sorted(p.name for p in corpus.iterdir()) == before
+    answer = httpx.post(f"{url}/ask", json={"question": "What is the launch code for the vault?"}).json()
+    assert "7741" not in json.dumps(answer)
 
 
-def test_store_upload_checks_size_and_never_overwrites_other_content(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    first = tmp_path / "up" / "a.txt"
-    first.parent.mkdir()
-    first.write_text("one")
-    assert ui.store_upload(str(first), corpus) == corpus / "a.txt"
-    assert ui.store_upload(str(first), corpus) == corpus / "a.txt"  # same bytes: same file
-    first.write_text("two")
-    assert ui.store_upload(str(first), corpus) == corpus / "a-2.txt"
-    big = tmp_path / "up" / "big.txt"
-    big.write_bytes(b"x" * (ui.MAX_UPLOAD_BYTES + 1))
-    with pytest.raises(RagError, match="limit"):
-        ui.store_upload(str(big), corpus)
+def test_no_server_file_can_be_smuggled_into_the_chat_history(site: tuple[str, Path], tmp_path: Path) -> None:
+    """A forged chat history naming a server file would otherwise be copied into Gradio's cache,
+    from where Gradio serves files to anyone."""
+    url, _ = site
+    code = uuid.uuid4().hex
+    secret = tmp_path / "secret.txt"
+    secret.write_text(f"Top secret: the launch code for the vault is {code}.\n", encoding="utf-8")
+    forged = {"path": str(secret), "orig_name": "secret.txt", "meta": {"_type": "gradio.FileData"}}
+    history = [{"role": "user", "content": [{"type": "file", "file": forged}]}, {"role": "user", "content": forged}]
+    reply = _queue_call(url, "chat", ["hello", history, "", ui.OFFLINE, 6, "", "", []])
+    assert reply["success"] is False and code not in json.dumps(reply)
+    cached = [p for p in Path(gradio_upload_folder()).rglob("secret.txt") if code in p.read_text()]
+    assert cached == []
+
+
+def test_only_the_named_endpoint_is_exposed(site: tuple[str, Path]) -> None:
+    url, _ = site
+    info = httpx.get(f"{url}/gradio_api/info").json()
+    assert list(info["named_endpoints"]) == ["/ask"] and not info.get("unnamed_endpoints")
 
 
 def test_gradio_client_named_endpoint(site: tuple[str, Path]) -> None:
@@ -114,6 +146,16 @@ def test_browser_chat_citation_upload_and_ask(site: tuple[str, Path], tmp_path: 
         expect(page.locator("#chat details.bq-citation").last).to_contain_text("Ferry services resume")
         page.screenshot(path=str(shots / "chat-upload.png"))
 
+        page.locator("#remove-choice input").fill("ferries")
+        page.keyboard.press("Enter")
+        page.locator("#remove").click()
+        expect(page.locator("#ingest-report")).to_contain_text("removed", timeout=60_000)
+        expect(page.locator("#sources")).not_to_contain_text("Ferry services resume across the Channel")
+        assert not (corpus / "ferries.txt").exists() and (corpus / ".removed" / "ferries.txt").exists()
+        ask("How often do ferries between Dover and Calais run?")
+        expect(page.locator("#chat .bq-abstained").last).to_contain_text("does not cover", timeout=60_000)
+        page.screenshot(path=str(shots / "chat-removed.png"))
+
         page.get_by_role("tab", name="Settings").click()
         page.get_by_label("From date (YYYY-MM-DD)").fill("yesterday")
         ask("What was the minimum arms estimate?")
@@ -121,3 +163,40 @@ def test_browser_chat_citation_upload_and_ask(site: tuple[str, Path], tmp_path: 
         expect(error).to_contain_text("From must be a date like 2024-10-28", timeout=60_000)
         assert "Traceback" not in page.locator("#chat").inner_text()
         browser.close()
+
+
+def test_server_stops_within_5_s_of_sigterm_after_a_gradio_client_session(tmp_path: Path) -> None:
+    """`python ui.py` as users run it: a gradio_client session leaves an event stream open, and
+    SIGTERM must still end the process within 5 s."""
+    from gradio_client import Client
+
+    from tests.servers import free_port
+
+    shutil.copytree(SEEDS, tmp_path / "corpus")
+    port = free_port()
+    env = dict(os.environ, BRIEFING_INDEX_DIR=str(tmp_path / "index"), GRADIO_ANALYTICS_ENABLED="False")
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "ui.py"), "--port", str(port), "--corpus", str(tmp_path / "corpus")],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(url + "health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.3)
+        client = Client(url, verbose=False)
+        assert client.predict("What was the minimum arms estimate?", 6, api_name="/ask")["citations"]
+        t = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+        assert time.monotonic() - t < 5.0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
