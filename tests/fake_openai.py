@@ -2,7 +2,8 @@
 
 Each request takes the next step of the script (the last step repeats). A step is a `Reply`:
 a status code (429/500 send an OpenAI-style error body), an optional delay before answering,
-and the assistant's text — or a function of the request's messages that returns that text,
+a raw body to send instead (a truncated JSON body, an HTML page: a broken endpoint), and the
+assistant's text — or a function of the request's messages that returns that text,
 so a fake "model" can react to what it was sent. Streaming requests get Server-Sent Events
 in the OpenAI chunk format. Every request body is recorded in `server.requests`.
 """
@@ -23,6 +24,8 @@ class Reply:
     content: str | Callable[[list[dict[str, Any]]], str] = ""
     status: int = 200
     delay: float = 0.0
+    raw: bytes | None = None  # sent as the body instead of a completion (a broken endpoint)
+    content_type: str = "application/json"
 
 
 class FakeOpenAI:
@@ -45,6 +48,13 @@ class FakeOpenAI:
                     time.sleep(step.delay)
                 if not self.path.endswith("/chat/completions"):
                     return self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+                if step.raw is not None:
+                    self.send_response(step.status)
+                    self.send_header("Content-Type", step.content_type)
+                    self.send_header("Content-Length", str(len(step.raw)))
+                    self.end_headers()
+                    self.wfile.write(step.raw)
+                    return None
                 if step.status != 200:
                     headers = {"retry-after": "0"} if step.status == 429 else {}
                     return self._json(

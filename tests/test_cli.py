@@ -80,3 +80,34 @@ def test_chat_loop_follow_up_reset_and_quit(indexed: Path) -> None:
     assert "2024-10-28" in out.stdout  # /sources
     assert "(conversation cleared)" in out.stdout
     assert "Traceback" not in out.stderr
+
+
+def test_ingest_exits_3_with_the_reasons_when_nothing_could_be_ingested(tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "empty.txt").write_text("")
+    (bad / "latin.txt").write_bytes("Caf\xe9 au lait".encode("latin-1"))
+    out = briefing("ingest", "--quiet", str(bad))
+    assert out.returncode == 3
+    assert "skipped" in out.stdout and "empty file" in out.stdout and "not UTF-8" in out.stdout
+    assert "nothing was ingested" in out.stderr and "Traceback" not in out.stderr
+    nothing = tmp_path / "nothing"
+    nothing.mkdir()
+    out = briefing("ingest", "--quiet", str(nothing))
+    assert out.returncode == 3 and "no .txt, .md or .html files" in out.stderr
+
+
+def test_remove_and_sync_take_articles_out_of_the_index(indexed: Path) -> None:
+    first, second = sorted(indexed.glob("*.txt"))
+    ask = ["ask", "--json", "--offline", "What was the minimum arms estimate?"]
+    out = briefing("remove", str(first))
+    assert out.returncode == 0 and "removed seeds-000_" in out.stdout
+    assert first.exists()  # the file stays; only the index forgets it
+    assert all(c["source"] != str(first) for c in json.loads(briefing(*ask).stdout)["citations"])
+    assert briefing("remove", str(first)).returncode == 3  # nothing left to remove
+    second.unlink()
+    again = briefing("ingest", "--quiet", "--sync", str(indexed))
+    assert again.returncode == 0 and "1 added" in again.stdout and "1 removed" in again.stdout
+    sources = briefing("sources").stdout
+    assert "000_" in sources and "001_" not in sources
+    assert all(c["source"] != str(second) for c in json.loads(briefing(*ask).stdout)["citations"])

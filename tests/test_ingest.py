@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rag import BriefingQA
 from rag.errors import InputError
 from rag.ingest import SkipFile, article_id, build_article, discover, read_article
 from tests.conftest import SEEDS
@@ -155,3 +156,29 @@ def test_article_ids_are_readable_and_stable() -> None:
     assert article_id("seeds/001_x.txt") == "seeds-001_x"
     assert article_id("./seeds/001_x.txt") == "seeds-001_x"
     assert article_id("a b/c?.md") == "a-b-c"
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_crlf_and_cr_files_give_offsets_that_text_mode_reading_satisfies(
+    fake_qa: BriefingQA, tmp_path: Path, newline: str
+) -> None:
+    """The documented contract, `open(source, encoding="utf-8").read()[start:end] == quote`, reads
+    with universal newlines; offsets are defined on that text, so it holds for CRLF and CR files."""
+    lines = ["Port of Dover reopens", "", "by Jane Roe March 5, 2024", "",
+             "The port of Dover reopened on Tuesday after the storm, officials said.",
+             "Ferries to Calais now run every 45 minutes.", ""]  # fmt: skip
+    path = tmp_path / "dover.txt"
+    path.write_bytes(newline.join(lines).encode("utf-8"))
+    assert newline.encode() in path.read_bytes()
+    fake_qa.ingest([path])
+    answer = fake_qa.ask("How often do ferries to Calais run?")
+    assert answer.citations and not answer.abstained
+    for c in answer.citations:
+        assert open(c.source, encoding="utf-8").read()[c.start : c.end] == c.quote
+    assert fake_qa.article_text(answer.citations[0].article_id) == open(path, encoding="utf-8").read()
+
+
+@pytest.mark.parametrize("paths", [None, [123], 42, [b"seeds"], ["ok", None]])
+def test_ingest_of_something_that_is_not_paths_is_an_input_error(fake_qa: BriefingQA, paths: object) -> None:
+    with pytest.raises(InputError, match="path"):
+        fake_qa.ingest(paths)  # type: ignore[arg-type]

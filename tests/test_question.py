@@ -43,3 +43,27 @@ def test_short_english_questions_pass(question: str) -> None:
 def test_bad_question_fails_before_touching_the_index(fake_qa: BriefingQA) -> None:
     with pytest.raises(InputError):
         fake_qa.ask("")
+
+
+def test_a_lone_surrogate_is_refused_with_a_message(fake_qa: BriefingQA) -> None:
+    with pytest.raises(InputError, match="not valid Unicode"):
+        fake_qa.ask("Who wrote \ud800 the study?")
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u200f", "\ufeff", "\u200d", "\u00ad", "\u2060"])
+def test_invisible_characters_do_not_change_the_question(invisible: str) -> None:
+    plain = "What was the minimum arms estimate?"
+    for i in (0, 5, 12, len(plain) - 1):  # start, inside a word, between words, before the mark
+        assert validate_question(plain[:i] + invisible + plain[i:]) == plain
+
+
+def test_invisible_characters_do_not_change_the_answer(seed_qa: BriefingQA) -> None:
+    plain = seed_qa.ask("What was the minimum arms estimate?")
+    marked = seed_qa.ask("\ufeffWhat was the mini\u200bmum arms\u200f estimate?\u200b")
+    assert (marked.text, marked.citations) == (plain.text, plain.citations)
+
+
+@pytest.mark.parametrize("top_k", [0, -1, 51, True, 2.5])
+def test_top_k_out_of_range_is_refused(fake_qa: BriefingQA, top_k: object) -> None:
+    with pytest.raises(InputError, match="top_k must be a whole number from 1 to 50"):
+        fake_qa.ask("What happened?", top_k=top_k)  # type: ignore[arg-type]
