@@ -1,0 +1,112 @@
+"""Kill -9 at every write step of replacing an article: a reader always sees one whole version.
+
+A child process re-ingests a changed article and kills itself (SIGKILL, no clean-up) just before
+its N-th write to Chroma, for N = 1, 2, … until an ingest runs to the end. After each kill a new
+reader opens the index: the article must be answerable, every citation exact, and the chunks it
+reads complete and of one version (the old one until the switch, the new one after). A second
+ingest then finishes the job: the new version only, and no orphan chunk or sentence left.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag import BriefingQA, Settings
+from tests.conftest import ROOT
+from tests.fakes import HashEmbedding
+
+COMMON = "Ferries to Calais run every 45 minutes, the port authority said on Tuesday."
+OLD = ("Port of Dover reopens\n\n" + COMMON + "\n\n" + "The harbour master is Ann Lee, who has run the port since 2019. " * 6
+       + "\n\nFreight traffic fell by 12 percent during the storm, officials said.\n")  # fmt: skip
+NEW = ("Port of Dover reopens\n\n" + COMMON + "\n\n" + "The harbour master is Bob Stone, appointed in March. " * 6
+       + "\n\nPassenger numbers rose by 30 percent after the reopening, officials said.\n")  # fmt: skip
+
+CHILD = r"""
+import os, signal, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from chromadb.api.models.Collection import Collection
+from rag import BriefingQA, Settings
+from tests.fakes import HashEmbedding
+
+kill_at, count = int(sys.argv[2]), [0]
+
+def counted(name):
+    original = getattr(Collection, name)
+    def write(self, *args, **kwargs):
+        count[0] += 1
+        if count[0] == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return original(self, *args, **kwargs)
+    setattr(Collection, name, write)
+
+for name in ("add", "upsert", "update", "delete", "modify"):
+    counted(name)
+qa = BriefingQA(Settings(index_dir=Path("index")), embedder=HashEmbedding())
+qa.ingest(["corpus"])  # run in the copy's folder: sources (and so article ids) are "corpus/…"
+print("finished after", count[0], "writes")
+"""
+
+
+def _reader() -> BriefingQA:
+    return BriefingQA(Settings(index_dir=Path("index")), embedder=HashEmbedding())
+
+
+def _check_one_whole_version(qa: BriefingQA, allowed: tuple[str, ...]) -> str:
+    """The article answers with exact quotes from one complete stored version; returns its text."""
+    info = next(a for a in qa.articles() if a.source.endswith("dover.txt"))
+    text = qa.article_text(info.id)
+    assert text in allowed
+    store = qa._index.store
+    visible = [n for n in store.nodes() if qa._index.visible(n.metadata) and n.metadata["article_id"] == info.id]
+    assert len(visible) == info.chunks and {n.metadata["version"] for n in visible} == {info.version}
+    answer = qa.ask("How often do ferries to Calais run?")
+    assert not answer.abstained and any("every 45 minutes" in c.quote for c in answer.citations)
+    for c in answer.citations:
+        assert qa.article_text(c.article_id)[c.start : c.end] == c.quote
+    return text
+
+
+def test_kill_at_every_write_step_of_a_replacement(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = tmp_path / "base"
+    (base / "corpus").mkdir(parents=True)
+    (base / "corpus" / "dover.txt").write_text(OLD, encoding="utf-8")
+    (base / "corpus" / "other.txt").write_text("Wheat prices fell 3% on Friday in Kansas.\n", encoding="utf-8")
+    monkeypatch.chdir(base)
+    qa = _reader()
+    qa.ingest(["corpus"])
+    qa._index.store.close()
+    (base / "corpus" / "dover.txt").write_text(NEW, encoding="utf-8")
+
+    seen = set()
+    for kill_at in range(1, 40):
+        run = tmp_path / f"kill-{kill_at}"
+        shutil.copytree(base, run)
+        monkeypatch.chdir(run)
+        child = subprocess.run(
+            [sys.executable, "-c", CHILD, str(ROOT), str(kill_at)], capture_output=True, text=True, timeout=120
+        )
+        reader = _reader()
+        if child.returncode == 0:  # ran to the end: every write step before this one was tried
+            assert "finished after" in child.stdout
+            assert _check_one_whole_version(reader, (NEW,)) == NEW
+            break
+        assert child.returncode == -9, child.stderr  # killed, not crashed
+        seen.add(_check_one_whole_version(reader, (OLD, NEW)))
+        reader.ingest(["corpus"])  # the next ingest finishes the job
+        assert _check_one_whole_version(reader, (NEW,)) == NEW
+        store = reader._index.store
+        records = {i: m for i, m in zip(*(lambda g: (g["ids"], g["metadatas"]))(store._articles.get()))}
+        for collection in (store._chunks, store._sentences):
+            got = collection.get(include=["metadatas"])
+            for m in got["metadatas"]:
+                assert m["version"] == records[m["article_id"]]["version"]  # no orphan
+        reader._index.store.close()
+    else:
+        raise AssertionError("the ingest never ran to the end")
+    assert kill_at >= 6 and seen == {OLD, NEW}  # kills fell both before and after the switch

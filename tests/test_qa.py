@@ -1,0 +1,89 @@
+"""`BriefingQA` shared by processes: a running server sees what `briefing ingest` writes, at once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, SEEDS
+from tests.servers import free_port
+
+NEW_ARTICLE = (
+    "Zebra census in Kenya\n\nby Amina Odhiambo June 3, 2024\n\n"
+    "The national zebra census counted 4,321 Grevy's zebras this year, the wildlife service said.\n"
+)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """`python ui.py --api` on a fresh index of the seeds, as users run it; yields (url, env)."""
+    shutil.copytree(SEEDS, tmp_path / "corpus")
+    env = dict(os.environ, BRIEFING_INDEX_DIR=str(tmp_path / "index"), PYTHONPATH=str(ROOT))
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "ui.py"), "--api", "--port", str(port), "--corpus", "corpus"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the server did not start: {proc.stdout.read() if proc.stdout else ''}")
+            time.sleep(0.3)
+        yield url, env
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def _ask(url: str, question: str) -> dict:
+    r = httpx.post(f"{url}/ask", json={"question": question, "offline": True}, timeout=60)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_a_running_server_answers_from_what_another_process_ingests(
+    server: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    url, env = server
+    assert "$1.7 billion" in _ask(url, "What was the minimum arms estimate?")["answer"]
+    # another process (a cron job) adds an article and rewrites one the server has answered from
+    (tmp_path / "corpus" / "zebras.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    changed = sorted((tmp_path / "corpus").glob("001_*.txt"))[0]
+    changed.write_text(changed.read_text(encoding="utf-8").replace("$1.7 billion", "$2.9 billion"), encoding="utf-8")
+    out = _cli(env, tmp_path, "ingest", "--quiet", "corpus")
+    assert "1 added, 1 updated" in out
+
+    zebras = _ask(url, "How many Grevy's zebras did the census count?")
+    assert "4,321" in zebras["answer"] and zebras["citations"][0]["source"] == "corpus/zebras.txt"
+    for question in ("What was the minimum arms estimate?", "What did the study estimate the shipments at?"):
+        answer = _ask(url, question)  # retrieves the rewritten article: no stale ids, no HTTP 500
+        for c in answer["citations"]:
+            assert open(tmp_path / c["source"], encoding="utf-8").read()[c["start"] : c["end"]] == c["quote"]
+    assert any("2.9 billion" in c["quote"] for c in _ask(url, "What was the minimum estimate of shipments?")["citations"])
+
+    _cli(env, tmp_path, "remove", "corpus/zebras.txt")
+    gone = _ask(url, "How many Grevy's zebras did the census count?")
+    assert all(c["source"] != "corpus/zebras.txt" for c in gone["citations"])
