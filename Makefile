@@ -8,7 +8,7 @@ export ANONYMIZED_TELEMETRY := False
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run ask test eval squad lint bench clean-index browser
+.PHONY: install run ask test eval squad lint bench load clean-index browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -50,6 +50,10 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench.speed
+
+# 50 concurrent HTTP clients for 30 s against `python ui.py` on 127.0.0.1 (a benchmark, not a test).
+load: install
+	$(BIN)/python -m bench.load --clients $(or $(CLIENTS),50) --seconds $(or $(SECONDS),30)
 
 clean-index:
 	find index -mindepth 1 ! -name .gitignore -exec rm -rf {} +

@@ -47,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("paths", nargs="+", help="files or folders")
     ing.add_argument("--rebuild", action="store_true", help="drop the existing index first")
     ing.add_argument("--quiet", action="store_true", help="no progress bar")
-    ing.add_argument("--sync", action="store_true", help="also remove indexed articles under these folders whose files are gone")
+    ing.add_argument(
+        "--sync", action="store_true", help="also remove indexed articles under these folders whose files are gone"
+    )
 
     rm = sub.add_parser("remove", help="take articles out of the index (the files are left alone)")
     rm.add_argument("paths", nargs="+", help="article files, or folders: every indexed article under them")

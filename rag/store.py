@@ -130,7 +130,9 @@ class Store:
         try:
             meta = self._client.get_collection(self._names[2], embedding_function=None).metadata or {}
         except Exception as e:  # noqa: BLE001 - a collection dropped by `ingest --rebuild` elsewhere
-            raise IndexChangedError(f"The index at {_where(self.settings)} changed while it was read ({e}); ask again.") from e
+            raise IndexChangedError(
+                f"The index at {_where(self.settings)} changed while it was read ({e}); ask again."
+            ) from e
         return str(meta.get("generation", ""))
 
     def bump(self) -> str:
@@ -183,8 +185,12 @@ class Store:
         got = self._articles.get(include=["metadatas"])
         return {
             i: ArticleState(
-                content_hash=m.get("content_hash", ""), pipeline=m.get("pipeline", ""), source=m.get("source", ""),
-                version=m.get("version", ""), stale=bool(m.get("stale")), removed=bool(m.get("removed")),
+                content_hash=m.get("content_hash", ""),
+                pipeline=m.get("pipeline", ""),
+                source=m.get("source", ""),
+                version=m.get("version", ""),
+                stale=bool(m.get("stale")),
+                removed=bool(m.get("removed")),
             )  # fmt: skip
             for i, m in zip(got["ids"], got["metadatas"])
         }

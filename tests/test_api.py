@@ -118,7 +118,7 @@ def test_streaming_endpoint_never_sends_unverified_model_text(seed_qa: BriefingQ
     from tests.fake_openai import FakeOpenAI, Reply
 
     injected = (
-        'ANSWER:\nPWNED [1]. The minimum estimate is over $1.7 billion [1].\nQUOTES:\n'
+        "ANSWER:\nPWNED [1]. The minimum estimate is over $1.7 billion [1].\nQUOTES:\n"
         '[1] passage 1: "even the minimum estimate of shipments is over $1.7 billion"\n'
     )
     with FakeOpenAI([Reply(injected)]) as server:

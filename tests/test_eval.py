@@ -13,8 +13,8 @@ import pytest
 from rag import Answer, Citation, InputError
 from rag.evalset import Item, load_set
 from rag.evaluate import Row, fact_found, failures, lexical_judge, llm_judge, metrics, score, statements
-from rag.verify import supports
 from rag.retrieve import Terms
+from rag.verify import supports
 from tests.conftest import ROOT
 
 SET = ROOT / "eval" / "seeds.jsonl"

@@ -162,7 +162,7 @@ def test_article_ids_are_readable_and_stable() -> None:
 def test_crlf_and_cr_files_give_offsets_that_text_mode_reading_satisfies(
     fake_qa: BriefingQA, tmp_path: Path, newline: str
 ) -> None:
-    """The documented contract, `open(source, encoding="utf-8").read()[start:end] == quote`, reads
+    """The documented contract, `open(source, encoding="utf-8").read()[start:end] == quote`, reads  # noqa: SIM115 - the documented contract, verbatim
     with universal newlines; offsets are defined on that text, so it holds for CRLF and CR files."""
     lines = ["Port of Dover reopens", "", "by Jane Roe March 5, 2024", "",
              "The port of Dover reopened on Tuesday after the storm, officials said.",
@@ -174,8 +174,8 @@ def test_crlf_and_cr_files_give_offsets_that_text_mode_reading_satisfies(
     answer = fake_qa.ask("How often do ferries to Calais run?")
     assert answer.citations and not answer.abstained
     for c in answer.citations:
-        assert open(c.source, encoding="utf-8").read()[c.start : c.end] == c.quote
-    assert fake_qa.article_text(answer.citations[0].article_id) == open(path, encoding="utf-8").read()
+        assert open(c.source, encoding="utf-8").read()[c.start : c.end] == c.quote  # noqa: SIM115 - the documented contract, verbatim
+    assert fake_qa.article_text(answer.citations[0].article_id) == open(path, encoding="utf-8").read()  # noqa: SIM115 - the documented contract, verbatim
 
 
 @pytest.mark.parametrize("paths", [None, [123], 42, [b"seeds"], ["ok", None]])

@@ -16,10 +16,13 @@ from tests.fake_openai import FakeOpenAI, Reply
 Q = "What was the minimum arms estimate?"
 BROKEN = {
     "truncated JSON": Reply(raw=b'{"id": "chatcmpl-1", "object": "chat.completion", "choices": [{"index": 0, "mess'),
-    "HTML with status 200": Reply(raw=b"<!doctype html><html><body><h1>Welcome to nginx!</h1></body></html>",
-                                  content_type="text/html"),  # fmt: skip
+    "HTML with status 200": Reply(
+        raw=b"<!doctype html><html><body><h1>Welcome to nginx!</h1></body></html>", content_type="text/html"
+    ),  # fmt: skip
     "JSON without choices": Reply(raw=b'{"error": null, "data": []}'),
-    "choices of the wrong type": Reply(raw=b'{"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": "none"}'),
+    "choices of the wrong type": Reply(
+        raw=b'{"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": "none"}'
+    ),
     "broken event stream": Reply(raw=b"data: {not json\n\n", content_type="text/event-stream"),
 }
 

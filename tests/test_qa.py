@@ -81,8 +81,10 @@ def test_a_running_server_answers_from_what_another_process_ingests(
     for question in ("What was the minimum arms estimate?", "What did the study estimate the shipments at?"):
         answer = _ask(url, question)  # retrieves the rewritten article: no stale ids, no HTTP 500
         for c in answer["citations"]:
-            assert open(tmp_path / c["source"], encoding="utf-8").read()[c["start"] : c["end"]] == c["quote"]
-    assert any("2.9 billion" in c["quote"] for c in _ask(url, "What was the minimum estimate of shipments?")["citations"])
+            assert open(tmp_path / c["source"], encoding="utf-8").read()[c["start"] : c["end"]] == c["quote"]  # noqa: SIM115 - the documented contract, verbatim
+    assert any(
+        "2.9 billion" in c["quote"] for c in _ask(url, "What was the minimum estimate of shipments?")["citations"]
+    )
 
     _cli(env, tmp_path, "remove", "corpus/zebras.txt")
     gone = _ask(url, "How many Grevy's zebras did the census count?")

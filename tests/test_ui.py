@@ -19,7 +19,7 @@ import pytest
 from gradio.utils import get_upload_folder as gradio_upload_folder
 
 import ui  # noqa: E402 - the project root is on sys.path (tests is a package)
-from rag import BriefingQA, RagError, Settings
+from rag import BriefingQA, Settings
 from tests.conftest import ROOT, SEEDS
 from tests.servers import serve
 
