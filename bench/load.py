@@ -17,8 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,6 +26,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from tests.servers import ui_process
+
 ROOT = Path(__file__).resolve().parent.parent
 MAX_REQUESTS_PER_CLIENT = 10_000
 
@@ -35,12 +35,6 @@ MAX_REQUESTS_PER_CLIENT = 10_000
 def questions() -> list[str]:
     rows = [json.loads(line) for line in (ROOT / "eval" / "seeds.jsonl").read_text(encoding="utf-8").splitlines()]
     return [r["question"] for r in rows if r.get("type") == "single"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def request(client: httpx.Client, url: str, question: str, chat: bool) -> float:
@@ -93,31 +87,12 @@ def main() -> None:
     qs = questions()
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(ROOT / "seeds", Path(tmp) / "corpus")
-        port = free_port()
         env = dict(os.environ, BRIEFING_INDEX_DIR=str(Path(tmp) / "index"), GRADIO_ANALYTICS_ENABLED="False")
         for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CHROMA_HOST"):
             env.pop(name, None)  # the offline answerer: this measures the product, not a model
-        server = subprocess.Popen(
-            [sys.executable, str(ROOT / "ui.py"), "--port", str(port), "--corpus", "corpus"],
-            cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 180
-            while True:
-                try:
-                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    sys.exit("the server did not start")
-                time.sleep(0.3)
+        with ui_process(Path(tmp), "--corpus", "corpus", env=env) as (url, _):
             base, base_errors, _ = run(url, 1, min(5.0, args.seconds), qs)
             lat, errors, wall = run(url, args.clients, args.seconds, qs)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     ms = np.array(lat) * 1000
     one = np.array(base) * 1000
     print(

@@ -1,13 +1,20 @@
-"""Run an ASGI app with uvicorn on 127.0.0.1 in a background thread, for tests."""
+"""Servers on 127.0.0.1 for tests and benchmarks: an ASGI app in a thread, or `python ui.py` as a process."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -34,3 +41,35 @@ def serve(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def ui_process(folder: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`python ui.py ARGS` run from `folder` on a free loopback port, as users run it; yields
+    (base url, process) once `/health` answers, and stops the process afterwards."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "ui.py"), "--port", str(port), *args],
+        cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"python ui.py did not start (exit code {proc.poll()})")
+            time.sleep(0.3)
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, SEEDS
-from tests.servers import free_port
+from tests.servers import ui_process
 
 NEW_ARTICLE = (
     "Zebra census in Kenya\n\nby Amina Odhiambo June 3, 2024\n\n"
@@ -27,27 +26,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """`python ui.py --api` on a fresh index of the seeds, as users run it; yields (url, env)."""
     shutil.copytree(SEEDS, tmp_path / "corpus")
     env = dict(os.environ, BRIEFING_INDEX_DIR=str(tmp_path / "index"), PYTHONPATH=str(ROOT))
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "ui.py"), "--api", "--port", str(port), "--corpus", "corpus"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the server did not start: {proc.stdout.read() if proc.stdout else ''}")
-            time.sleep(0.3)
+    with ui_process(tmp_path, "--api", "--corpus", "corpus", env=env) as (url, _):
         yield url, env
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:

@@ -6,8 +6,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -170,33 +168,14 @@ def test_server_stops_within_5_s_of_sigterm_after_a_gradio_client_session(tmp_pa
     SIGTERM must still end the process within 5 s."""
     from gradio_client import Client
 
-    from tests.servers import free_port
+    from tests.servers import ui_process
 
     shutil.copytree(SEEDS, tmp_path / "corpus")
-    port = free_port()
     env = dict(os.environ, BRIEFING_INDEX_DIR=str(tmp_path / "index"), GRADIO_ANALYTICS_ENABLED="False")
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "ui.py"), "--port", str(port), "--corpus", str(tmp_path / "corpus")],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(url + "health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.3)
-        client = Client(url, verbose=False)
+    with ui_process(tmp_path, "--corpus", "corpus", env=env) as (url, proc):
+        client = Client(url + "/", verbose=False)
         assert client.predict("What was the minimum arms estimate?", 6, api_name="/ask")["citations"]
         t = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
         assert time.monotonic() - t < 5.0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
