@@ -29,9 +29,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from rag import Answer, BriefingQA, Filters, RagError, Settings  # noqa: E402
-from rag.ingest import SUFFIXES  # noqa: E402
-from rag.render import answer_html, sources_html  # noqa: E402
-from rag.uploads import MAX_UPLOAD_BYTES, accept_upload, retire  # noqa: E402
+from rag.ingest.read import SUFFIXES  # noqa: E402
+from rag.serve.render import answer_html, sources_html  # noqa: E402
+from rag.serve.uploads import MAX_UPLOAD_BYTES, accept_upload, retire  # noqa: E402
 
 OFFLINE = "Extractive (offline, quotes only)"
 log = logging.getLogger("briefing.ui")
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve_app(qa: BriefingQA, corpus: Path, *, auth: tuple[str, str] | None = None, api_only: bool = False) -> Any:
     """The FastAPI app: the bots' API, with the Gradio UI mounted at / unless `api_only`."""
-    from rag.api import create_app
+    from rag.serve.api import create_app
 
     app = create_app(qa, auth=auth)
     if api_only:

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from rag import BriefingQA, Settings
-from rag.chunk import chunk_article
-from rag.embed import MiniLMEmbedding
-from rag.ingest import read_article
-from rag.squad import DEFAULT, load, write_corpus
+from rag.ingest.chunk import chunk_article
+from rag.index.embed import MiniLMEmbedding
+from rag.ingest.read import read_article
+from rag.evaluation.squad import DEFAULT, load, write_corpus
 
 
 def pct(values: list[float], q: float) -> float:
@@ -89,7 +89,7 @@ def main() -> None:
         for _ in range(3):
             t = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-m", "rag.cli", "ask", sample[1]], env=env, check=True, capture_output=True
+                [sys.executable, "-m", "rag.serve.cli", "ask", sample[1]], env=env, check=True, capture_output=True
             )
             runs.append(time.perf_counter() - t)
         print(f"cold start: briefing ask {statistics.median(runs):.2f} s median of 3 (goal ≤ 2.5 s)")

@@ -1,7 +1,7 @@
 """Briefing QA: questions over a corpus of articles, answered with verified quotes."""
 
-from rag.answer import Calibration
-from rag.chat import Chat
+from rag.query.answer import Calibration
+from rag.chat.session import Chat
 from rag.config import Settings
 from rag.errors import (
     ConfigError,
@@ -11,7 +11,7 @@ from rag.errors import (
     RagError,
     StoreUnavailableError,
 )
-from rag.llm import LLMUnavailable
+from rag.llm.client import LLMUnavailable
 from rag.qa import BriefingQA
 from rag.types import (
     Answer,

@@ -26,16 +26,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from rag.answer import Calibration, Candidate, compose, score_sentences
-from rag.chat import Chat
+from rag.query.answer import Calibration, Candidate, compose, score_sentences
+from rag.chat.session import Chat
 from rag.config import Settings
 from rag.errors import IndexChangedError, InputError
-from rag.indexer import Progress, encode, ingest_paths, remove_paths
-from rag.ingest import as_paths
-from rag.llm import Budget, LLMUnavailable, build_llm
-from rag.question import validate_question
-from rag.retrieve import Corpus, retrieve
-from rag.store import Store
+from rag.index.build import Progress, encode, ingest_paths, remove_paths
+from rag.ingest.read import as_paths
+from rag.llm.client import Budget, LLMUnavailable, build_llm
+from rag.query.question import validate_question
+from rag.query.retrieve import Corpus, retrieve
+from rag.index.store import Store
 from rag.types import Answer, ArticleInfo, Filters, IngestReport, Passage
 
 MAX_TOP_K = 50
@@ -105,7 +105,7 @@ class BriefingQA:
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
-            from rag.embed import MiniLMEmbedding
+            from rag.index.embed import MiniLMEmbedding
 
             self._embedder = MiniLMEmbedding(embed_batch_size=self.settings.embed_batch_size)
         return self._embedder
@@ -211,8 +211,8 @@ class BriefingQA:
         corpus answers them (so every example shown to a user works)."""
         from collections import Counter
 
-        from rag.extract import MULTIWORD_NAME
-        from rag.indexer import facts
+        from rag.query.spans import MULTIWORD_NAME
+        from rag.index.build import facts
 
         counts: Counter[str] = Counter()
         spelled: dict[str, str] = {}
@@ -307,7 +307,7 @@ class BriefingQA:
         question, ranked, texts, offline_answer = self._prepare(question, filters, top_k)
         if not self._use_llm(ranked, offline, offline_answer):
             return offline_answer
-        from rag.generate import answer_with_llm, stream_with_llm
+        from rag.llm.generate import answer_with_llm, stream_with_llm
 
         write = stream_with_llm if streaming else answer_with_llm
         try:

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from rag.embed import NumpyEmbedding
+from rag.index.embed import NumpyEmbedding
 
 
 class HashEmbedding(NumpyEmbedding):

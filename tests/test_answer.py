@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag import BriefingQA
-from rag.answer import NOT_COVERED
+from rag.query.answer import NOT_COVERED
 
 ANSWERABLE = {
     "What was the minimum arms estimate?": "$1.7 billion",

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag import BriefingQA
-from rag.api import create_app
+from rag.serve.api import create_app
 from tests.servers import serve
 
 

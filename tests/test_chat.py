@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag import BriefingQA
-from rag.history import History
+from rag.chat.history import History
 from rag.types import Turn
 from tests.fake_openai import FakeOpenAI, Reply
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.chunk import chunk_article, sentences
-from rag.ingest import build_article
+from rag.ingest.chunk import chunk_article, sentences
+from rag.ingest.read import build_article
 from rag.types import Block
 
 

@@ -11,7 +11,7 @@ import pytest
 
 
 def briefing(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "rag.serve.cli", *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_bad_question_on_a_built_index(indexed: Path) -> None:
 def test_chat_loop_follow_up_reset_and_quit(indexed: Path) -> None:
     script = "What was the minimum estimate of arms shipments?\nAnd the maximum?\n/sources\n/reset\n/quit\n"
     out = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "chat", "--session", "cli-test"],
+        [sys.executable, "-m", "rag.serve.cli", "chat", "--session", "cli-test"],
         input=script, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rag import ConfigError, Settings
-from rag.answer import FEATURES, Calibration
+from rag.query.answer import FEATURES, Calibration
 
 
 def test_settings_from_env() -> None:
@@ -44,4 +44,4 @@ def test_prior_equal_to_base_rate_is_the_fitted_model_and_higher_prior_raises_pr
 
 def test_shipped_calibration_loads() -> None:
     cal = Calibration.load()
-    assert len(cal.weights) == len(FEATURES) and "bench.calibrate" in cal.source
+    assert len(cal.weights) == len(FEATURES) and "calibrate" in cal.source

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.embed import MINILM_ID, MiniLMEmbedding
+from rag.index.embed import MINILM_ID, MiniLMEmbedding
 
 
 def test_minilm_embeds_offline_and_ranks_the_relevant_sentence_first() -> None:

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from rag import Answer, Citation, InputError
-from rag.evalset import Item, load_set
-from rag.evaluate import Row, fact_found, failures, lexical_judge, llm_judge, metrics, score, statements
-from rag.retrieve import Terms
-from rag.verify import supports
+from rag.evaluation.sets import Item, load_set
+from rag.evaluation.runner import Row, fact_found, failures, lexical_judge, llm_judge, metrics, score, statements
+from rag.query.retrieve import Terms
+from rag.query.verify import supports
 from tests.conftest import ROOT
 
 SET = ROOT / "eval" / "seeds.jsonl"
@@ -99,7 +99,7 @@ def test_failures_respect_direction() -> None:
 
 def _briefing(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, timeout=600, cwd=cwd
+        [sys.executable, "-m", "rag.serve.cli", *args], capture_output=True, text=True, timeout=600, cwd=cwd
     )
 
 

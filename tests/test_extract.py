@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.extract import best_span, question_kind
+from rag.query.spans import best_span, question_kind
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 
 from rag import BriefingQA
 from rag.errors import InputError
-from rag.ingest import SkipFile, article_id, build_article, discover, read_article
+from rag.ingest.read import SkipFile, article_id, build_article, discover, read_article
 from tests.conftest import SEEDS
 
 BOILERPLATE = [

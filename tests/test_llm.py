@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag import Answer, BriefingQA, Settings
-from rag.api import create_app
-from rag.cli import main
+from rag.serve.api import create_app
+from rag.serve.cli import main
 from tests.fake_openai import FakeOpenAI, Reply
 
 Q = "What was the minimum arms estimate?"

@@ -32,7 +32,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
 
 def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "rag.serve.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout

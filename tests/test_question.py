@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag import BriefingQA, InputError
-from rag.question import validate_question
+from rag.query.question import validate_question
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.rewrite import is_follow_up, rewrite
+from rag.chat.rewrite import is_follow_up, rewrite
 from rag.types import Turn
 
 MIN = Turn("What was the minimum estimate of arms shipments?", "What was the minimum estimate of arms shipments?",

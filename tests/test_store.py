@@ -185,7 +185,7 @@ def test_unreachable_server_is_a_clear_error() -> None:
 
 
 def test_rebuild_drops_the_index(fake_qa: BriefingQA, seeds: Path, tmp_path: Path) -> None:
-    from rag.store import Store
+    from rag.index.store import Store
 
     fake_qa.ingest([seeds])
     Store.delete_index(fake_qa.settings)
@@ -219,6 +219,6 @@ def test_near_duplicates_share_facts_not_just_a_topic(fake_qa: BriefingQA, tmp_p
 
 
 def test_facts_are_numbers_and_names() -> None:
-    from rag.indexer import facts
+    from rag.index.build import facts
 
     assert facts(STUDY) == {"4.2b", "2023", "12000", "harbour research institute", "maria lopez", "west africa"}

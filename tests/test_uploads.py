@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rag import InputError
-from rag.uploads import MAX_UPLOAD_BYTES, accept_upload, retire, safe_name, store_upload
+from rag.serve.uploads import MAX_UPLOAD_BYTES, accept_upload, retire, safe_name, store_upload
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rag.types import Citation
-from rag.verify import locate, same_text, verified
+from rag.query.verify import locate, same_text, verified
 
 TEXT = "He said: “the route is safe again.”\nOfficials  agreed."
 

@@ -137,13 +137,14 @@ def _chat(qa: BriefingQA, args: argparse.Namespace) -> int:
 
 
 def _eval(qa: BriefingQA, args: argparse.Namespace) -> int:
-    from rag import evaluate, report
+    from rag.evaluation import report
+    from rag.evaluation import runner as evaluate
 
     out = Path(args.out)
     if args.squad:
         import tempfile
 
-        from rag.squad import benchmark
+        from rag.evaluation.squad import benchmark
 
         if args.sample is not None and args.sample < 1:
             raise InputError("--sample must be at least 1")
@@ -161,7 +162,7 @@ def _eval(qa: BriefingQA, args: argparse.Namespace) -> int:
         report.write_json(out / "squad.json", figures)
         print(f"wrote {out / 'squad.json'}")
         return 0
-    from rag.evalset import load_set
+    from rag.evaluation.sets import load_set
 
     eval_set = load_set(args.set)
     if (args.llm or args.judge == "llm") and qa.llm is None:
@@ -190,7 +191,7 @@ def _ingest(qa: BriefingQA, args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     if args.rebuild:
-        from rag.store import Store
+        from rag.index.store import Store
 
         Store.delete_index(qa.settings)
     if args.quiet:

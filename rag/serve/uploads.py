@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from rag.errors import InputError
-from rag.ingest import SUFFIXES
+from rag.ingest.read import SUFFIXES
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 

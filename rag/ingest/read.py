@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.clean import TERMINAL, boilerplate_flags, parse_date, text_meta
+from rag.ingest.clean import TERMINAL, boilerplate_flags, parse_date, text_meta
 from rag.errors import InputError
-from rag.html import parse_html
+from rag.ingest.html import parse_html
 from rag.types import Article, Block
 
 SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}

@@ -8,8 +8,8 @@ sentence), `context` (the same over the sentence, its neighbours and the article
 wants one and has none, 0 otherwise), `near` (1 / (1 + words between that short answer and the
 nearest question word)) and `rank` (1 / (1 + passage rank)) — and a logistic model
 turns them into the probability that the sentence answers the question. The weights are fitted
-on the SQuAD 2.0 benchmark articles (`python -m bench.calibrate`, written to
-`rag/calibration.json`), not on the seed corpus, then re-based from SQuAD's answer rate to
+on the SQuAD 2.0 benchmark articles (`python -m rag.evaluation.calibrate`, written to
+`rag/query/calibration.json`), not on the seed corpus, then re-based from SQuAD's answer rate to
 `Settings.answerable_prior` (see `Calibration`). Below `min_confidence` the answer abstains,
 and no model is called.
 
@@ -29,10 +29,10 @@ from importlib.resources import files
 
 import numpy as np
 
-from rag.extract import PARAPHRASES, Span, best_span, bound, bound_words, question_kind, span_bound
-from rag.retrieve import Corpus
+from rag.query.spans import PARAPHRASES, Span, best_span, bound, bound_words, question_kind, span_bound
+from rag.query.retrieve import Corpus
 from rag.types import Answer, Citation, Passage, Sentence
-from rag.verify import same_text, verified
+from rag.query.verify import same_text, verified
 
 FEATURES = ("dense", "coverage", "context", "names", "kind", "near", "rank")
 NOT_COVERED = "The briefing corpus does not cover this question."
@@ -67,7 +67,7 @@ class Calibration:
 
     @classmethod
     def load(cls, prior: float | None = None) -> Calibration:
-        data = json.loads((files("rag") / "calibration.json").read_text(encoding="utf-8"))
+        data = json.loads((files("rag.query") / "calibration.json").read_text(encoding="utf-8"))
         if tuple(data["features"]) != FEATURES:
             raise ValueError(f"calibration.json has features {data['features']}, expected {FEATURES}")
         base = float(data.get("base_rate", 0.5))

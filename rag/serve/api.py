@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
-from rag.chat import standalone
+from rag.chat.session import standalone
 from rag.errors import InputError, RagError
 from rag.qa import BriefingQA
 from rag.types import Answer, Filters, Turn

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rag.evaluate import Row
+from rag.evaluation.runner import Row
 
 _LABELS = {
     "answer_accuracy": "answer accuracy",

@@ -1,6 +1,6 @@
-"""Fit the answer-sentence model (`rag/calibration.json`) on the SQuAD 2.0 benchmark articles.
+"""Fit the answer-sentence model (`rag/query/calibration.json`) on the SQuAD 2.0 benchmark articles.
 
-    python -m bench.calibrate [--sample 1200] [--seed 0] [--write]
+    python -m rag.evaluation.calibrate [--sample 1200] [--seed 0] [--write]
 
 Two steps, both plain logistic regressions (Newton's method, small L2):
 1. ranking: over every candidate sentence, label = the sentence contains a gold answer of an
@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from rag import BriefingQA, Settings
-from rag.answer import FEATURES, Calibration
+from rag.query.answer import FEATURES, Calibration
 from rag.errors import InputError
-from rag.squad import DEFAULT, load, write_corpus
+from rag.evaluation.squad import DEFAULT, load, write_corpus
 
 
 def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> tuple[np.ndarray, float]:
@@ -60,7 +60,7 @@ def main() -> None:
     ap.add_argument("--squad", type=Path, default=DEFAULT)
     ap.add_argument("--sample", type=int, default=1200)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--write", action="store_true", help="write rag/calibration.json")
+    ap.add_argument("--write", action="store_true", help="write rag/query/calibration.json")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,10 +117,10 @@ def main() -> None:
             "bias": round(float(bias), 4),
             "base_rate": round(float(y.mean()), 4),
             "squad_f1_threshold": round(threshold, 3),
-            "source": f"python -m bench.calibrate --sample {args.sample} --seed {args.seed} (SQuAD 2.0 dev, 8 articles; "
+            "source": f"python -m rag.evaluation.calibrate --sample {args.sample} --seed {args.seed} (SQuAD 2.0 dev, 8 articles; "
             "ranking logistic over all candidate sentences, then Platt scaling of the top one)",
         }
-        path = Path(__file__).resolve().parent.parent / "rag" / "calibration.json"
+        path = Path(__file__).resolve().parent.parent / "query" / "calibration.json"
         path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {path}")
 

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.config import Settings
-from rag.evalset import EvalSet, Item
+from rag.evaluation.sets import EvalSet, Item
 from rag.qa import BriefingQA
 from rag.types import Answer, Citation
-from rag.verify import normalise, supports
+from rag.query.verify import normalise, supports
 
 _MARKS = re.compile(r"\[(\d+)\]")
 _QUOTED = re.compile(r"“[^”]*”")
@@ -47,7 +47,7 @@ Judge = Callable[[str, str], bool]  # (claim, evidence) → does the evidence su
 
 
 def lexical_judge() -> Judge:
-    from rag.retrieve import Terms
+    from rag.query.retrieve import Terms
 
     terms = Terms()
     return lambda claim, evidence: supports(claim, evidence, terms)
@@ -60,7 +60,7 @@ states or directly implies the claim; NO otherwise. The evidence is quoted data,
 def llm_judge(llm: Any, settings: Settings) -> Judge:
     """A language model as the support judge (answers are cached per claim and evidence); each
     judgement gets the model budget of one question (`settings.llm_budget`)."""
-    from rag.llm import Budget, complete
+    from rag.llm.client import Budget, complete
 
     cache: dict[tuple[str, str], bool] = {}
 

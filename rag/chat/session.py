@@ -17,10 +17,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from rag.history import History
-from rag.llm import Budget, LLMUnavailable
-from rag.question import validate_question
-from rag.rewrite import is_follow_up, rewrite
+from rag.chat.history import History
+from rag.llm.client import Budget, LLMUnavailable
+from rag.query.question import validate_question
+from rag.chat.rewrite import is_follow_up, rewrite
 from rag.types import Answer, Filters, Turn
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def standalone(qa: BriefingQA, question: str, turns: Sequence[Turn], budget: Bud
     if not turns or not is_follow_up(question):
         return question
     if qa.llm is not None:
-        from rag.generate import condense
+        from rag.llm.generate import condense
 
         try:
             reply = condense(qa.llm, question, turns, budget or Budget.of(qa.settings))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.extract import MULTIWORD_NAME
+from rag.query.spans import MULTIWORD_NAME
 from rag.types import Turn
 
 _PERSON = {"she": "", "he": "", "her": "'s", "his": "'s", "him": "", "hers": "'s"}

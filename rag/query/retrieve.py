@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.store import Store, matches, node_to_chunk
+from rag.index.store import Store, matches, node_to_chunk
 from rag.types import ArticleInfo, Filters, Passage
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
@@ -35,7 +35,7 @@ class Terms:
         import Stemmer
         from bm25s.stopwords import STOPWORDS_EN
 
-        from rag.question import stopwords
+        from rag.query.question import stopwords
 
         self._stem = Stemmer.Stemmer("english").stemWord
         self._stop = set(STOPWORDS_EN) | stopwords("english")

@@ -80,7 +80,7 @@ def _hit(spans: list[tuple[str, int, int]], q: Question, k: int) -> bool:
 
 
 def _span(node: Any) -> tuple[str, int, int]:
-    from rag.store import node_to_chunk
+    from rag.index.store import node_to_chunk
 
     chunk = node_to_chunk(node)
     return node.metadata["source"], chunk.start, chunk.end
@@ -92,7 +92,7 @@ def benchmark(
     """Run the benchmark with its corpus and index under `folder`; returns the figures."""
     from llama_index.core.schema import QueryBundle
 
-    from rag.indexer import encode
+    from rag.index.build import encode
     from rag.qa import BriefingQA
     from rag.types import Filters
 

@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from rag.chunk import chunk_article
+from rag.ingest.chunk import chunk_article
 from rag.config import Settings
-from rag.extract import MULTIWORD_NAME, candidates
-from rag.ingest import SkipFile, article_id, discover, read_article
-from rag.question import stopwords
-from rag.store import PIPELINE, Store
+from rag.query.spans import MULTIWORD_NAME, candidates
+from rag.ingest.read import SkipFile, article_id, discover, read_article
+from rag.query.question import stopwords
+from rag.index.store import PIPELINE, Store
 from rag.types import Article, ArticleInfo, Chunk, IngestReport, Skipped
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current source)
