@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from rag import BriefingQA, Settings
-from rag.ingest.chunk import chunk_article
-from rag.index.embed import MiniLMEmbedding
-from rag.ingest.read import read_article
 from rag.evaluation.squad import DEFAULT, load, write_corpus
+from rag.index.embed import MiniLMEmbedding
+from rag.ingest.chunk import chunk_article
+from rag.ingest.read import read_article
 
 
 def pct(values: list[float], q: float) -> float:

@@ -1,6 +1,5 @@
 """Briefing QA: questions over a corpus of articles, answered with verified quotes."""
 
-from rag.query.answer import Calibration
 from rag.chat.session import Chat
 from rag.config import Settings
 from rag.errors import (
@@ -13,6 +12,7 @@ from rag.errors import (
 )
 from rag.llm.client import LLMUnavailable
 from rag.qa import BriefingQA
+from rag.query.answer import Calibration
 from rag.types import (
     Answer,
     Article,

@@ -26,16 +26,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from rag.query.answer import Calibration, Candidate, compose, score_sentences
 from rag.chat.session import Chat
 from rag.config import Settings
 from rag.errors import IndexChangedError, InputError
-from rag.index.build import Progress, encode, ingest_paths, remove_paths
+from rag.index.build import Progress, ingest_paths, remove_paths
+from rag.index.embed import encode
+from rag.index.store import Store
 from rag.ingest.read import as_paths
 from rag.llm.client import Budget, LLMUnavailable, build_llm
+from rag.query.answer import Calibration, Candidate, compose, score_sentences
 from rag.query.question import validate_question
 from rag.query.retrieve import Corpus, retrieve
-from rag.index.store import Store
 from rag.types import Answer, ArticleInfo, Filters, IngestReport, Passage
 
 MAX_TOP_K = 50
@@ -211,8 +212,8 @@ class BriefingQA:
         corpus answers them (so every example shown to a user works)."""
         from collections import Counter
 
-        from rag.query.spans import MULTIWORD_NAME
-        from rag.index.build import facts
+        from rag.ingest.dedupe import facts
+        from rag.vocab import MULTIWORD_NAME
 
         counts: Counter[str] = Counter()
         spelled: dict[str, str] = {}

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from rag import Answer, Citation, InputError
-from rag.evaluation.sets import Item, load_set
 from rag.evaluation.runner import Row, fact_found, failures, lexical_judge, llm_judge, metrics, score, statements
+from rag.evaluation.sets import Item, load_set
 from rag.query.retrieve import Terms
 from rag.query.verify import supports
 from tests.conftest import ROOT

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from rag import Answer, BriefingQA, Settings
-from rag.query.answer import NOT_COVERED
 from rag.llm.generate import MalformedReply, build_messages, parse
+from rag.query.answer import NOT_COVERED
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.fakes import HashEmbedding
 

@@ -219,6 +219,6 @@ def test_near_duplicates_share_facts_not_just_a_topic(fake_qa: BriefingQA, tmp_p
 
 
 def test_facts_are_numbers_and_names() -> None:
-    from rag.index.build import facts
+    from rag.ingest.dedupe import facts
 
     assert facts(STUDY) == {"4.2b", "2023", "12000", "harbour research institute", "maria lopez", "west africa"}

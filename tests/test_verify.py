@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rag.types import Citation
 from rag.query.verify import locate, same_text, verified
+from rag.types import Citation
 
 TEXT = "He said: “the route is safe again.”\nOfficials  agreed."
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.query.spans import MULTIWORD_NAME
 from rag.types import Turn
+from rag.vocab import MULTIWORD_NAME
 
 _PERSON = {"she": "", "he": "", "her": "'s", "his": "'s", "him": "", "hers": "'s"}
 _THING = {

@@ -18,9 +18,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rag.chat.history import History
+from rag.chat.rewrite import is_follow_up, rewrite
 from rag.llm.client import Budget, LLMUnavailable
 from rag.query.question import validate_question
-from rag.chat.rewrite import is_follow_up, rewrite
 from rag.types import Answer, Filters, Turn
 
 if TYPE_CHECKING:

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from rag import BriefingQA, Settings
-from rag.query.answer import FEATURES, Calibration
 from rag.errors import InputError
 from rag.evaluation.squad import DEFAULT, load, write_corpus
+from rag.query.answer import FEATURES, Calibration
 
 
 def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> tuple[np.ndarray, float]:

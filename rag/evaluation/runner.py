@@ -31,8 +31,8 @@ from typing import Any
 from rag.config import Settings
 from rag.evaluation.sets import EvalSet, Item
 from rag.qa import BriefingQA
-from rag.types import Answer, Citation
 from rag.query.verify import normalise, supports
+from rag.types import Answer, Citation
 
 _MARKS = re.compile(r"\[(\d+)\]")
 _QUOTED = re.compile(r"“[^”]*”")

@@ -92,7 +92,7 @@ def benchmark(
     """Run the benchmark with its corpus and index under `folder`; returns the figures."""
     from llama_index.core.schema import QueryBundle
 
-    from rag.index.build import encode
+    from rag.index.embed import encode
     from rag.qa import BriefingQA
     from rag.types import Filters
 

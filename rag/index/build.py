@@ -20,23 +20,15 @@ from typing import Any
 import numpy as np
 
 from rag.ingest.chunk import chunk_article
+from rag.ingest.dedupe import facts, same_story
 from rag.config import Settings
-from rag.query.spans import MULTIWORD_NAME, candidates
 from rag.ingest.read import SkipFile, article_id, discover, read_article
-from rag.query.question import stopwords
+from rag.index.embed import encode
 from rag.index.store import PIPELINE, Store
 from rag.types import Article, ArticleInfo, Chunk, IngestReport, Skipped
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current source)
 _BATCH_SENTENCES = 256
-
-
-def encode(embedder: Any, texts: list[str]) -> np.ndarray:
-    """Unit vectors for `texts` from our fast `encode()` or any llama-index `BaseEmbedding`."""
-    if hasattr(embedder, "encode"):
-        return np.asarray(embedder.encode(texts), dtype=np.float32)
-    vectors = np.asarray(embedder.get_text_embedding_batch(texts), dtype=np.float32).reshape(len(texts), -1)
-    return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
 
 
 @dataclass(frozen=True)
@@ -183,29 +175,6 @@ def _duplicates(article: Article, centroid: np.ndarray, store: Store, settings: 
             out.append((info.id, 1.0))
             continue
         theirs = facts(texts.get(info.id, ""))
-        shared = len(mine & theirs) / max(len(mine | theirs), 1)
-        if cosine >= settings.near_duplicate and shared >= settings.near_duplicate_facts:
+        if same_story(cosine, mine, theirs, min_cosine=settings.near_duplicate, min_shared=settings.near_duplicate_facts):
             out.append((info.id, round(cosine, 4)))
     return out
-
-
-def facts(text: str) -> set[str]:
-    """The numbers, years and multi-word names an article states, normalised ("$1.7 billion" → "1.7b").
-
-    A capitalised word that opens a sentence is not taken as part of a longer name ("Author Maria
-    Lopez" → "maria lopez")."""
-    numbers = {
-        re.sub(r"[^\d.]", "", s.text) + ("b" if "billion" in s.text else "m" if "million" in s.text else "")
-        for s in candidates(text, "quantity")
-        if any(c.isdigit() for c in s.text)
-    }
-    names = set()
-    for m in MULTIWORD_NAME.finditer(text):
-        words = m.group(0).replace("’", "'").split()
-        sentence_start = not text[: m.start()].strip() or text[: m.start()].rstrip()[-1] in '.!?"”'
-        while words and (words[0].lower() in stopwords("english") or (sentence_start and len(words) > 2)):
-            words, sentence_start = words[1:], False
-        if len(words) >= 2:
-            names.add(" ".join(words).lower().removesuffix("'s"))
-    years = set(re.findall(r"\b(?:19|20)\d\d\b", text))
-    return numbers | names | years

@@ -134,3 +134,11 @@ class MiniLMEmbedding(NumpyEmbedding):
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+
+def encode(embedder: Any, texts: list[str]) -> np.ndarray:
+    """Unit vectors for `texts` from our fast `encode()` or any llama-index `BaseEmbedding`."""
+    if hasattr(embedder, "encode"):
+        return np.asarray(embedder.encode(texts), dtype=np.float32)
+    vectors = np.asarray(embedder.get_text_embedding_batch(texts), dtype=np.float32).reshape(len(texts), -1)
+    return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)

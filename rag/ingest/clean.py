@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from rag.types import Block
+from rag.vocab import MONTH_PATTERN, MONTHS, month_number
 
 _CALL_TO_ACTION = re.compile(
     r"subscri|newsletter|sign(ing)? ?up|log ?in\b|sign ?in\b|e-?mail address|your email|"
@@ -33,10 +34,7 @@ _CALL_TO_ACTION = re.compile(
 )
 TERMINAL = re.compile(r"[.!?:;\"'”’)\]]$")
 _TRUNCATED = re.compile(r"(…|\.\.\.)$")
-_MONTHS = (
-    "january|february|march|april|may|june|july|august|september|october|november|december|"
-    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
-)
+_MONTHS = MONTH_PATTERN.lower()
 _DATE_PATTERNS = (
     re.compile(rf"\b(?P<month>{_MONTHS})\.? (?P<day>\d{{1,2}}),? (?P<year>(19|20)\d\d)\b", re.IGNORECASE),
     re.compile(rf"\b(?P<day>\d{{1,2}}) (?P<month>{_MONTHS})\.?,? (?P<year>(19|20)\d\d)\b", re.IGNORECASE),
@@ -61,17 +59,11 @@ def parse_date(text: str) -> dt.date | None:
         for m in pattern.finditer(text):
             month = m.group("month")
             try:
-                number = int(month) if month.isdigit() else _month_number(month)
+                number = int(month) if month.isdigit() else month_number(month)
                 return dt.date(int(m.group("year")), number, int(m.group("day")))
             except ValueError:
                 continue
     return None
-
-
-def _month_number(name: str) -> int:
-    names = _MONTHS.split("|")
-    index = names.index(name.lower().rstrip("."))
-    return index + 1 if index < 12 else [1, 2, 3, 4, 6, 7, 8, 9, 9, 10, 11, 12][index - 12]
 
 
 def _norm(text: str) -> str:
@@ -93,7 +85,7 @@ def parse_byline(text: str) -> TextMeta:
         return TextMeta()
     names = []
     for word in m.group("name").split():
-        if word.lower().rstrip(".") in _MONTHS.split("|") or not word[0].isupper():
+        if word.lower().rstrip(".") in MONTHS or not word[0].isupper():
             break
         names.append(word)
     return TextMeta(author=" ".join(names) or None, date=parse_date(text))

@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.ingest.clean import TERMINAL, boilerplate_flags, parse_date, text_meta
 from rag.errors import InputError
+from rag.ingest.clean import TERMINAL, boilerplate_flags, parse_date, text_meta
 from rag.ingest.html import parse_html
 from rag.types import Article, Block
 

@@ -27,11 +27,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rag.query.answer import NOT_COVERED
 from rag.llm.client import Budget, complete, model_name, stream
+from rag.query.answer import NOT_COVERED
 from rag.query.retrieve import Terms
-from rag.types import Answer, Citation, Passage, Turn
 from rag.query.verify import locate, supports
+from rag.types import Answer, Citation, Passage, Turn
 
 NOT_IN_CORPUS = "NOT_IN_CORPUS"
 SYSTEM = """You answer questions about a corpus of news and briefing articles, using only the numbered passages given.

@@ -29,10 +29,10 @@ from importlib.resources import files
 
 import numpy as np
 
-from rag.query.spans import PARAPHRASES, Span, best_span, bound, bound_words, question_kind, span_bound
 from rag.query.retrieve import Corpus
-from rag.types import Answer, Citation, Passage, Sentence
+from rag.query.spans import PARAPHRASES, Span, best_span, bound, bound_words, question_kind, span_bound
 from rag.query.verify import same_text, verified
+from rag.types import Answer, Citation, Passage, Sentence
 
 FEATURES = ("dense", "coverage", "context", "names", "kind", "near", "rank")
 NOT_COVERED = "The briefing corpus does not cover this question."

@@ -14,19 +14,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
-from importlib.resources import files
 
 from rag.errors import InputError
+from rag.vocab import stopwords
 
 _OTHER_LANGUAGES = ("french", "spanish", "german", "italian", "portuguese", "dutch")
-
-
-@cache
-def stopwords(language: str) -> frozenset[str]:
-    """NLTK's stopword list for `language`, from the copy llama-index ships (no download)."""
-    root = files("llama_index.core") / "_static" / "nltk_cache" / "corpora" / "stopwords"
-    return frozenset((root / language).read_text(encoding="utf-8").split())
 
 
 def validate_question(question: object, max_chars: int = 2000) -> str:

@@ -35,7 +35,7 @@ class Terms:
         import Stemmer
         from bm25s.stopwords import STOPWORDS_EN
 
-        from rag.query.question import stopwords
+        from rag.vocab import stopwords
 
         self._stem = Stemmer.Stemmer("english").stemWord
         self._stop = set(STOPWORDS_EN) | stopwords("english")

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from rag.vocab import MONTH_PATTERN, quantities
+
 _KINDS = (
     ("date", re.compile(r"^\s*(when|since when|until when)\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b", re.I)),
     ("quantity", re.compile(
@@ -24,34 +26,12 @@ _KINDS = (
     ("place", re.compile(r"^\s*where\b|\b(which|what) (country|city|place|region|state|capital)\b", re.I)),
 )  # fmt: skip
 
-_QUALIFIER = (
-    r"(?:(?:up to|over|more than|less than|fewer than|at least|at most|about|around|nearly|almost|roughly|"
-    r"approximately|some|an estimated|an average of|as many as|as much as|under|below|above|only|every)\s+)?"
-)
-_NUMBER = r"(?:[$€£¥]\s?)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
-_SCALE = r"(?:\s?(?:%|percent|per cent)|\s(?:thousand|million|billion|trillion|hundred))*"
-_WORD_NUMBER = (
-    r"\b(?:hundreds|thousands|millions|billions|tens) of (?:thousands of |millions of |billions of )?[a-z]+"
-    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|a hundred|a dozen|dozens)\b"
-)
-_UNIT = (
-    r"(?:\s(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries|tonnes?|tons?|barrels?|"
-    r"kilometres?|kilometers?|km|miles?|metres?|meters?|kg|people|persons?|soldiers?|troops|workers|employees|"
-    r"students|members|meetings|visits|votes|seats|times)\b)?"
-)
-_QUANTITY_CORE = re.compile(rf"{_QUALIFIER}(?:{_NUMBER}{_SCALE}{_UNIT}|{_WORD_NUMBER})", re.I)
-_YEAR = re.compile(r"(?:in |since |by )?(?:19|20)\d\d")
-_MONTH = (
-    r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
-)
+_MONTH = rf"(?:{MONTH_PATTERN})\.?"
 _DATE = re.compile(
     rf"\b(?:(?:on|since|in|by|until|from)\s+)?(?:{_MONTH}\s+\d{{1,2}}\b(?:,\s*\d{{4}})?|\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?"
     rf"|{_MONTH}\s+\d{{4}}|(?:19|20)\d\d(?:-\d\d-\d\d)?|(?:this|last|next) (?:fall|spring|summer|winter|year|month|week))",
 )
-# Two or more capitalised words in a row ("Olena Guseinova", "North Korea's"): names for the rewriter,
-# the near-duplicate facts and the UI's example questions.
-MULTIWORD_NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+")
+_NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+")
 _NAME = re.compile(r"\b[A-Z][\w'’.-]+(?:\s+(?:(?:de|van|von|al|bin|la)\s+)?[A-Z][\w'’.-]+){0,3}")
 _NAME_STOP = {"The", "A", "An", "But", "And", "In", "On", "Since", "This", "That", "It", "As", "Because", "Meanwhile"}
 
@@ -161,8 +141,7 @@ def question_kind(question: str) -> str:
 def candidates(sentence: str, kind: str) -> list[Span]:
     """Spans of `sentence` that have the shape of a `kind` answer."""
     if kind == "quantity":
-        spans = [Span(m.start(), m.end(), m.group(0)) for m in _QUANTITY_CORE.finditer(sentence)]
-        return [s for s in spans if not _YEAR.fullmatch(s.text)]
+        return [Span(m.start(), m.end(), m.group(0)) for m in quantities(sentence)]
     if kind == "date":
         return [Span(m.start(), m.end(), m.group(0)) for m in _DATE.finditer(sentence)]
     if kind in ("person", "place"):

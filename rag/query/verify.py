@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 from rag.types import Citation
+from rag.vocab import QUOTE_MARKS
 
-_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "‚": "'", "–": "-", "—": "-"})
 _NUM = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -31,7 +31,7 @@ class TermsLike(Protocol):
 
 def normalise(text: str) -> str:
     """Lower case, unified quote marks and dashes, thousands separators and "$" dropped, spaces collapsed."""
-    text = text.lower().translate(_QUOTES)
+    text = text.lower().translate(QUOTE_MARKS)
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text).replace("$", "")
     return " ".join(text.split())
 
@@ -60,7 +60,7 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     """Text with quote marks/dashes unified and whitespace runs collapsed, plus original offsets."""
     out: list[str] = []
     origin: list[int] = []
-    for i, ch in enumerate(text.translate(_QUOTES)):
+    for i, ch in enumerate(text.translate(QUOTE_MARKS)):
         if ch.isspace():
             if out and out[-1] == " ":
                 continue
