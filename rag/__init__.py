@@ -7,10 +7,11 @@ from rag.errors import (
     IndexCorruptError,
     IndexNotFoundError,
     InputError,
+    LLMUnavailable,
     RagError,
+    SkipFile,
     StoreUnavailableError,
 )
-from rag.llm.client import LLMUnavailable
 from rag.qa import BriefingQA
 from rag.query.answer import Calibration
 from rag.types import (
@@ -47,6 +48,7 @@ __all__ = [
     "RagError",
     "Sentence",
     "Settings",
+    "SkipFile",
     "Skipped",
     "StoreUnavailableError",
     "Turn",

@@ -27,6 +27,14 @@ class ConfigError(RagError):
     """Settings or installed packages do not allow the requested component to start."""
 
 
+class SkipFile(RagError):
+    """This file cannot be ingested; the message says why and what to do (ingest reports it, goes on)."""
+
+
+class LLMUnavailable(RagError):
+    """The configured language model did not answer usably within the budget (callers fall back)."""
+
+
 class StoreUnavailableError(RagError):
     """The Chroma server named by the settings cannot be reached."""
 

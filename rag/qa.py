@@ -28,12 +28,12 @@ from typing import Any
 
 from rag.chat.session import Chat
 from rag.config import Settings
-from rag.errors import IndexChangedError, InputError
+from rag.errors import IndexChangedError, InputError, LLMUnavailable
 from rag.index.build import Progress, ingest_paths, remove_paths
 from rag.index.embed import encode
 from rag.index.store import Store
 from rag.ingest.read import as_paths
-from rag.llm.client import Budget, LLMUnavailable, build_llm
+from rag.llm.client import Budget, build_llm
 from rag.query.answer import Calibration, Candidate, compose, score_sentences
 from rag.query.question import validate_question
 from rag.query.retrieve import Corpus, retrieve
@@ -99,7 +99,7 @@ class BriefingQA:
         """Open an existing index (`IndexNotFoundError` if there is none)."""
         settings = kwargs.pop("settings", None) or Settings.from_env()
         qa = cls(settings.with_(index_dir=Path(index_dir)), **kwargs)
-        qa._fresh(create=False)
+        qa.articles()  # opens the index: IndexNotFoundError now, not on first use
         return qa
 
     # components ------------------------------------------------------------------------------
@@ -231,14 +231,19 @@ class BriefingQA:
                     out.append(question)
         return out
 
-    def retrieve(self, question: str, *, filters: Filters | None = None, top_k: int | None = None) -> list[Passage]:
+    def retrieve(
+        self, question: str, *, filters: Filters | None = None, top_k: int | None = None, mode: str = "hybrid"
+    ) -> list[Passage]:
+        """The passages an answer is written from; `mode` "dense" or "lexical" for one retriever alone."""
         question = validate_question(question, self.settings.max_question_chars)
         k = self._top_k(top_k)
         vector = encode(self.embedder, [question])[0]
-        return self._read(lambda corpus: self._retrieve(corpus, question, vector, _filters(filters), k))
+        return self._read(lambda corpus: self._retrieve(corpus, question, vector, _filters(filters), k, mode))
 
-    def _retrieve(self, corpus: Corpus, question: str, vector: Any, filters: Filters, top_k: int) -> list[Passage]:
-        return retrieve(corpus, question, vector, filters, top_k, max(self.settings.candidates, top_k))
+    def _retrieve(
+        self, corpus: Corpus, question: str, vector: Any, filters: Filters, top_k: int, mode: str = "hybrid"
+    ) -> list[Passage]:
+        return retrieve(corpus, question, vector, filters, top_k, max(self.settings.candidates, top_k), mode)
 
     def _top_k(self, top_k: int | None) -> int:
         if top_k is None:

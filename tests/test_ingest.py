@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from rag import BriefingQA
-from rag.errors import InputError
-from rag.ingest.read import SkipFile, article_id, build_article, discover, read_article
+from rag.errors import InputError, SkipFile
+from rag.ingest.read import article_id, build_article, discover, read_article
 from tests.conftest import SEEDS
 
 BOILERPLATE = [

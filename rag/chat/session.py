@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from rag.chat.history import History
 from rag.chat.rewrite import is_follow_up, rewrite
-from rag.llm.client import Budget, LLMUnavailable
+from rag.errors import LLMUnavailable
+from rag.llm.client import Budget
 from rag.query.question import validate_question
 from rag.types import Answer, Filters, Turn
 

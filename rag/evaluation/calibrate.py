@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rag import BriefingQA, Settings
+from rag.config import Settings
 from rag.errors import InputError
 from rag.evaluation.squad import DEFAULT, load, write_corpus
+from rag.qa import BriefingQA
 from rag.query.answer import FEATURES, Calibration
 
 

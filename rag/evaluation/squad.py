@@ -79,22 +79,11 @@ def _hit(spans: list[tuple[str, int, int]], q: Question, k: int) -> bool:
     return any(os.path.samefile(src, q.source) and start < hi and lo < end for src, start, end in spans[:k])
 
 
-def _span(node: Any) -> tuple[str, int, int]:
-    from rag.index.store import node_to_chunk
-
-    chunk = node_to_chunk(node)
-    return node.metadata["source"], chunk.start, chunk.end
-
-
 def benchmark(
     path: Path, folder: Path, *, sample: int | None, seed: int = 0, settings: Settings | None = None
 ) -> dict[str, Any]:
     """Run the benchmark with its corpus and index under `folder`; returns the figures."""
-    from llama_index.core.schema import QueryBundle
-
-    from rag.index.embed import encode
     from rag.qa import BriefingQA
-    from rag.types import Filters
 
     questions = write_corpus(load(path), folder / "corpus")
     qa = BriefingQA((settings or Settings()).with_(index_dir=folder / "index"))
@@ -103,16 +92,13 @@ def benchmark(
     ingest_s = time.perf_counter() - t
     if sample and sample < len(questions):
         questions = random.Random(seed).sample(questions, sample)
-    corpus = qa._index
     hits: dict[str, list[tuple[bool, bool]]] = {"hybrid": [], "dense": [], "bm25": []}
     first, anyq, f1, abstain, ms = [], [], [], [], []
     for q in questions:
-        vector = encode(qa.embedder, [q.text])[0]
         runs = {
-            "hybrid": [(p.article.source, p.chunk.start, p.chunk.end) for p in qa.retrieve(q.text, top_k=5)],
-            "dense": [_span(n) for n, _ in corpus.store.dense(vector, 5, Filters())],
-            "bm25": [_span(h.node) for h in corpus.bm25(Filters(), 5).retrieve(QueryBundle(q.text))],
-        }  # fmt: skip
+            name: [(p.article.source, p.chunk.start, p.chunk.end) for p in qa.retrieve(q.text, top_k=5, mode=mode)]
+            for name, mode in (("hybrid", "hybrid"), ("dense", "dense"), ("bm25", "lexical"))
+        }
         for name, spans in runs.items():
             if q.answerable:
                 hits[name].append((_hit(spans, q, 1), _hit(spans, q, 5)))

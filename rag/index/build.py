@@ -22,7 +22,8 @@ import numpy as np
 from rag.ingest.chunk import chunk_article
 from rag.ingest.dedupe import facts, same_story
 from rag.config import Settings
-from rag.ingest.read import SkipFile, article_id, discover, read_article
+from rag.errors import SkipFile
+from rag.ingest.read import article_id, discover, read_article
 from rag.index.embed import encode
 from rag.index.store import PIPELINE, Store
 from rag.types import Article, ArticleInfo, Chunk, IngestReport, Skipped

@@ -35,7 +35,7 @@ from rag.errors import (
 )
 from rag.types import ArticleInfo, Chunk, Filters, Sentence
 
-SCHEMA = 1
+SCHEMA = 1  # the collections' layout; an index of another layout is refused at open
 PIPELINE = "clean-2/chunk-2"  # bump when cleaning or chunking changes: articles are then redone
 _NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end", "sentences"]  # only the title is
 
@@ -107,7 +107,13 @@ class Store:
             if not create:
                 raise IndexNotFoundError(f"No index at {where} — run: briefing ingest seeds/")
         else:
-            built_with = (client.get_collection(name, embedding_function=None).metadata or {}).get("embed_model")
+            meta = client.get_collection(name, embedding_function=None).metadata or {}
+            built_with = meta.get("embed_model")
+            if meta.get("schema") != SCHEMA:
+                raise IndexCorruptError(
+                    f"The index at {where} has layout version {meta.get('schema')!r}; this version of Briefing QA "
+                    f"reads version {SCHEMA}. Rebuild it: briefing ingest --rebuild seeds/"
+                )
             if built_with != model_id:
                 raise IndexCorruptError(
                     f"The index at {where} was built with the embedding model {built_with!r}, but this "

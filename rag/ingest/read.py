@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import InputError
+from rag.errors import InputError, SkipFile
 from rag.ingest.clean import TERMINAL, boilerplate_flags, parse_date, text_meta
 from rag.ingest.html import parse_html
 from rag.types import Article, Block
@@ -27,10 +27,6 @@ from rag.types import Article, Block
 SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
 MAX_FILE_BYTES = 20 * 1024 * 1024
 _MD_MARKER = re.compile(r"^(#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)")
-
-
-class SkipFile(Exception):
-    """This file cannot be ingested; `str(e)` says why and what to do."""
 
 
 @dataclass(frozen=True)

@@ -25,14 +25,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from rag.config import Settings
-from rag.errors import RagError
+from rag.errors import LLMUnavailable
 
 log = logging.getLogger("briefing.llm")
 T = TypeVar("T")
-
-
-class LLMUnavailable(RagError):
-    """The configured language model did not answer usably within the budget."""
 
 
 @dataclass(frozen=True)

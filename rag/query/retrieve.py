@@ -150,10 +150,22 @@ def _retrievers(
     return [Dense(), Lexical()]
 
 
+MODES = ("hybrid", "dense", "lexical")
+
+
 def retrieve(
-    corpus: Corpus, question: str, query_vector: np.ndarray, filters: Filters, top_k: int, candidates: int
+    corpus: Corpus,
+    question: str,
+    query_vector: np.ndarray,
+    filters: Filters,
+    top_k: int,
+    candidates: int,
+    mode: str = "hybrid",
 ) -> list[Passage]:
-    """The `top_k` best chunks for `question`, fused from `candidates` per retriever."""
+    """The `top_k` best chunks for `question`, fused from `candidates` per retriever; `mode`
+    "dense" or "lexical" uses that retriever alone (the baselines the benchmark reports)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     from llama_index.core.llms import MockLLM
     from llama_index.core.retrievers import QueryFusionRetriever
     from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
@@ -162,15 +174,19 @@ def retrieve(
     if not corpus.nodes:
         return []
     cosines: dict[str, float] = {}
-    fusion = QueryFusionRetriever(
-        _retrievers(corpus, query_vector, filters, candidates, cosines),
-        mode=FUSION_MODES.RECIPROCAL_RANK,
-        similarity_top_k=top_k,
-        num_queries=1,
-        use_async=False,
-        llm=MockLLM(),
-    )
-    fused = fusion.retrieve(QueryBundle(question))
+    retrievers = _retrievers(corpus, query_vector, filters, candidates, cosines)
+    if mode == "hybrid":
+        fusion = QueryFusionRetriever(
+            retrievers,
+            mode=FUSION_MODES.RECIPROCAL_RANK,
+            similarity_top_k=top_k,
+            num_queries=1,
+            use_async=False,
+            llm=MockLLM(),
+        )
+        fused = fusion.retrieve(QueryBundle(question))
+    else:
+        fused = retrievers[0 if mode == "dense" else 1].retrieve(QueryBundle(question))[:top_k]
     return [
         Passage(
             chunk=node_to_chunk(h.node),
