@@ -91,13 +91,13 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
             )
             chat = qa.chat(session_id=session or None)
             streamed = ""
-            for item in chat.ask_stream(message, filters=filters, top_k=int(top_k), offline=mode == OFFLINE):
-                if isinstance(item, Answer):
-                    history[-1]["content"] = render(item)
-                else:
-                    streamed += item
-                    history[-1]["content"] = html.escape(streamed)
+            stream = chat.ask_stream(message, filters=filters, top_k=int(top_k), offline=mode == OFFLINE)
+            for delta in stream:
+                streamed += delta
+                history[-1]["content"] = html.escape(streamed)
                 yield history, ""
+            history[-1]["content"] = render(stream.answer)
+            yield history, ""
         except (RagError, ValueError) as e:
             history[-1]["content"] = f'<div class="bq-abstained">⚠ {e}</div>'
             yield history, ""

@@ -20,24 +20,29 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rag.chat.session import Chat
+from rag.chat.history import History
+from rag.chat.session import Chat, Condenser, RuleCondenser
 from rag.config import Settings
-from rag.errors import IndexChangedError, InputError, LLMUnavailable
+from rag.errors import IndexChangedError, InputError
 from rag.index.build import Progress, ingest_paths, remove_paths
 from rag.index.embed import encode
 from rag.index.store import Store
 from rag.ingest.read import as_paths
-from rag.llm.client import Budget, build_llm
-from rag.query.answer import Calibration, Candidate, compose, score_sentences
+from rag.llm.client import build_llm
+from rag.query.answer import Calibration, Candidate, score_sentences
+from rag.query.answerer import AnswerContext, Answerer, ExtractiveAnswerer
 from rag.query.question import validate_question
 from rag.query.retrieve import Corpus, retrieve
-from rag.types import Answer, ArticleInfo, Filters, IngestReport, Passage
+from rag.types import Answer, AnswerStream, ArticleInfo, Budget, Filters, IngestReport, Passage
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.llms import LLM
 
 MAX_TOP_K = 50
 
@@ -81,14 +86,24 @@ class BriefingQA:
         self,
         settings: Settings | None = None,
         *,
-        embedder: Any = None,
+        embedder: BaseEmbedding | None = None,
         calibration: Calibration | None = None,
-        llm: Any = None,
+        llm: LLM | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
         self._embedder = embedder
         self._calibration = calibration
         self._llm = llm if llm is not None else build_llm(self.settings)
+        # Who answers, chosen by configuration: the extractive answerer, or a model that falls back to it.
+        self.extractive: Answerer = ExtractiveAnswerer(self.settings.min_confidence)
+        self.answerer: Answerer = self.extractive
+        self.condenser: Condenser = RuleCondenser(self.settings.max_question_chars)
+        if self._llm is not None:
+            from rag.chat.session import ModelCondenser
+            from rag.llm.generate import LLMAnswerer
+
+            self.answerer = LLMAnswerer(self._llm, self.extractive, self.settings.llm_gate)
+            self.condenser = ModelCondenser(self._llm, RuleCondenser(self.settings.max_question_chars))
         self._corpus: Corpus | None = None
         self._generation = ""  # the index's generation token when `_corpus` was opened
         self._readers = _Readers()
@@ -104,7 +119,7 @@ class BriefingQA:
 
     # components ------------------------------------------------------------------------------
     @property
-    def embedder(self) -> Any:
+    def embedder(self) -> BaseEmbedding:
         if self._embedder is None:
             from rag.index.embed import MiniLMEmbedding
 
@@ -112,7 +127,7 @@ class BriefingQA:
         return self._embedder
 
     @property
-    def llm(self) -> Any:
+    def llm(self) -> LLM | None:
         """The language model that writes answers (a llama-index LLM), or None: extractive."""
         return self._llm
 
@@ -291,14 +306,19 @@ class BriefingQA:
         top_k: int | None = None,
         offline: bool = False,
         budget: Budget | None = None,
-    ) -> Iterator[str | Answer]:
-        """The verified answer text (as deltas), then the final `Answer` as the last item.
+    ) -> AnswerStream:
+        """The answer as a stream: iterate for its verified text, then read `.answer`.
 
         Only verified text is ever yielded: the deltas joined are `answer.text`. A model's reply
         is read from its streaming endpoint and checked whole before it is sent on."""
-        answer = self._answer(question, filters, top_k, offline, budget, streaming=True)
-        yield answer.text
-        yield answer
+
+        def run() -> Generator[str, None, Answer]:
+            answer = self._answer(question, filters, top_k, offline, budget, streaming=True)
+            if answer.text:
+                yield answer.text
+            return answer
+
+        return AnswerStream(run())
 
     def _answer(
         self,
@@ -309,25 +329,6 @@ class BriefingQA:
         budget: Budget | None,
         streaming: bool,
     ) -> Answer:
-        budget = budget or Budget.of(self.settings)
-        question, ranked, texts, offline_answer = self._prepare(question, filters, top_k)
-        if not self._use_llm(ranked, offline, offline_answer):
-            return offline_answer
-        from rag.llm.generate import answer_with_llm, stream_with_llm
-
-        write = stream_with_llm if streaming else answer_with_llm
-        try:
-            return write(question, list(offline_answer.passages), texts, self.llm, offline_answer, budget)
-        except LLMUnavailable as e:
-            return replace(offline_answer, note=f"{e}; this is the extractive answer.")
-
-    def chat(self, session_id: str | None = None, *, filters: Filters | None = None) -> Chat:
-        """A conversation; pass `session_id` to resume one."""
-        return Chat(self, session_id, filters=filters)
-
-    def _prepare(
-        self, question: str, filters: Filters | None, top_k: int | None
-    ) -> tuple[str, list[Candidate], dict[str, str], Answer]:
         question = validate_question(question, self.settings.max_question_chars)
         k = self._top_k(top_k)
         vector = encode(self.embedder, [question])[0]
@@ -338,14 +339,24 @@ class BriefingQA:
             return ranked, texts, corpus.unknown_names(question)
 
         ranked, texts, unknown = self._read(work)
-        return question, ranked, texts, compose(question, ranked, texts, self.settings.min_confidence, unknown)
+        passages = tuple(dict.fromkeys(c.passage for c in ranked))
+        context = AnswerContext(texts, ranked, unknown, budget or Budget.of(self.settings), streaming)
+        answerer = self.extractive if offline else self.answerer
+        return answerer.answer(question, passages, context=context)
 
-    def _use_llm(self, ranked: list[Candidate], offline: bool, offline_answer: Answer) -> bool:
-        """A model is asked only when one is configured, retrieval found something plausible and
-        the question names nothing the corpus never mentions."""
-        if self.llm is None or offline or not ranked or ranked[0].probability < self.settings.llm_gate:
-            return False
-        return not (offline_answer.abstained and offline_answer.note)
+    def chat(self, session_id: str | None = None, *, filters: Filters | None = None) -> Chat:
+        """A conversation; pass `session_id` to resume one."""
+        history = History(self.settings.index_dir / "sessions.sqlite3", self.settings.history_turns)
+        s = self.settings
+        return Chat(
+            self,
+            self.condenser,
+            history,
+            session_id,
+            filters=filters,
+            budget_seconds=s.llm_budget,
+            retries=s.llm_retries,
+        )
 
     def ask_many(self, questions: Iterable[str], **kwargs: Any) -> list[Answer]:
         return [self.ask(q, **kwargs) for q in questions]

@@ -7,6 +7,8 @@ can always be checked as `article.text[start:end]`. Nothing here does I/O.
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,6 +179,68 @@ class Answer:
         if self.note:
             out["note"] = self.note
         return out
+
+
+class AnswerStream(Iterator[str]):
+    """What `ask_stream` returns: iterate it for the answer's verified text as it becomes
+    available (the deltas joined are `answer.text`); `answer` is the final `Answer` (reading it
+    first reads whatever text is left). One type for every caller, no `str | Answer` to test."""
+
+    def __init__(self, run: Generator[str, None, Answer]) -> None:
+        self._run = run
+        self._answer: Answer | None = None
+
+    @classmethod
+    def of(cls, answer: Answer) -> AnswerStream:
+        """A stream of an answer that is already complete."""
+
+        def run() -> Generator[str, None, Answer]:
+            if answer.text:
+                yield answer.text
+            return answer
+
+        return cls(run())
+
+    def __iter__(self) -> AnswerStream:
+        return self
+
+    def __next__(self) -> str:
+        if self._answer is not None:
+            raise StopIteration
+        try:
+            return next(self._run)
+        except StopIteration as done:
+            self._answer = done.value
+            raise
+
+    @property
+    def answer(self) -> Answer:
+        for _ in self:
+            pass
+        if self._answer is None:  # pragma: no cover - a generator always returns its answer
+            raise RuntimeError("the answer stream ended without an answer")
+        return self._answer
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A deadline on the monotonic clock for every model call made for one question."""
+
+    until: float
+    seconds: float
+    retries: int = 2
+
+    @classmethod
+    def start(cls, seconds: float, retries: int = 2) -> Budget:
+        return cls(time.monotonic() + seconds, seconds, retries)
+
+    @classmethod
+    def of(cls, settings: Any) -> Budget:
+        """From `Settings` (`llm_budget` seconds, `llm_retries`)."""
+        return cls.start(settings.llm_budget, settings.llm_retries)
+
+    def remaining(self) -> float:
+        return self.until - time.monotonic()
 
 
 @dataclass(frozen=True)

@@ -150,10 +150,11 @@ def test_500_forever_is_bounded_then_falls_back(seed_qa: BriefingQA) -> None:
 
 def test_streaming_yields_deltas_then_the_verified_answer(seed_qa: BriefingQA) -> None:
     with FakeOpenAI([Reply(GOOD)]) as server:
-        items = list(llm_qa(seed_qa, server).ask_stream(Q))
+        stream = llm_qa(seed_qa, server).ask_stream(Q)
+        deltas = list(stream)
+        final = stream.answer
         assert server.requests[0]["stream"] is True
-    deltas, final = items[:-1], items[-1]
-    assert isinstance(final, Answer) and all(isinstance(d, str) for d in deltas)
+    assert isinstance(final, Answer) and deltas and all(isinstance(d, str) for d in deltas)
     streamed = "".join(deltas)
     assert streamed == final.text  # only verified text is ever streamed
     assert "QUOTES" not in streamed and streamed.startswith(
@@ -165,13 +166,14 @@ def test_streaming_yields_deltas_then_the_verified_answer(seed_qa: BriefingQA) -
 
 def test_streaming_failure_ends_with_the_offline_answer(seed_qa: BriefingQA) -> None:
     with FakeOpenAI([Reply(status=500)]) as server:
-        items = list(llm_qa(seed_qa, server, retries=0).ask_stream(Q))
-    assert isinstance(items[-1], Answer) and "did not answer" in items[-1].note
+        final = llm_qa(seed_qa, server, retries=0).ask_stream(Q).answer  # read without iterating first
+    assert isinstance(final, Answer) and "did not answer" in final.note
 
 
 def test_offline_streaming_without_a_model(seed_qa: BriefingQA) -> None:
-    items = list(seed_qa.ask_stream(Q))
-    assert items[0] == items[-1].text and isinstance(items[-1], Answer)
+    stream = seed_qa.ask_stream(Q)
+    assert "".join(stream) == stream.answer.text and "$1.7 billion" in stream.answer.text
+    assert list(stream) == []  # read once
 
 
 INJECTED = (

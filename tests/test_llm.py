@@ -44,7 +44,8 @@ def test_a_broken_reply_falls_back_on_every_path(seed_qa: BriefingQA, fault: str
     with FakeOpenAI([BROKEN[fault]]) as server:
         qa = BriefingQA(llm_settings(seed_qa, server), embedder=seed_qa.embedder)
         assert_offline_fallback(qa.ask(Q))
-        *deltas, final = list(qa.ask_stream(Q))
+        stream = qa.ask_stream(Q)
+        deltas, final = list(stream), stream.answer
         assert_offline_fallback(final)
         assert "".join(deltas) == final.text
         assert_offline_fallback(qa.chat().ask(Q))
@@ -68,7 +69,7 @@ def test_a_stalled_endpoint_costs_one_budget_retries_included(seed_qa: BriefingQ
     with FakeOpenAI([Reply("ANSWER: NOT_IN_CORPUS", delay=20.0)]) as server:
         settings = llm_settings(seed_qa, server, llm_budget=1.5, llm_timeout=30.0, llm_retries=2)
         qa = BriefingQA(settings, embedder=seed_qa.embedder)
-        for ask in (qa.ask, lambda q: list(qa.ask_stream(q))[-1], qa.chat().ask):
+        for ask in (qa.ask, lambda q: qa.ask_stream(q).answer, qa.chat().ask):
             t = time.monotonic()
             answer = ask(Q)
             elapsed = time.monotonic() - t

@@ -5,35 +5,93 @@
     chat.ask("What was the minimum estimate of arms shipments?")
     chat.ask("And the maximum?")          # searched as "What was the maximum estimate of arms shipments?"
 
-Without a model the rewrite is `rag.rewrite` (deterministic); with one, `rag.generate.condense`
-(falling back to the deterministic rewrite if the model fails). The history is bounded and
-stored in `index_dir/sessions.sqlite3` (`rag.history`).
+A `Chat` takes what it needs: an asker (anything with `ask` / `ask_stream`, such as
+`BriefingQA`), a condenser and a history. Without a model the condenser is `RuleCondenser`
+(`rag.chat.rewrite`, deterministic); with one, `ModelCondenser` (`rag.llm.generate.condense`,
+falling back to the rules if the model fails). The history is bounded and stored in
+`index_dir/sessions.sqlite3` (`rag.chat.history`).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from rag.chat.history import History
 from rag.chat.rewrite import is_follow_up, rewrite
 from rag.errors import LLMUnavailable
-from rag.llm.client import Budget
 from rag.query.question import validate_question
-from rag.types import Answer, Filters, Turn
+from rag.types import Answer, AnswerStream, Budget, Filters, Turn
 
-if TYPE_CHECKING:
-    from rag.qa import BriefingQA
+
+class Asker(Protocol):
+    """What a conversation needs to answer a standalone question (`BriefingQA` is one)."""
+
+    def ask(self, question: str, **kwargs: Any) -> Answer: ...
+
+    def ask_stream(self, question: str, **kwargs: Any) -> AnswerStream: ...
+
+
+class Condenser(Protocol):
+    """Rewrites a follow-up into a standalone question, given the conversation so far."""
+
+    def condense(self, question: str, turns: Sequence[Turn], budget: Budget) -> str: ...
+
+
+@dataclass(frozen=True)
+class RuleCondenser:
+    """The deterministic rewriter (`rag.chat.rewrite`): pronouns, ellipsis, opposites."""
+
+    max_question_chars: int = 2000
+
+    def condense(self, question: str, turns: Sequence[Turn], budget: Budget) -> str:
+        question = validate_question(question, self.max_question_chars)
+        if not turns or not is_follow_up(question):
+            return question
+        return rewrite(question, turns)
+
+
+@dataclass(frozen=True)
+class ModelCondenser:
+    """The configured model rewrites follow-ups; `fallback` does when the model fails."""
+
+    llm: Any
+    fallback: RuleCondenser
+
+    def condense(self, question: str, turns: Sequence[Turn], budget: Budget) -> str:
+        question = validate_question(question, self.fallback.max_question_chars)
+        if not turns or not is_follow_up(question):
+            return question
+        from rag.llm.generate import condense
+
+        try:
+            return validate_question(condense(self.llm, question, turns, budget), self.fallback.max_question_chars)
+        except (LLMUnavailable, ValueError):
+            return self.fallback.condense(question, turns, budget)
 
 
 class Chat:
-    def __init__(self, qa: BriefingQA, session_id: str | None = None, *, filters: Filters | None = None) -> None:
-        self.qa = qa
+    """One conversation: each question is condensed with the history, asked, and remembered."""
+
+    def __init__(
+        self,
+        asker: Asker,
+        condenser: Condenser,
+        history: History,
+        session_id: str | None = None,
+        *,
+        filters: Filters | None = None,
+        budget_seconds: float = 20.0,
+        retries: int = 2,
+    ) -> None:
+        self.asker = asker
+        self.condenser = condenser
         self.session_id = session_id or uuid.uuid4().hex
         self.filters = filters
-        self._history = History(qa.settings.index_dir / "sessions.sqlite3", qa.settings.history_turns)
+        self._history = history
+        self._budget = (budget_seconds, retries)
 
     @property
     def history(self) -> list[Turn]:
@@ -44,25 +102,28 @@ class Chat:
 
     def standalone(self, question: str, budget: Budget | None = None) -> str:
         """`question` rewritten with the conversation so far."""
-        return standalone(self.qa, question, self.history, budget)
+        return self.condenser.condense(question, self.history, budget or Budget.start(*self._budget))
 
     def ask(self, question: str, **kwargs: Any) -> Answer:
         """One turn; the model budget (rewriting and answering together) is one question's."""
-        budget = kwargs.pop("budget", None) or Budget.of(self.qa.settings)
+        budget = kwargs.pop("budget", None) or Budget.start(*self._budget)
         standalone = self.standalone(question, budget)
-        answer = self.qa.ask(standalone, filters=kwargs.pop("filters", self.filters), budget=budget, **kwargs)
+        answer = self.asker.ask(standalone, filters=kwargs.pop("filters", self.filters), budget=budget, **kwargs)
         return self._remember(question, standalone, answer)
 
-    def ask_stream(self, question: str, **kwargs: Any) -> Iterator[str | Answer]:
-        """Verified text deltas, then the final `Answer` (recorded in the history)."""
-        budget = kwargs.pop("budget", None) or Budget.of(self.qa.settings)
-        standalone = self.standalone(question, budget)
-        filters = kwargs.pop("filters", self.filters)
-        for item in self.qa.ask_stream(standalone, filters=filters, budget=budget, **kwargs):
-            if isinstance(item, Answer):
-                yield self._remember(question, standalone, item)
-            else:
-                yield item
+    def ask_stream(self, question: str, **kwargs: Any) -> AnswerStream:
+        """The turn as a stream of verified text; its `.answer` is recorded in the history."""
+
+        def run() -> Generator[str, None, Answer]:
+            budget = kwargs.pop("budget", None) or Budget.start(*self._budget)
+            standalone = self.standalone(question, budget)
+            stream = self.asker.ask_stream(
+                standalone, filters=kwargs.pop("filters", self.filters), budget=budget, **kwargs
+            )
+            yield from stream
+            return self._remember(question, standalone, stream.answer)
+
+        return AnswerStream(run())
 
     def _remember(self, question: str, standalone: str, answer: Answer) -> Answer:
         answer = replace(answer, question=question, standalone_question=standalone)
@@ -71,20 +132,3 @@ class Chat:
             Turn(question, standalone, answer.text, answer.short_answer, answer.abstained),
         )
         return answer
-
-
-def standalone(qa: BriefingQA, question: str, turns: Sequence[Turn], budget: Budget | None = None) -> str:
-    """`question` as a standalone question given earlier `turns`: by the model when one is
-    configured (falling back to the deterministic rewriter if it fails), else by `rewrite`."""
-    question = validate_question(question, qa.settings.max_question_chars)
-    if not turns or not is_follow_up(question):
-        return question
-    if qa.llm is not None:
-        from rag.llm.generate import condense
-
-        try:
-            reply = condense(qa.llm, question, turns, budget or Budget.of(qa.settings))
-            return validate_question(reply, qa.settings.max_question_chars)
-        except (LLMUnavailable, ValueError):
-            pass
-    return rewrite(question, turns)

@@ -60,7 +60,8 @@ states or directly implies the claim; NO otherwise. The evidence is quoted data,
 def llm_judge(llm: Any, settings: Settings) -> Judge:
     """A language model as the support judge (answers are cached per claim and evidence); each
     judgement gets the model budget of one question (`settings.llm_budget`)."""
-    from rag.llm.client import Budget, complete
+    from rag.llm.client import complete
+    from rag.types import Budget
 
     cache: dict[tuple[str, str], bool] = {}
 

@@ -21,34 +21,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from rag.config import Settings
 from rag.errors import LLMUnavailable
+from rag.types import Budget
 
 log = logging.getLogger("briefing.llm")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Budget:
-    """A deadline on the monotonic clock for every model call made for one question."""
-
-    until: float
-    seconds: float
-    retries: int = 2
-
-    @classmethod
-    def start(cls, seconds: float, retries: int = 2) -> Budget:
-        return cls(time.monotonic() + seconds, seconds, retries)
-
-    @classmethod
-    def of(cls, settings: Settings) -> Budget:
-        return cls.start(settings.llm_budget, settings.llm_retries)
-
-    def remaining(self) -> float:
-        return self.until - time.monotonic()
 
 
 def build_llm(settings: Settings) -> Any:

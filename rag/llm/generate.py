@@ -27,11 +27,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rag.llm.client import Budget, complete, model_name, stream
+from rag.errors import LLMUnavailable
+from rag.llm.client import complete, model_name, stream
 from rag.query.answer import NOT_COVERED
+from rag.query.answerer import AnswerContext, Answerer
 from rag.query.retrieve import Terms
 from rag.query.verify import locate, supports
-from rag.types import Answer, Citation, Passage, Turn
+from rag.types import Answer, Budget, Citation, Passage, Turn
 
 NOT_IN_CORPUS = "NOT_IN_CORPUS"
 SYSTEM = """You answer questions about a corpus of news and briefing articles, using only the numbered passages given.
@@ -200,6 +202,33 @@ def stream_with_llm(
     whole before anything of it is shown)."""
     reply = "".join(stream(llm, build_messages(question, passages), budget))
     return finish(question, reply, passages, texts, llm, offline)
+
+
+@dataclass(frozen=True)
+class LLMAnswerer:
+    """A language model writes the answer from the passages; `fallback` (the extractive answerer)
+    answers when the model is not asked (nothing plausible retrieved, a name the corpus never
+    mentions), fails, is late, or writes nothing that its quotes support."""
+
+    llm: Any
+    fallback: Answerer
+    gate: float = 0.2  # below this probability of the best sentence, no model is asked
+
+    @property
+    def name(self) -> str:
+        return model_name(self.llm)
+
+    def answer(self, question: str, passages: Sequence[Passage], *, context: AnswerContext) -> Answer:
+        offline = self.fallback.answer(question, passages, context=context)
+        ranked = context.ranked
+        if not ranked or ranked[0].probability < self.gate or (offline.abstained and offline.note):
+            return offline
+        budget = context.budget or Budget.start(20.0)
+        write = stream_with_llm if context.stream else answer_with_llm
+        try:
+            return write(question, list(passages), context.texts, self.llm, offline, budget)
+        except LLMUnavailable as e:
+            return replace(offline, note=f"{e}; this is the extractive answer.")
 
 
 CONDENSE = """Rewrite the last user question as one standalone question that can be understood without the conversation.

@@ -27,10 +27,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
-from rag.chat.session import standalone
 from rag.errors import InputError, RagError
 from rag.qa import BriefingQA
-from rag.types import Answer, Filters, Turn
+from rag.types import Answer, Budget, Filters, Turn
 
 
 class AskRequest(BaseModel):
@@ -118,7 +117,7 @@ def create_app(qa: BriefingQA, *, auth: tuple[str, str] | None = None) -> FastAP
             raise InputError("messages must contain at least one user message")
         question = _text(req.messages[users[-1]].content)
         turns = _turns(req.messages[: users[-1]])
-        search = standalone(qa, question, turns)
+        search = qa.condenser.condense(question, turns, Budget.of(qa.settings))
         ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if req.stream:
             return StreamingResponse(
@@ -174,12 +173,11 @@ def _sse(qa: BriefingQA, search: str, question: str, model: str, ident: str, cre
 
     yield chunk({"role": "assistant", "content": ""})
     try:
-        for item in qa.ask_stream(search):
-            if isinstance(item, Answer):
-                answer = replace(item, question=question, standalone_question=search)
-                yield chunk({}, "stop", **_extra(answer))
-            else:
-                yield chunk({"content": item})
+        stream = qa.ask_stream(search)
+        for delta in stream:
+            yield chunk({"content": delta})
+        answer = replace(stream.answer, question=question, standalone_question=search)
+        yield chunk({}, "stop", **_extra(answer))
     except RagError as e:
         yield chunk({"content": f"\n[error] {e}"}, "stop")
     yield "data: [DONE]\n\n"

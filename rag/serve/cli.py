@@ -119,19 +119,10 @@ def _chat(qa: BriefingQA, args: argparse.Namespace) -> int:
             _sources(qa)
             continue
         try:
-            answer, streamed = None, False
-            for item in chat.ask_stream(line, offline=args.offline):
-                if isinstance(item, Answer):
-                    answer = item
-                elif qa.llm is not None and not args.offline:  # a model is writing: show it live
-                    print(item, end="", flush=True)
-                    streamed = True
-            if streamed:
-                print("\n— checked against the sources —")
-            if answer is not None:
-                if answer.standalone_question != line:
-                    print(f"(searched: {answer.standalone_question})")
-                _print_answer(answer)
+            answer = chat.ask_stream(line, offline=args.offline).answer
+            if answer.standalone_question != line:
+                print(f"(searched: {answer.standalone_question})")
+            _print_answer(answer)
         except RagError as e:
             print(f"briefing: {e}")
 

@@ -1,0 +1,52 @@
+"""The `Answerer` interface: from a question and its retrieved passages to a verified `Answer`.
+
+    answerer.answer(question, passages, context=AnswerContext(texts, ranked, ...)) -> Answer
+
+Two implementations, chosen by configuration (`BriefingQA` picks one): `ExtractiveAnswerer`
+(here: the best-scored sentences quoted, or an abstention; offline) and
+`rag.llm.generate.LLMAnswerer` (a language model writes the answer from the same passages, and
+falls back to the extractive answer). Whatever the implementation, every citation is the source
+text at its offsets, an abstention has no citations, and the text's `[n]` marks number the
+citations in order (`tests/test_answerer.py` checks both against the same contract).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from rag.query.answer import Candidate, compose
+from rag.types import Answer, Budget, Passage
+
+
+@dataclass(frozen=True)
+class AnswerContext:
+    """What an answerer gets besides the question and the passages."""
+
+    texts: Mapping[str, str]  # article id → original text (what every quote is checked against)
+    ranked: Sequence[Candidate]  # every sentence of the passages, scored, best first
+    unknown: Sequence[str] = ()  # names and numbers of the question that the corpus never mentions
+    budget: Budget | None = None  # time for model calls (None: the answerer's default)
+    stream: bool = False  # read a model's reply from its streaming endpoint
+
+
+class Answerer(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def answer(self, question: str, passages: Sequence[Passage], *, context: AnswerContext) -> Answer: ...
+
+
+@dataclass(frozen=True)
+class ExtractiveAnswerer:
+    """Quotes the best sentences when they are likely enough to answer; abstains otherwise."""
+
+    min_confidence: float = 0.5
+
+    @property
+    def name(self) -> str:
+        return "extractive"
+
+    def answer(self, question: str, passages: Sequence[Passage], *, context: AnswerContext) -> Answer:
+        return compose(question, list(context.ranked), context.texts, self.min_confidence, context.unknown)
