@@ -42,7 +42,7 @@ eval: install index/chroma.sqlite3
 	$(BIN)/briefing eval --set eval/seeds.jsonl --out reports/
 
 squad: install
-	$(BIN)/briefing eval --squad ../shared/bench/squad-v2-dev-8articles.json --sample $(or $(N),600) --out reports/
+	$(BIN)/briefing eval --squad eval/squad/squad-v2-dev-8articles.json --sample $(or $(N),600) --out reports/
 
 lint: install
 	$(BIN)/ruff check rag tests bench ui.py

@@ -39,18 +39,17 @@ def test_the_four_conversation_examples(seed_qa: BriefingQA) -> None:
     ("turns", "standalone", "expected"),
     [
         (["How many high-level meetings were there in 2024?", "And in 2023?"],
-         "How many high-level meetings were there in 2023?", None),
+         "How many high-level meetings were there in 2023?", "average of two"),
         (["Who wrote the study?", "When was it published?"], "When was the study published?", "October 28"),
         (["How many soldiers could North Korea deploy?", "What risks does the report mention?"],
          "What risks does the report mention?", "desertion"),
     ],
 )  # fmt: skip
-def test_more_follow_ups(seed_qa: BriefingQA, turns: list[str], standalone: str, expected: str | None) -> None:
+def test_more_follow_ups(seed_qa: BriefingQA, turns: list[str], standalone: str, expected: str) -> None:
     chat = seed_qa.chat()
     last = [chat.ask(q) for q in turns][-1]
     assert last.standalone_question == standalone
-    if expected:
-        assert expected in last.text
+    assert expected in last.text and not last.abstained
 
 
 def test_sessions_resume_and_reset(seed_qa: BriefingQA) -> None:

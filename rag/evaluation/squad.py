@@ -22,7 +22,7 @@ from typing import Any
 
 from rag.config import Settings
 
-DEFAULT = Path("../shared/bench/squad-v2-dev-8articles.json")
+DEFAULT = Path("eval/squad/squad-v2-dev-8articles.json")  # vendored: see eval/squad/README.md
 
 
 @dataclass(frozen=True)
