@@ -1,4 +1,7 @@
-"""Settings: one frozen object, read from the environment only when `Settings.from_env()` is called.
+"""Settings: one typed, frozen pydantic-settings class, read from the environment only when
+`Settings.from_env()` is called (constructing `Settings(...)` reads nothing but its arguments).
+
+Every field can be set as `BRIEFING_<FIELD>` (`BRIEFING_TOP_K=8`); four keep their usual names:
 
 | variable | meaning | default |
 |---|---|---|
@@ -13,55 +16,79 @@
 | BRIEFING_LLM_BUDGET | seconds all model calls for one question may take, retries included; then the offline answer | 20 |
 | BRIEFING_LLM_TIMEOUT / BRIEFING_LLM_RETRIES | seconds per request (capped by the budget) / retries on 429, 5xx, timeouts | 30 / 2 |
 | BRIEFING_HISTORY_TURNS | turns of a conversation kept per session | 20 |
+
+A bad value raises `ConfigError` naming the variable and what it needs.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
 
 from rag.errors import ConfigError
 
+_PREFIX = "BRIEFING_"
 
-@dataclass(frozen=True)
-class Settings:
+
+def _named(field: str, variable: str) -> Any:
+    return AliasChoices(field, variable)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=_PREFIX, frozen=True, populate_by_name=True, extra="forbid", env_ignore_empty=True
+    )
+
     index_dir: Path = Path("index")
-    chroma_host: str | None = None
-    chroma_port: int = 8000
+    chroma_host: str | None = Field(None, validation_alias=_named("chroma_host", "CHROMA_HOST"))
+    chroma_port: int = Field(8000, validation_alias=_named("chroma_port", "CHROMA_PORT"))
     collection: str = "briefing"
-    top_k: int = 6  # passages (chunks) given to the answerer
-    candidates: int = 20  # per retriever, before fusion
-    chunk_chars: int = 700  # soft chunk size; sentences are never split
-    embed_batch_size: int = 32
-    min_confidence: float = 0.5
-    answerable_prior: float = 0.8
+    top_k: int = Field(6, ge=1, le=50)  # passages (chunks) given to the answerer
+    candidates: int = Field(20, ge=1)  # per retriever, before fusion (at least top_k are always fetched)
+    chunk_chars: int = Field(700, ge=100)  # soft chunk size; sentences are never split
+    embed_batch_size: int = Field(32, ge=1)
+    min_confidence: float = Field(0.5, ge=0.0, le=1.0)
+    answerable_prior: float = Field(0.8, gt=0.0, lt=1.0)
     near_duplicate: float = 0.8  # article-vector cosine from which two articles may be near-duplicates…
     near_duplicate_facts: float = 0.3  # …when they also share this share (Jaccard) of numbers and names
-    max_question_chars: int = 2000
-    openai_api_key: str | None = field(default=None, repr=False)
-    openai_base_url: str | None = None
+    max_question_chars: int = Field(2000, ge=1)
+    openai_api_key: str | None = Field(None, repr=False, validation_alias=_named("openai_api_key", "OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_named("openai_base_url", "OPENAI_BASE_URL"))
     llm_model: str | None = None
-    llm_timeout: float = 30.0
-    llm_retries: int = 2
-    llm_budget: float = 20.0  # seconds for every model call of one question, retries included
+    llm_timeout: float = Field(30.0, gt=0)
+    llm_retries: int = Field(2, ge=0)
+    llm_budget: float = Field(20.0, gt=0)  # seconds for every model call of one question, retries included
     llm_gate: float = 0.2  # below this calibrated probability no model is asked: abstain at once
-    history_turns: int = 20
+    history_turns: int = Field(20, ge=1)
 
-    def __post_init__(self) -> None:
-        if self.top_k < 1 or self.candidates < self.top_k:
-            raise ConfigError(f"need 1 ≤ top_k ≤ candidates, got top_k={self.top_k}, candidates={self.candidates}")
-        if not 0.0 <= self.min_confidence <= 1.0:
-            raise ConfigError(f"min_confidence must be within [0, 1], got {self.min_confidence}")
-        if not 0.0 < self.answerable_prior < 1.0:
-            raise ConfigError(f"answerable_prior must be strictly between 0 and 1, got {self.answerable_prior}")
-        if self.llm_timeout <= 0 or self.llm_budget <= 0 or self.llm_retries < 0 or self.history_turns < 1:
-            raise ConfigError("llm_timeout and llm_budget must be > 0, llm_retries ≥ 0 and history_turns ≥ 1")
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as e:
+            raise ConfigError(_explain(e)) from None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
         if self.openai_base_url and not self.llm_model:
-            raise ConfigError(f"OPENAI_BASE_URL is set ({self.openai_base_url}) but no model: set BRIEFING_LLM_MODEL")
-        if self.chunk_chars < 100:
-            raise ConfigError(f"chunk_chars must be at least 100, got {self.chunk_chars}")
+            raise ValueError(f"OPENAI_BASE_URL is set ({self.openai_base_url}) but no model: set BRIEFING_LLM_MODEL")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)  # the environment is read by from_env, never as a side effect
 
     @property
     def llm_configured(self) -> bool:
@@ -71,40 +98,45 @@ class Settings:
     def remote(self) -> bool:
         return bool(self.chroma_host)
 
-    def with_(self, **changes: object) -> Settings:
-        return replace(self, **changes)
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with `changes`, validated like a new object."""
+        return type(self)(**{**self.model_dump(), **changes})
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        env = os.environ if env is None else env
-        values: dict[str, object] = {}
-        try:
-            if v := env.get("BRIEFING_INDEX_DIR"):
-                values["index_dir"] = Path(v)
-            if v := env.get("CHROMA_HOST"):
-                values["chroma_host"] = v
-            if v := env.get("CHROMA_PORT"):
-                values["chroma_port"] = int(v)
-            if v := env.get("BRIEFING_COLLECTION"):
-                values["collection"] = v
-            if v := env.get("BRIEFING_TOP_K"):
-                values["top_k"] = int(v)
-            if v := env.get("BRIEFING_MIN_CONFIDENCE"):
-                values["min_confidence"] = float(v)
-            if v := env.get("BRIEFING_ANSWERABLE_PRIOR"):
-                values["answerable_prior"] = float(v)
-            for name, key, kind in (
-                ("OPENAI_API_KEY", "openai_api_key", str),
-                ("OPENAI_BASE_URL", "openai_base_url", str),
-                ("BRIEFING_LLM_MODEL", "llm_model", str),
-                ("BRIEFING_LLM_TIMEOUT", "llm_timeout", float),
-                ("BRIEFING_LLM_BUDGET", "llm_budget", float),
-                ("BRIEFING_LLM_RETRIES", "llm_retries", int),
-                ("BRIEFING_HISTORY_TURNS", "history_turns", int),
-            ):
-                if v := env.get(name):
-                    values[key] = kind(v)
-        except ValueError as e:
-            raise ConfigError(f"Bad number in the environment: {e}") from e
-        values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from `env` (the process environment by default); `overrides` win."""
+        values = _Environment(cls, os.environ if env is None else env)()
+        return cls(**{**values, **overrides})
+
+
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping instead of `os.environ`."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self.mapping = env
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self.mapping, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+
+def _variable(field: str) -> str:
+    """The environment variable that sets `field`."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[-1])
+    return f"{_PREFIX}{field.upper()}"
+
+
+def _explain(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        loc = str(item["loc"][0]) if item["loc"] else ""
+        field = next((n for n, f in Settings.model_fields.items() if loc in (n, _variable(n))), loc)
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if field:
+            parts.append(f"{_variable(field)} ({field}): {message}, got {item.get('input')!r}")
+        else:
+            parts.append(message)
+    return "Bad setting: " + "; ".join(parts)

@@ -149,7 +149,9 @@ class BriefingQA:
             if self._corpus is not None:
                 self._corpus.store.close()
                 self._corpus = None
-            corpus = Corpus(Store.open(self.settings, self.embedder.model_name, create=create))
+            corpus = Corpus(
+                Store.open(self.settings, self.embedder.model_name, create=create), self.settings.candidates
+            )
             self._generation = corpus.store.generation()
             self._corpus = corpus
 

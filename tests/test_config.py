@@ -26,9 +26,24 @@ def test_settings_from_env() -> None:
         {"BRIEFING_ANSWERABLE_PRIOR": "1"},
     ],
 )
-def test_bad_settings_are_config_errors(env: dict[str, str]) -> None:
-    with pytest.raises(ConfigError):
+def test_bad_settings_are_config_errors_naming_the_variable(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match=next(iter(env))):
         Settings.from_env(env)
+
+
+def test_constructing_settings_reads_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BRIEFING_TOP_K", "9")
+    assert Settings().top_k == 6
+    assert Settings.from_env().top_k == 9
+    assert Settings.from_env(top_k=4).top_k == 4  # an explicit override wins
+
+
+def test_every_field_has_a_variable_and_unknown_fields_are_refused() -> None:
+    assert Settings.from_env({"BRIEFING_CHUNK_CHARS": "900", "briefing_top_k": "5"}).chunk_chars == 900
+    with pytest.raises(ConfigError, match="top_kk"):
+        Settings(top_kk=3)
+    with pytest.raises(ConfigError, match="BRIEFING_TOP_K"):
+        Settings().with_(top_k=0)
 
 
 def test_prior_equal_to_base_rate_is_the_fitted_model_and_higher_prior_raises_probability() -> None:

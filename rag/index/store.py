@@ -36,8 +36,38 @@ from rag.errors import (
 from rag.types import ArticleInfo, Chunk, Filters, Sentence
 
 SCHEMA = 1  # the collections' layout; an index of another layout is refused at open
-PIPELINE = "clean-2/chunk-2"  # bump when cleaning or chunking changes: articles are then redone
+PIPELINE = "clean-3/chunk-2"  # bump when cleaning or chunking changes: articles are then redone
 _NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end", "sentences"]  # only the title is
+
+
+# Rows per Chroma read or delete. One call over more rows than SQLite's variable limit (32,766)
+# fails ("too many SQL variables"), locally and on a server, so every read of a whole collection
+# and every call with a long id list goes in pages of this size.
+PAGE = 5000
+
+
+def read_all(collection: Any, include: list[str], where: dict[str, Any] | None = None, page: int = PAGE) -> dict:
+    """`collection.get(...)` of every matching row, read `page` rows at a time."""
+    out: dict[str, list[Any]] = {"ids": [], **{k: [] for k in include}}
+    offset = 0
+    while True:
+        got = collection.get(include=include, where=where, limit=page, offset=offset)
+        for key in out:
+            out[key] += list(got[key] if got.get(key) is not None else [])
+        if len(got["ids"]) < page:
+            return out
+        offset += page
+
+
+def read_ids(collection: Any, ids: Sequence[str], include: list[str], page: int = PAGE) -> dict:
+    """`collection.get(ids=ids, ...)`, `page` ids at a time."""
+    out: dict[str, list[Any]] = {"ids": [], **{k: [] for k in include}}
+    ids = list(ids)
+    for i in range(0, len(ids), page):
+        got = collection.get(ids=ids[i : i + page], include=include)
+        for key in out:
+            out[key] += list(got[key] if got.get(key) is not None else [])
+    return out
 
 
 @dataclass(frozen=True)
@@ -76,10 +106,11 @@ def _date_from_key(k: int) -> dt.date | None:
 class Store:
     """One index: open with `Store.open(settings, model_id, create=...)`."""
 
-    def __init__(self, client: Any, settings: Settings, model_id: str) -> None:
+    def __init__(self, client: Any, settings: Settings, model_id: str, page: int = PAGE) -> None:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         self.settings = settings
+        self.page = page  # rows per read of a whole collection or a long id list
         self.model_id = model_id
         self._client = client
         meta = {"embed_model": model_id, "schema": SCHEMA}
@@ -94,7 +125,7 @@ class Store:
 
     # opening ---------------------------------------------------------------------------------
     @classmethod
-    def open(cls, settings: Settings, model_id: str, *, create: bool) -> Store:
+    def open(cls, settings: Settings, model_id: str, *, create: bool, page: int = PAGE) -> Store:
         """Open the index; `create=False` requires it to exist and match `model_id`."""
         client = _client(settings, create)
         name = f"{settings.collection}-chunks"
@@ -119,7 +150,7 @@ class Store:
                     f"The index at {where} was built with the embedding model {built_with!r}, but this "
                     f"run uses {model_id!r}. Rebuild it: briefing ingest --rebuild seeds/"
                 )
-        return cls(client, settings, model_id)
+        return cls(client, settings, model_id, page)
 
     @classmethod
     def delete_index(cls, settings: Settings) -> None:
@@ -183,12 +214,13 @@ class Store:
     # articles --------------------------------------------------------------------------------
     def articles(self) -> dict[str, ArticleInfo]:
         """The articles readers see (not those being removed)."""
-        got = self._articles.get(include=["metadatas"])
+        with _chroma_errors(self.settings):
+            got = read_all(self._articles, ["metadatas"], page=self.page)
         return {i: _info(i, m) for i, m in zip(got["ids"], got["metadatas"]) if not m.get("removed")}
 
     def article_state(self) -> dict[str, ArticleState]:
         """Every article record, with what ingest needs to skip, redo or finish it."""
-        got = self._articles.get(include=["metadatas"])
+        got = read_all(self._articles, ["metadatas"], page=self.page)
         return {
             i: ArticleState(
                 content_hash=m.get("content_hash", ""),
@@ -206,7 +238,7 @@ class Store:
         if not ids:
             return {}
         with _chroma_errors(self.settings):
-            got = self._articles.get(ids=list(ids), include=["documents"])
+            got = read_ids(self._articles, ids, ["documents"], page=self.page)
         return dict(zip(got["ids"], got["documents"]))
 
     def nearest_articles(self, vector: np.ndarray, k: int = 5) -> list[tuple[ArticleInfo, float]]:
@@ -304,17 +336,21 @@ class Store:
         ids = sorted(set(ids))
         if not ids:
             return
-        got = self._articles.get(ids=ids, include=["metadatas"])
+        got = read_ids(self._articles, ids, ["metadatas"], page=self.page)
         if not got["ids"]:
             return
-        self._articles.update(ids=got["ids"], metadatas=[{"removed": True}] * len(got["ids"]))
-        where = {"article_id": {"$in": list(got["ids"])}}
-        self._chunks.delete(where=where)
-        self._sentences.delete(where=where)
-        gone = set(got["ids"])
+        found = list(got["ids"])
+        pages = [found[i : i + self.page] for i in range(0, len(found), self.page)]
+        for part in pages:
+            self._articles.update(ids=part, metadatas=[{"removed": True}] * len(part))
+        for part in pages:
+            where = {"article_id": {"$in": part}}
+            self._chunks.delete(where=where)
+            self._sentences.delete(where=where)
+        gone = set(found)
         linked = {d for m in got["metadatas"] for d in (m.get("duplicates") or "").split(",") if d} - gone
         if linked:
-            others = self._articles.get(ids=sorted(linked), include=["metadatas"])
+            others = read_ids(self._articles, sorted(linked), ["metadatas"], page=self.page)
             self._articles.update(
                 ids=others["ids"],
                 metadatas=[
@@ -322,7 +358,8 @@ class Store:
                     for m in others["metadatas"]
                 ],
             )
-        self._articles.delete(ids=list(got["ids"]))
+        for part in pages:
+            self._articles.delete(ids=part)
 
     def link_duplicates(self, article_id: str, others: Sequence[str]) -> None:
         """Record `others` as duplicates of `article_id`, and the reverse links too."""
@@ -337,9 +374,12 @@ class Store:
 
     # reading for retrieval -------------------------------------------------------------------
     def nodes(self) -> list[Any]:
-        """All chunk nodes (llama-index `TextNode`s), e.g. to build BM25."""
+        """All chunk nodes (llama-index `TextNode`s), e.g. to build BM25, read page by page."""
+        from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
         with _chroma_errors(self.settings):
-            return self.vector_store.get_nodes(node_ids=None)
+            got = read_all(self._chunks, ["documents", "metadatas"], page=self.page)
+        return [metadata_dict_to_node(m, text=t) for m, t in zip(got["metadatas"], got["documents"])]
 
     def dense(self, query_vector: np.ndarray, k: int, filters: Filters) -> list[tuple[Any, float]]:
         """Top-k chunk nodes by cosine similarity, as (node, cosine)."""

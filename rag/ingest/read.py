@@ -1,9 +1,12 @@
 """Read article files (.txt, .md, .html) into cleaned `Article`s that keep original offsets.
 
 `discover(paths)` lists the files to read; `read_article(path)` decodes one file strictly as
-UTF-8 (the encoding the citation contract reads it with), splits it into candidate lines or HTML
-blocks, drops boilerplate (`rag.clean`), joins hard-wrapped lines back into paragraphs and fills
-in metadata (front matter or <meta> tags first, then the byline and headline in the text).
+UTF-8 (the encoding the citation contract reads it with). An HTML page's main text and metadata
+come from `rag.ingest.html` (trafilatura, realigned to offsets). A text or markdown file is split
+into lines (after its front matter, read by python-frontmatter), boilerplate lines are dropped by
+their shape (`rag.ingest.clean`), hard-wrapped lines are joined back into paragraphs, and the
+byline and headline in the text fill in what the front matter did not say. Date values that
+stand alone (front matter, page metadata) are read by dateparser.
 Unreadable input raises `SkipFile` with a reason; callers report it and go on.
 
 This module does not chunk, embed or store anything.
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import InputError, SkipFile
-from rag.ingest.clean import TERMINAL, boilerplate_flags, parse_date, text_meta
+from rag.ingest.clean import TERMINAL, TextMeta, boilerplate_flags, text_meta
 from rag.ingest.html import parse_html
 from rag.types import Article, Block
 
@@ -119,21 +122,19 @@ def read_article(source: str) -> Article:
 
 def build_article(source: str, text: str, kind: str) -> Article:
     """Clean `text` (the original file text) into an `Article`."""
-    meta: dict[str, str] = {}
     if kind == "html":
         doc = parse_html(text)
-        lines = [_Line(b, break_before=True) for b in doc.blocks]
-        meta = _html_meta(doc.meta)
+        blocks, meta, found = doc.blocks, doc.meta, TextMeta()
     else:
         body_start, meta = _front_matter(text) if kind == "markdown" else (0, {})
         lines = _text_lines(text, body_start, markdown=kind == "markdown")
-    candidates = [ln.block for ln in lines]
-    flags = boilerplate_flags(candidates)
-    found = text_meta(candidates, flags)
-    blocks = _paragraphs(text, [ln for ln, drop in zip(lines, flags) if not drop])
+        candidates = [ln.block for ln in lines]
+        flags = boilerplate_flags(candidates)
+        found = text_meta(candidates, flags)
+        blocks = _paragraphs(text, [ln for ln, drop in zip(lines, flags) if not drop])
     if not blocks:
         raise SkipFile("no article text left after removing boilerplate")
-    date = parse_date(meta.get("date", "")) or _iso_date(meta.get("date", "")) or found.date
+    date = _date_value(meta.get("date", "")) or found.date
     return Article(
         id=article_id(source),
         source=source,
@@ -192,37 +193,49 @@ def _paragraphs(text: str, lines: list[_Line]) -> list[Block]:
     return blocks
 
 
+_FIELDS = {"title": "title", "author": "author", "date": "date", "outlet": "outlet", "publisher": "outlet",
+           "source": "outlet"}  # fmt: skip
+
+
 def _front_matter(text: str) -> tuple[int, dict[str, str]]:
-    """`---` / `key: value` / `---` at the top of a markdown file → (body offset, fields)."""
-    m = re.match(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(\r?\n|\Z)", text, re.DOTALL)
-    if not m:
+    """YAML front matter at the top of a markdown file (python-frontmatter) → (body offset, fields).
+    Front matter that is not valid YAML is still cut from the body, and says nothing."""
+    import yaml
+    from frontmatter import YAMLHandler
+
+    handler = YAMLHandler()
+    if not handler.detect(text):
         return 0, {}
-    fields = {}
-    for line in m.group(1).splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip().lower() in {"title", "author", "date", "outlet", "publisher", "source"}:
-            k = {"publisher": "outlet", "source": "outlet"}.get(key.strip().lower(), key.strip().lower())
-            fields[k] = value.strip().strip("\"'")
-    return m.end(), fields
-
-
-def _html_meta(meta: dict[str, str]) -> dict[str, str]:
-    pick = {
-        "title": ("og:title", "twitter:title", "_h1", "_title"),
-        "author": ("author", "article:author", "byl", "dc.creator"),
-        "date": ("article:published_time", "date", "pubdate", "dc.date", "time"),
-        "outlet": ("og:site_name", "publisher", "application-name"),
-    }
-    return {
-        k: next(meta[n] for n in names if meta.get(n)) for k, names in pick.items() if any(meta.get(n) for n in names)
-    }
-
-
-def _iso_date(value: str) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(value.strip()[:10]) if value else None
+        raw, body = handler.split(text)
     except ValueError:
+        return 0, {}
+    try:
+        values = handler.load(raw)
+    except yaml.YAMLError:
+        values = {}
+    fields: dict[str, str] = {}
+    for key, value in values.items() if isinstance(values, dict) else ():
+        name = _FIELDS.get(str(key).strip().lower())
+        if name and value is not None and name not in fields:
+            fields[name] = value.isoformat() if isinstance(value, dt.date) else " ".join(str(value).split())
+    return len(text) - len(body), fields
+
+
+def _date_value(value: str) -> dt.date | None:
+    """A date given on its own ("2024-03-05T10:00:00Z", "March 5, 2024", "5 Mar 2024"); dateparser,
+    strict: a value without day, month and year is no date."""
+    if not value.strip():
         return None
+    try:
+        return dt.date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        pass
+    import dateparser
+
+    settings = {"STRICT_PARSING": True, "REQUIRE_PARTS": ["day", "month", "year"]}
+    parsed = dateparser.parse(value, languages=["en"], settings=settings)  # type: ignore[arg-type]
+    return parsed.date() if parsed else None
 
 
 def _fallback_title(text: str, limit: int = 90) -> str:

@@ -7,7 +7,7 @@ Two implementations, chosen by configuration (`BriefingQA` picks one): `Extracti
 `rag.llm.generate.LLMAnswerer` (a language model writes the answer from the same passages, and
 falls back to the extractive answer). Whatever the implementation, every citation is the source
 text at its offsets, an abstention has no citations, and the text's `[n]` marks number the
-citations in order (`tests/test_answerer.py` checks both against the same contract).
+citations in order (`tests/query/test_answerer.py` checks both against the same contract).
 """
 
 from __future__ import annotations

@@ -7,16 +7,16 @@ query variants, so none is needed). Metadata filters (sources, date range) go to
 
 The BM25 index (one per distinct filter, built over the chunks that pass it) and the article
 table are built from the store on first use and kept by the `Corpus` object until `refresh()`
-(called after every ingest). This module also owns the term
-statistics (`Corpus.idf`) that answer-sentence scoring uses, so BM25 and that scoring agree on
-what a term is.
+(called after every ingest). The term statistics that answer-sentence scoring uses
+(`Corpus.idf`) are the document frequencies of the unfiltered BM25 index itself, and `Terms`
+splits, lower-cases and stems text exactly as that index does (bm25s' token pattern, stopword
+list and Snowball stemmer), so BM25 and the scoring agree on what a term is.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from functools import cached_property
 from typing import Any
 
@@ -25,7 +25,7 @@ import numpy as np
 from rag.index.store import Store, matches, node_to_chunk
 from rag.types import ArticleInfo, Filters, Passage
 
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s' default splitter, which the BM25 index uses
 
 
 class Terms:
@@ -63,8 +63,9 @@ class Terms:
 class Corpus:
     """What retrieval needs from the whole index, built lazily from the store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, candidates: int = 20) -> None:
         self.store = store
+        self.candidates = candidates  # BM25 hits per question (the unfiltered index's k)
         self.terms = Terms()
         self._bm25: dict[tuple[Filters, int], Any] = {}
 
@@ -108,11 +109,19 @@ class Corpus:
 
     @cached_property
     def idf(self) -> dict[str, float]:
-        df: Counter[str] = Counter()
-        for node in self.nodes:
-            df.update(set(self.terms(node.get_content())))
-        n = max(len(self.nodes), 1)
-        return {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        """Lucene's IDF of every term of the unfiltered BM25 index, from that index's own document
+        frequencies (the non-zero entries of each term's column in bm25s' score matrix)."""
+        retriever = self.bm25(Filters(), self.candidates)
+        if retriever is None:
+            return {}
+        index = retriever.bm25
+        df = np.diff(np.asarray(index.scores["indptr"]))
+        n = int(index.scores["num_docs"])
+        return {
+            term: math.log(1 + (n - int(df[i]) + 0.5) / (int(df[i]) + 0.5))
+            for term, i in index.vocab_dict.items()
+            if i < len(df) and df[i] > 0
+        }
 
     def unknown_names(self, question: str) -> list[str]:
         """Names and numbers in `question` that no chunk of the corpus contains."""

@@ -221,10 +221,10 @@ def test_messages_escape_passage_text(seed_qa: BriefingQA) -> None:
 
 
 def test_unreachable_endpoint_falls_back_quickly(seed_qa: BriefingQA) -> None:
-    from tests.test_store import _free_port
+    from tests.servers import free_port
 
     settings = seed_qa.settings.with_(
-        openai_base_url=f"http://127.0.0.1:{_free_port()}/v1", llm_model="fake-model", llm_timeout=2, llm_retries=1
+        openai_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_model="fake-model", llm_timeout=2, llm_retries=1
     )
     t = time.monotonic()
     answer = BriefingQA(settings, embedder=seed_qa.embedder).ask(Q)

@@ -15,6 +15,7 @@ import pytest
 
 from rag import BriefingQA, Filters, IndexCorruptError, IndexNotFoundError, Settings, StoreUnavailableError
 from tests.fakes import HashEmbedding
+from tests.servers import free_port
 
 ARTICLE = "Ship traffic in the strait rose 12% in March. Officials said the route was safe again.\n"
 OTHER = "Wheat prices fell 3% on Friday. Traders blamed the strong harvest in Kansas.\n"
@@ -133,15 +134,9 @@ def test_corrupted_index_is_reported(tmp_path: Path) -> None:
         BriefingQA.open(index, embedder=HashEmbedding())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def chroma_server(tmp_path: Path):  # noqa: ANN201
-    port = _free_port()
+    port = free_port()
     chroma = Path(sys.executable).with_name("chroma")
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
     proc = subprocess.Popen(
@@ -179,7 +174,7 @@ def test_server_mode_runs_the_same_pipeline(chroma_server: int, seeds: Path, tmp
 
 
 def test_unreachable_server_is_a_clear_error() -> None:
-    settings = Settings(chroma_host="127.0.0.1", chroma_port=_free_port())
+    settings = Settings(chroma_host="127.0.0.1", chroma_port=free_port())
     with pytest.raises(StoreUnavailableError, match="Cannot reach the Chroma server"):
         BriefingQA(settings, embedder=HashEmbedding()).ingest(["."])
 
@@ -222,3 +217,23 @@ def test_facts_are_numbers_and_names() -> None:
     from rag.ingest.dedupe import facts
 
     assert facts(STUDY) == {"4.2b", "2023", "12000", "harbour research institute", "maria lopez", "west africa"}
+
+
+def test_whole_collection_reads_go_in_pages(fake_qa: BriefingQA, tmp_path: Path) -> None:
+    """Chroma refuses one read of more rows than SQLite's variable limit, so reads of a whole
+    collection and of long id lists are paged: with a page of 2 rows every row still comes back."""
+    from rag.index.store import Store
+
+    corpus = tmp_path / "many"
+    corpus.mkdir()
+    for i in range(7):
+        (corpus / f"a{i}.txt").write_text(f"Report number {i} says the harbour of town {i} reopened. It was calm.\n")
+    fake_qa.ingest([corpus])
+    full = Store.open(fake_qa.settings, HashEmbedding().model_name, create=False)
+    paged = Store.open(fake_qa.settings, HashEmbedding().model_name, create=False, page=2)
+    assert len(full.articles()) == 7 and paged.articles() == full.articles()
+    assert paged.article_state() == full.article_state()
+    assert sorted(n.node_id for n in paged.nodes()) == sorted(n.node_id for n in full.nodes())
+    assert paged.article_texts(sorted(full.articles())) == full.article_texts(sorted(full.articles()))
+    paged.remove_articles(sorted(full.articles())[:5])
+    assert len(full.articles()) == 2 and len(full.nodes()) == len(paged.nodes()) == 2
