@@ -38,6 +38,7 @@ from rag.query.answer import Calibration, Candidate, score_sentences
 from rag.query.answerer import AnswerContext, Answerer, ExtractiveAnswerer
 from rag.query.question import validate_question
 from rag.query.retrieve import Corpus, retrieve
+from rag.query.understand import AnswerTypes, Understanding, read_question
 from rag.types import Answer, AnswerStream, ArticleInfo, Budget, Filters, IngestReport, Passage
 
 if TYPE_CHECKING:
@@ -130,6 +131,11 @@ class BriefingQA:
     def llm(self) -> LLM | None:
         """The language model that writes answers (a llama-index LLM), or None: extractive."""
         return self._llm
+
+    @property
+    def answer_types(self) -> AnswerTypes:
+        """The fitted answer-type model, if it was fitted with this embedder's vectors."""
+        return AnswerTypes.load().for_model(self.embedder.model_name)
 
     @property
     def calibration(self) -> Calibration:
@@ -280,7 +286,15 @@ class BriefingQA:
         passages = self._retrieve(corpus, question, vector, filters, top_k)
         ids = [f"{p.chunk.id}.{k}" for p in passages for k in range(len(p.chunk.sentences))]
         vectors = corpus.store.sentence_vectors(ids)
-        return score_sentences(question, passages, vector, vectors, corpus, self.calibration)
+        return score_sentences(self.understand(question, vector), passages, vector, vectors, corpus, self.calibration)
+
+    def understand(self, question: str, vector: Any | None = None) -> Understanding:
+        """What `question` asks for: its parse and the probabilities of its answer's labels."""
+        read = read_question(question)
+        if vector is None:
+            vector = encode(self.embedder, [question])[0]
+        focus, form = encode(self.embedder, [read.focus or question, read.form or question])
+        return Understanding(read, self.answer_types.predict(vector, focus, form))
 
     def ask(
         self,

@@ -62,12 +62,24 @@ class Article:
 
 
 @dataclass(frozen=True)
+class Entity:
+    """A named entity found by the language model: `[start, end)` into the text it was found in
+    (for a sentence, its clean `text`) and its label (PERSON, ORG, GPE, DATE, MONEY, CARDINAL, …)."""
+
+    start: int
+    end: int
+    label: str
+
+
+@dataclass(frozen=True)
 class Sentence:
-    """A sentence: clean `text` plus its original span `[start, end)`."""
+    """A sentence: clean `text` plus its original span `[start, end)`, and the named entities in
+    `text` (filled in at ingest)."""
 
     start: int
     end: int
     text: str
+    entities: tuple[Entity, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Ingest files into the index: read → skip unchanged → chunk → embed sentences → write → link duplicates.
+"""Ingest files into the index: read → skip unchanged → chunk → embed and analyse sentences → write →
+link duplicates.
 
 Re-running is safe and cheap: an article whose content hash and pipeline version are already in
 the index costs one metadata read and no embedding. A changed article's chunks are replaced in
@@ -19,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from rag.config import Settings
+from rag.ingest.analyze import annotate
 from rag.ingest.chunk import chunk_article
 from rag.ingest.dedupe import facts, same_story
-from rag.config import Settings
 from rag.errors import SkipFile
 from rag.ingest.read import article_id, discover, read_article
 from rag.index.embed import encode
@@ -106,6 +108,8 @@ def _flush(
         return report
     texts = [s.text for p in pending for c in p.chunks for s in c.sentences]
     vectors = encode(embedder, texts)
+    annotated = iter(annotate([c for p in pending for c in p.chunks]))
+    pending = [replace(p, chunks=[next(annotated) for _ in p.chunks]) for p in pending]
     known = store.articles()
     offset = 0
     for p in pending:

@@ -33,11 +33,11 @@ from rag.errors import (
     IndexNotFoundError,
     StoreUnavailableError,
 )
-from rag.types import ArticleInfo, Chunk, Filters, Sentence
+from rag.types import ArticleInfo, Chunk, Entity, Filters, Sentence
 
 SCHEMA = 1  # the collections' layout; an index of another layout is refused at open
-PIPELINE = "clean-3/chunk-2"  # bump when cleaning or chunking changes: articles are then redone
-_NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end", "sentences"]  # only the title is
+PIPELINE = "clean-3/chunk-2/entities-1"  # bump when cleaning or chunking changes: articles are then redone
+_NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end", "sentences", "entities"]  # only the title is
 
 
 # Rows per Chroma read or delete. One call over more rows than SQLite's variable limit (32,766)
@@ -406,8 +406,11 @@ def node_to_chunk(node: Any) -> Chunk:
     meta = node.metadata
     text = node.get_content()
     sentences, pos = [], 0
-    for start, end, length in json.loads(meta["sentences"]):
-        sentences.append(Sentence(start=start, end=end, text=text[pos : pos + length]))
+    spans = json.loads(meta["sentences"])
+    found = json.loads(meta.get("entities") or "[]") or [[] for _ in spans]
+    for (start, end, length), ents in zip(spans, found):
+        entities = tuple(Entity(a, b, label) for a, b, label in ents)
+        sentences.append(Sentence(start=start, end=end, text=text[pos : pos + length], entities=entities))
         pos += length + 1
     return Chunk(id=node.node_id, article_id=meta["article_id"], n=int(meta["n"]), sentences=tuple(sentences))
 
@@ -452,6 +455,7 @@ def _chunk_meta(info: ArticleInfo, chunk: Chunk) -> dict[str, Any]:
         "start": chunk.start,
         "end": chunk.end,
         "sentences": json.dumps([[s.start, s.end, len(s.text)] for s in chunk.sentences]),
+        "entities": json.dumps([[[e.start, e.end, e.label] for e in s.entities] for s in chunk.sentences]),
     }
 
 

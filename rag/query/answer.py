@@ -4,8 +4,9 @@ Every sentence of the top passages gets seven features —
 `dense` (cosine to the question), `coverage` (share of the question's IDF weight found in the
 sentence), `context` (the same over the sentence, its neighbours and the article title),
 `names` (share of the question's names and numbers found in the sentence),
-`kind` (+1 when the question wants a number/date/name and the sentence has one, −1 when it
-wants one and has none, 0 otherwise), `near` (1 / (1 + words between that short answer and the
+`kind` (the probability that the answer is an entity × (2 × the fit of the sentence's
+best-fitting entity − 1): near +1 when the question wants a date, a name, an amount … and the
+sentence has one of that label, near −1 when it wants one and has none, 0 for descriptions), `near` (1 / (1 + words between that short answer and the
 nearest question word)) and `rank` (1 / (1 + passage rank)) — and a logistic model
 turns them into the probability that the sentence answers the question. The weights are fitted
 on the SQuAD 2.0 benchmark articles (`python -m rag.evaluation.calibrate`, written to
@@ -24,19 +25,21 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 
 import numpy as np
 
 from rag.query.retrieve import Corpus
-from rag.query.spans import PARAPHRASES, Span, best_span, bound, bound_words, question_kind, span_bound
+from rag.query.spans import PARAPHRASES, Span, best_span, bound, bound_words, span_bound
+from rag.query.understand import NUMERIC, Understanding
 from rag.query.verify import same_text, verified
 from rag.types import Answer, Citation, Passage, Sentence
 
 FEATURES = ("dense", "coverage", "context", "names", "kind", "near", "rank")
 NOT_COVERED = "The briefing corpus does not cover this question."
 _MAX_CITATIONS = 3
+_LEAD_KIND = 0.1  # an entity leads the answer as its short form when the question wants one and it fits
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ class Candidate:
 
 
 def score_sentences(
-    question: str,
+    understanding: Understanding,
     passages: list[Passage],
     query_vector: np.ndarray,
     sentence_vectors: Mapping[str, np.ndarray],
@@ -98,14 +101,15 @@ def score_sentences(
     calibration: Calibration,
 ) -> list[Candidate]:
     """All sentences of `passages`, best first."""
-    kind = question_kind(question)
-    wanted = bound(question) if kind == "quantity" else None
+    question = understanding.read.text
+    wanted = bound(question)  # a question about a maximum or a minimum asks for an amount
     bound_terms = set(corpus.terms(" ".join(bound_words(question))))
     q_terms = set(corpus.terms(question))
     names = corpus.terms.names(question)
     q_words = {w.lower() for w in re.findall(r"\w+", question)}
     weight = {t: corpus.idf_of(t, name=t in names) for t in q_terms}
     total = sum(weight.values()) or 1.0
+    expects = understanding.wants_entity
 
     alternatives = {t: {t} for t in q_terms}
     for word in re.findall(r"\w+", question.lower()):
@@ -126,10 +130,14 @@ def score_sentences(
             dense = float(vector @ query_vector) if vector is not None else passage.dense
             own = set(corpus.terms(sentence.text))
             around = set(corpus.terms(" ".join(s.text for s in sents[max(k - 1, 0) : k + 2]))) | title_terms
-            span = best_span(sentence.text, kind, q_words, wanted) if kind != "other" else None
-            if wanted and span and span_bound(span, sentence.text) == wanted:
+            span = best_span(sentence, understanding, q_words, wanted) if expects > 0 or wanted else None
+            if wanted and span and span.label in NUMERIC and span_bound(span, sentence.text) == wanted:
                 own, around = own | bound_terms, around | bound_terms  # "up to" states the maximum
-            kind_feature = 0.0 if kind == "other" else (1.0 if span else -1.0)
+                span = replace(span, fit=1.0)  # the amount that states the bound asked for fits
+                fitted = max(expects, 0.5)
+            else:
+                fitted = expects
+            kind_feature = fitted * (2.0 * (span.fit if span else 0.0) - 1.0)  # a fitting entity, or one missing
             near = 1.0 / (1 + span.gap) if span else 0.0
             named = len(names & own) / len(names) if names else 1.0
             features = np.array([dense, coverage(own), coverage(around), named, kind_feature, near, 1.0 / (1 + rank)])
@@ -157,7 +165,8 @@ def compose(
         best = ranked[0].probability if ranked else 0.0
         return Answer(question=question, text=NOT_COVERED, abstained=True, confidence=best, passages=passages)
     best = ranked[0]
-    chosen = [best] + _corroborating(best, ranked[1:], min_confidence)
+    short = best.span if best.span and best.features[FEATURES.index("kind")] >= _LEAD_KIND else None
+    chosen = [best] + (_corroborating(best, ranked[1:], min_confidence) if short else [])
     cited = [_citation(c, texts) for c in chosen]
     citations = verified([c for c, cand in zip(cited, chosen) if same_text(c.quote, cand.sentence.text)], texts)
     if not citations or citations[0].start != best.sentence.start:
@@ -170,7 +179,7 @@ def compose(
         )
     marks = "".join(f"[{i}]" for i in range(1, len(citations) + 1))
     sentence = best.sentence.text
-    lead = best.span.text[0].upper() + best.span.text[1:] if best.span else ""
+    lead = short.text[0].upper() + short.text[1:] if short else ""
     text = f"{lead}: “{sentence}” {marks}" if lead else f"{sentence} {marks}"
     other = _contrast(question, best, ranked[1:], min_confidence)
     if other is not None:  # a comparison: the second fact, with its own citation

@@ -1,11 +1,14 @@
-"""Short answers inside a sentence: what kind of answer a question wants, and where it is.
+"""Short answers inside a sentence: the entity that answers, and which bound an amount states.
 
-`question_kind("How much …?")` → "quantity"; `candidates(sentence, kind)` → the spans of that
-kind (amounts with their qualifiers such as "over" or "up to", dates, names) as offsets into the
-sentence; `best_span` picks the candidate nearest to the words the sentence shares with the
-question. Rules are about English question forms and number/date/name shapes, never about
-particular articles. Kinds without a reliable span shape (why, what, how) answer with the whole
-sentence. This module does no retrieval and no scoring of sentences.
+The candidates are the named entities the language model found in the sentence at ingest
+(`Sentence.entities`), weighed by how well their label fits what the question asks for
+(`rag.query.understand.Understanding`): a PERSON for "who authored", a MONEY amount for "how
+much", an ORG for "which foundation". `best_span` takes the best-fitting entity nearest to the
+words the sentence shares with the question, leaving out entities the question itself names.
+Questions whose answer is not an entity (why, what did … say, who is NAME) answer with the
+whole sentence. For amounts, `span_bound` tells an upper bound ("up to $5.5 billion") from a
+lower one ("over $1.7 billion", "in minimum shipments"), and `bound` which one a question asks
+for. This module does no retrieval and no scoring of sentences.
 """
 
 from __future__ import annotations
@@ -13,27 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from rag.vocab import MONTH_PATTERN, quantities
-
-_KINDS = (
-    ("date", re.compile(r"^\s*(when|since when|until when)\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b", re.I)),
-    ("quantity", re.compile(
-        r"\bhow (much|many|large|big|high|low|long|far|old|often)\b|\bwhat (percentage|share|proportion|number|amount|sum|value|cost|price|size)\b"
-        r"|\b(minimum|maximum|total|number|amount|estimate|estimated|worth|cost|price|value|figure|count|sum|revenue|how much)\b",
-        re.I,
-    )),
-    ("person", re.compile(r"^\s*(who|whom|whose)\b|\b(which|what) (person|official|author|leader|president|analyst|researcher|journalist|reporter)\b", re.I)),
-    ("place", re.compile(r"^\s*where\b|\b(which|what) (country|city|place|region|state|capital)\b", re.I)),
-)  # fmt: skip
-
-_MONTH = rf"(?:{MONTH_PATTERN})\.?"
-_DATE = re.compile(
-    rf"\b(?:(?:on|since|in|by|until|from)\s+)?(?:{_MONTH}\s+\d{{1,2}}\b(?:,\s*\d{{4}})?|\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?"
-    rf"|{_MONTH}\s+\d{{4}}|(?:19|20)\d\d(?:-\d\d-\d\d)?|(?:this|last|next) (?:fall|spring|summer|winter|year|month|week))",
-)
-_NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+")
-_NAME = re.compile(r"\b[A-Z][\w'’.-]+(?:\s+(?:(?:de|van|von|al|bin|la)\s+)?[A-Z][\w'’.-]+){0,3}")
-_NAME_STOP = {"The", "A", "An", "But", "And", "In", "On", "Since", "This", "That", "It", "As", "Because", "Meanwhile"}
+from rag.query.understand import NUMERIC, Understanding
+from rag.types import Sentence
+from rag.vocab import QUALIFIER
 
 
 @dataclass(frozen=True)
@@ -42,6 +27,8 @@ class Span:
     end: int
     text: str
     gap: int = 0  # words between the span and the nearest question word in the sentence
+    label: str = ""  # the entity label
+    fit: float = 0.0  # how well that label fits the question (its probability as the answer's label)
 
 
 _UPPER_Q = re.compile(r"\b(maximum|max|highest|upper|largest|biggest|most|at most|ceiling|peak)\b", re.I)
@@ -49,6 +36,7 @@ _LOWER_Q = re.compile(r"\b(minimum|min|lowest|lower|smallest|least|at least|floo
 _UPPER_WORD = re.compile(r"maximum|max|highest|largest|ceiling|peak")
 _LOWER_WORD = re.compile(r"minimum|min|lowest|smallest|floor")
 _BOUND_WINDOW = 6
+_QUALIFIED = re.compile(rf"(?<!\w){QUALIFIER.removesuffix('?')}$", re.I)
 _UPPER_SPAN = re.compile(r"^(up to|at most|as many as|as much as|under|below|fewer than|less than)\b", re.I)
 _LOWER_SPAN = re.compile(r"^(over|more than|at least|above|minimum)\b", re.I)
 
@@ -121,70 +109,52 @@ def span_bound(span: Span, sentence: str = "") -> str | None:
     return None
 
 
-_DESCRIBE = re.compile(
-    r"^\s*(?i:who|what)\s+(?i:is|was|are|were)\s+(?:the\s+)?[A-Z][\w'’-]*(\s+[A-Z][\w'’-]*)*\s*\??\s*$"
-)
+def candidates(sentence: Sentence, understanding: Understanding) -> list[Span]:
+    """The entities of `sentence` whose label could be the answer's, with that label's fit."""
+    out = []
+    for e in sentence.entities:
+        fit = understanding.weight(e.label)
+        if fit <= 0.0:
+            continue
+        start = e.start
+        if e.label in NUMERIC and (m := _QUALIFIED.search(sentence.text[: e.start])):
+            start = m.start()  # "up to" + "$1.7 billion": the qualifier belongs to the amount
+        out.append(Span(start, e.end, sentence.text[start : e.end], label=e.label, fit=fit))
+    return out
 
 
-def question_kind(question: str) -> str:
-    """One of "date", "quantity", "person", "place", or "other" (answer with a sentence).
-
-    "Who is Olena Guseinova?" asks for a description, not for a name: "other"."""
-    if _DESCRIBE.match(question):
-        return "other"
-    for kind, pattern in _KINDS:
-        if pattern.search(question):
-            return kind
-    return "other"
-
-
-def candidates(sentence: str, kind: str) -> list[Span]:
-    """Spans of `sentence` that have the shape of a `kind` answer."""
-    if kind == "quantity":
-        return [Span(m.start(), m.end(), m.group(0)) for m in quantities(sentence)]
-    if kind == "date":
-        return [Span(m.start(), m.end(), m.group(0)) for m in _DATE.finditer(sentence)]
-    if kind in ("person", "place"):
-        out = []
-        for m in _NAME.finditer(sentence):
-            words = m.group(0).split()
-            while words and words[0] in _NAME_STOP:
-                words = words[1:]
-            if not words:
-                continue
-            if kind == "person" and len(words) < 2:
-                continue  # a lone capitalised word is far more often a place or a sentence start
-            text = " ".join(words).rstrip(".,")
-            start = sentence.index(text, m.start())
-            out.append(Span(start, start + len(text), text))
-        return out
-    return []
-
-
-def best_span(sentence: str, kind: str, question_words: set[str], wanted: str | None = None) -> Span | None:
-    """The candidate of `kind` nearest to the question's words in `sentence`, not found in the question.
+def best_span(
+    sentence: Sentence, understanding: Understanding, question_words: set[str], wanted: str | None = None
+) -> Span | None:
+    """The best-fitting entity in `sentence`, nearest to the question's words, that the question
+    does not name itself; None when no entity fits.
 
     `question_words` are lower-cased surface words of the question. With `wanted` ("upper" or
-    "lower", see `bound`), a quantity that states the opposite bound is not an answer.
+    "lower", see `bound`), an amount that states the opposite bound is not an answer.
     """
-    spans = [s for s in candidates(sentence, kind) if not _in_question(s.text, question_words)]
+    spans = [s for s in candidates(sentence, understanding) if not _in_question(s.text, question_words)]
     if wanted:
-        spans = [s for s in spans if span_bound(s, sentence) in (wanted, None)]
-        spans.sort(key=lambda s: span_bound(s, sentence) != wanted)
-        spans = [s for s in spans if span_bound(s, sentence) == span_bound(spans[0], sentence)] if spans else []
+        amounts = [s for s in spans if s.label in NUMERIC and span_bound(s, sentence.text) in (wanted, None)]
+        amounts.sort(key=lambda s: span_bound(s, sentence.text) != wanted)
+        if amounts:
+            first = span_bound(amounts[0], sentence.text)
+            spans = [s for s in amounts if span_bound(s, sentence.text) == first]
     if not spans:
         return None
-    words = list(re.finditer(r"\w+", sentence))
+    top = max(s.fit for s in spans)
+    spans = [s for s in spans if s.fit >= 0.5 * top]  # the labels that fit best, then the nearest
+    words = list(re.finditer(r"\w+", sentence.text))
     anchors = [i for i, m in enumerate(words) if m.group(0).lower() in question_words]
     if not anchors:
-        return replace(spans[0], gap=len(words))
+        best = max(spans, key=lambda s: s.fit)
+        return replace(best, gap=len(words))
 
     def gap(span: Span) -> int:
         inside = [i for i, m in enumerate(words) if span.start <= m.start() < span.end]
         lo, hi = (inside[0], inside[-1]) if inside else (0, 0)
         return min(lo - a if a < lo else max(a - hi, 0) for a in anchors)
 
-    best = min(spans, key=gap)
+    best = min(spans, key=lambda s: (gap(s), -s.fit))
     return replace(best, gap=gap(best))
 
 
