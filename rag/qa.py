@@ -279,22 +279,27 @@ class BriefingQA:
         """Every sentence of the retrieved passages with its features and probability, best first."""
         question = validate_question(question, self.settings.max_question_chars)
         k = self._top_k(top_k)
-        vector = encode(self.embedder, [question])[0]
-        return self._read(lambda corpus: self._rank(corpus, question, vector, _filters(filters), k))
+        vector, understanding = self._understood(question)
+        return self._read(lambda corpus: self._rank(corpus, understanding, vector, _filters(filters), k))
 
-    def _rank(self, corpus: Corpus, question: str, vector: Any, filters: Filters, top_k: int) -> list[Candidate]:
-        passages = self._retrieve(corpus, question, vector, filters, top_k)
+    def _rank(
+        self, corpus: Corpus, understanding: Understanding, vector: Any, filters: Filters, top_k: int
+    ) -> list[Candidate]:
+        passages = self._retrieve(corpus, understanding.read.text, vector, filters, top_k)
         ids = [f"{p.chunk.id}.{k}" for p in passages for k in range(len(p.chunk.sentences))]
         vectors = corpus.store.sentence_vectors(ids)
-        return score_sentences(self.understand(question, vector), passages, vector, vectors, corpus, self.calibration)
+        return score_sentences(understanding, passages, vector, vectors, corpus, self.calibration)
 
-    def understand(self, question: str, vector: Any | None = None) -> Understanding:
+    def understand(self, question: str) -> Understanding:
         """What `question` asks for: its parse and the probabilities of its answer's labels."""
+        return self._understood(validate_question(question, self.settings.max_question_chars))[1]
+
+    def _understood(self, question: str) -> tuple[Any, Understanding]:
+        """The question's vector and its understanding (one encoder call for the question, its
+        focus and its form)."""
         read = read_question(question)
-        if vector is None:
-            vector = encode(self.embedder, [question])[0]
-        focus, form = encode(self.embedder, [read.focus or question, read.form or question])
-        return Understanding(read, self.answer_types.predict(vector, focus, form))
+        vector, focus, form = encode(self.embedder, [question, read.focus or question, read.form or question])
+        return vector, Understanding(read, self.answer_types.predict(vector, focus, form))
 
     def ask(
         self,
@@ -347,10 +352,10 @@ class BriefingQA:
     ) -> Answer:
         question = validate_question(question, self.settings.max_question_chars)
         k = self._top_k(top_k)
-        vector = encode(self.embedder, [question])[0]
+        vector, understanding = self._understood(question)
 
         def work(corpus: Corpus) -> tuple[list[Candidate], dict[str, str], list[str]]:
-            ranked = self._rank(corpus, question, vector, _filters(filters), k)
+            ranked = self._rank(corpus, understanding, vector, _filters(filters), k)
             texts = corpus.store.article_texts(sorted({c.passage.article.id for c in ranked}))
             return ranked, texts, corpus.unknown_names(question)
 

@@ -157,12 +157,26 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Disagreement:
+    """One side of a disagreement between sources: the value as that source states it and the
+    number of its citation in `Answer.citations` (1-based, as the text marks it)."""
+
+    value: str
+    citation: int
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "citation": self.citation, "source": self.source}
+
+
+@dataclass(frozen=True)
 class Answer:
     """What `ask` returns. Abstentions carry no citations.
 
     `standalone_question` is what was searched (a follow-up rewritten with its context);
     `unsupported_sentences` are sentences a model wrote that no verified quote supports (they
-    are not in `text`); `note` tells the user about a fallback (e.g. the model timed out).
+    are not in `text`); `note` tells the user about a fallback (e.g. the model timed out);
+    `conflicts` lists the sides when sources give different values for what was asked.
     """
 
     question: str
@@ -175,6 +189,7 @@ class Answer:
     unsupported_sentences: tuple[str, ...] = ()
     note: str = ""
     answered_by: str = "extractive"  # or the language model's name
+    conflicts: tuple[Disagreement, ...] = ()  # sources that give different values, each cited
     passages: tuple[Passage, ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -190,6 +205,8 @@ class Answer:
             out["unsupported_sentences"] = list(self.unsupported_sentences)
         if self.note:
             out["note"] = self.note
+        if self.conflicts:
+            out["conflicts"] = [d.to_dict() for d in self.conflicts]
         return out
 
 

@@ -15,7 +15,9 @@ on the SQuAD 2.0 benchmark articles (`python -m rag.evaluation.calibrate`, writt
 and no model is called.
 
 The answer text leads with the short span when the question wants one ("Over $1.7 billion"),
-then the sentence, with numbered citations; the same answer in other articles is cited too.
+then the sentence, with numbered citations; the same answer in other articles is cited too, and
+when another article states another value for it, the answer says the sources differ and shows
+both, each with its citation (`Answer.conflicts`).
 Every citation is checked against the stored original text before it is returned.
 """
 
@@ -31,15 +33,17 @@ from importlib.resources import files
 import numpy as np
 
 from rag.query.retrieve import Corpus
-from rag.query.spans import PARAPHRASES, Span, best_span, bound, bound_words, span_bound
+from rag.query.spans import PARAPHRASES, Span, best_span, bound, bound_words, qualifier, span_bound
 from rag.query.understand import NUMERIC, Understanding
 from rag.query.verify import same_text, verified
-from rag.types import Answer, Citation, Passage, Sentence
+from rag.types import Answer, Citation, Disagreement, Passage, Sentence
+from rag.vocab import MONTHS
 
 FEATURES = ("dense", "coverage", "context", "names", "kind", "near", "rank")
 NOT_COVERED = "The briefing corpus does not cover this question."
 _MAX_CITATIONS = 3
 _LEAD_KIND = 0.1  # an entity leads the answer as its short form when the question wants one and it fits
+_RIVAL_SHARE, _RIVAL_NEAR = 0.75, 0.15  # a disagreeing source: nearly as likely, its value beside the question's words
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,19 @@ def compose(
     sentence = best.sentence.text
     lead = short.text[0].upper() + short.text[1:] if short else ""
     text = f"{lead}: “{sentence}” {marks}" if lead else f"{sentence} {marks}"
-    other = _contrast(question, best, ranked[1:], min_confidence)
+    conflicts: tuple[Disagreement, ...] = ()
+    rival = _disagreeing(best, short, ranked[1:], min_confidence) if short else None
+    if rival is not None and rival.span is not None:  # another source states another value
+        extra = verified([c for c in [_citation(rival, texts)] if same_text(c.quote, rival.sentence.text)], texts)
+        if extra:
+            citations = [*citations, *extra]
+            value = rival.span.text[0].upper() + rival.span.text[1:]
+            text = f"{text} {value}: “{rival.sentence.text}” [{len(citations)}] The sources differ on this."
+            conflicts = (
+                Disagreement(lead, 1, best.passage.article.source),
+                Disagreement(value, len(citations), rival.passage.article.source),
+            )
+    other = _contrast(question, best, ranked[1:], min_confidence) if not conflicts else None
     if other is not None:  # a comparison: the second fact, with its own citation
         extra = verified([c for c in [_citation(other, texts)] if same_text(c.quote, other.sentence.text)], texts)
         if extra:
@@ -193,6 +209,7 @@ def compose(
         citations=tuple(citations),
         confidence=best.probability,
         short_answer=lead,
+        conflicts=conflicts,
         passages=passages,
     )
 
@@ -223,10 +240,48 @@ def _corroborating(best: Candidate, rest: list[Candidate], min_confidence: float
     for c in rest:
         if len(out) + 1 >= _MAX_CITATIONS or c.probability < min_confidence or c.passage.article.id in seen:
             continue
-        if c.span and _norm(c.span.text) == _norm(best.span.text):
+        if c.span and _same_value(c.span, best.span):
             out.append(c)
             seen.add(c.passage.article.id)
     return out
+
+
+def _disagreeing(best: Candidate, short: Span, rest: list[Candidate], min_confidence: float) -> Candidate | None:
+    """A confident sentence from another article whose short answer, of the same label as the
+    best one's, states another value ("over $1.7 billion" against "up to $1.7 billion")."""
+    floor = max(min_confidence, _RIVAL_SHARE * best.probability)
+    for c in rest:
+        if c.probability < floor or c.passage.article.id == best.passage.article.id:
+            continue
+        fits = c.features[FEATURES.index("kind")] >= _LEAD_KIND and c.features[FEATURES.index("near")] >= _RIVAL_NEAR
+        if c.span and c.span.label == short.label and fits:
+            return None if _same_value(c.span, short) else c
+    return None
+
+
+def _same_value(a: Span, b: Span) -> bool:
+    """The same value, qualified the same way ("over $1.7 billion" is not "up to $1.7 billion");
+    dates agree when the parts both state agree ("Oct. 28" is "October 28", "2024" is "January 2024")."""
+    if qualifier(a.text) != qualifier(b.text):
+        return False
+    if a.label == b.label == "DATE" and (x := _calendar(a.text)) and (y := _calendar(b.text)):
+        shared = [(p, q) for p, q in zip(x, y) if p is not None and q is not None]
+        return bool(shared) and all(p == q for p, q in shared)
+    return _norm(a.text) == _norm(b.text)
+
+
+def _calendar(text: str) -> tuple[int | None, int | None, int | None] | None:
+    """(year, month, day) of a date, each None where `text` does not state it (dateparser), or None."""
+    import dateparser
+
+    found = dateparser.parse(text, languages=["en"])
+    if found is None:
+        return None
+    words = re.findall(r"[a-z]+|\d+", text.lower())
+    year = found.year if any(len(w) == 4 and w.isdigit() for w in words) else None
+    month = found.month if any(w in MONTHS for w in words) or re.search(r"\d+[-/]\d+", text) else None
+    day = found.day if month is not None and any(len(w) <= 2 and w.isdigit() for w in words) else None
+    return year, month, day
 
 
 def _norm(text: str) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from rag.query.understand import NUMERIC, Understanding
 from rag.types import Sentence
-from rag.vocab import QUALIFIER
+from rag.vocab import QUALIFIER, stopwords
 
 
 @dataclass(frozen=True)
@@ -102,9 +102,15 @@ def span_bound(span: Span, sentence: str = "") -> str | None:
                 nearest = (distance, name)
     if nearest:
         return nearest[1]
-    if _UPPER_SPAN.match(span.text):
+    return qualifier(span.text)
+
+
+def qualifier(amount: str) -> str | None:
+    """The bound an amount's own qualifier states: "up to $5.5 billion" → "upper", "over $1.7
+    billion" → "lower", "$3 million" → None."""
+    if _UPPER_SPAN.match(amount):
         return "upper"
-    if _LOWER_SPAN.match(span.text):
+    if _LOWER_SPAN.match(amount):
         return "lower"
     return None
 
@@ -133,9 +139,9 @@ def best_span(
     "lower", see `bound`), an amount that states the opposite bound is not an answer.
     """
     spans = [s for s in candidates(sentence, understanding) if not _in_question(s.text, question_words)]
-    if wanted:
-        amounts = [s for s in spans if s.label in NUMERIC and span_bound(s, sentence.text) in (wanted, None)]
-        amounts.sort(key=lambda s: span_bound(s, sentence.text) != wanted)
+    if wanted:  # amounts of the opposite bound are no answer; one of the asked bound beats an unbounded one
+        spans = [s for s in spans if s.label not in NUMERIC or span_bound(s, sentence.text) in (wanted, None)]
+        amounts = sorted((s for s in spans if s.label in NUMERIC), key=lambda s: span_bound(s, sentence.text) != wanted)
         if amounts:
             first = span_bound(amounts[0], sentence.text)
             spans = [s for s in amounts if span_bound(s, sentence.text) == first]
@@ -144,7 +150,8 @@ def best_span(
     top = max(s.fit for s in spans)
     spans = [s for s in spans if s.fit >= 0.5 * top]  # the labels that fit best, then the nearest
     words = list(re.finditer(r"\w+", sentence.text))
-    anchors = [i for i, m in enumerate(words) if m.group(0).lower() in question_words]
+    content = question_words - stopwords("english")  # "the" or "was" is no anchor
+    anchors = [i for i, m in enumerate(words) if m.group(0).lower() in content]
     if not anchors:
         best = max(spans, key=lambda s: s.fit)
         return replace(best, gap=len(words))

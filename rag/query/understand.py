@@ -169,11 +169,12 @@ class Understanding:
 
     def weight(self, label: str) -> float:
         """How well an entity of `label` fits as the answer, if the answer is an entity: its
-        label's probability among the entity labels (0 for a description question)."""
-        entity = self.wants_entity
-        if entity <= 0.0 or label == NONE:
+        probability relative to the most likely entity label's (1 for that label; 0 for a
+        description question)."""
+        if self.wants_entity <= 0.0 or label == NONE:
             return 0.0
-        return self.types.get(label, 0.0) / entity
+        top = max(p for name, p in self.types.items() if name != NONE)
+        return self.types.get(label, 0.0) / top if top > 0 else 0.0
 
     @property
     def numeric(self) -> bool:

@@ -57,8 +57,11 @@ def test_minimum_estimate_reads_as_an_answer(seed_qa: BriefingQA) -> None:
 
 def test_json_schema(seed_qa: BriefingQA) -> None:
     data = seed_qa.ask("What was the minimum arms estimate?").to_dict()
-    assert set(data) == {"answer", "abstained", "citations"}
+    assert {"answer", "abstained", "citations"} <= set(data)
+    assert set(data) <= {"answer", "abstained", "citations", "conflicts", "note", "standalone_question"}
     assert set(data["citations"][0]) == {"source", "title", "quote", "start", "end", "score"}
+    for side in data.get("conflicts", []):
+        assert set(side) == {"value", "citation", "source"} and 1 <= side["citation"] <= len(data["citations"])
 
 
 def test_ask_many_keeps_order(seed_qa: BriefingQA) -> None:
@@ -83,3 +86,41 @@ def test_comparison_questions_cite_both_facts(seed_qa: BriefingQA) -> None:
 def test_who_is_name_describes_instead_of_naming_someone_else(seed_qa: BriefingQA) -> None:
     answer = seed_qa.ask("Who is Olena Guseinova?")
     assert answer.short_answer == "" and "Olena Guseinova" in answer.text
+
+
+@pytest.fixture(scope="module")
+def terminal_qa(tmp_path_factory: pytest.TempPathFactory) -> BriefingQA:
+    """Three short reports with the real model: two disagree on the cost, two agree on the date."""
+    from rag import Settings
+
+    root = tmp_path_factory.mktemp("terminal")
+    articles = {
+        "a.txt": "Port opens a terminal\n\nThe port authority said the new container terminal cost $40 million. "
+        "It opened on March 3, 2023, after two years of work.",
+        "b.txt": "Terminal opening draws crowds\n\nCity officials said the new container terminal cost $65 million. "
+        "The terminal opened on 3 March 2023 with a ceremony.",
+        "c.txt": "Harbour news\n\nFishing boats returned to the old quay on Monday. The weather was calm all week.",
+    }
+    for name, text in articles.items():
+        (root / name).write_text(text + "\n", encoding="utf-8")
+    qa = BriefingQA(Settings(index_dir=root / "index"))
+    qa.ingest([root])
+    return qa
+
+
+def test_sources_that_state_different_values_are_both_shown(terminal_qa: BriefingQA) -> None:
+    answer = terminal_qa.ask("How much did the new container terminal cost?")
+    assert not answer.abstained
+    values = sorted(d.value for d in answer.conflicts)
+    assert values == ["$40 million", "$65 million"]
+    for side in answer.conflicts:
+        cited = answer.citations[side.citation - 1]
+        assert side.value in cited.quote and cited.source == side.source
+        assert f"[{side.citation}]" in answer.text and side.value in answer.text
+    assert [c["value"] for c in answer.to_dict()["conflicts"]] == [d.value for d in answer.conflicts]
+
+
+def test_sources_that_agree_are_cited_together_not_as_a_conflict(terminal_qa: BriefingQA) -> None:
+    answer = terminal_qa.ask("When did the new container terminal open?")
+    assert not answer.abstained and answer.conflicts == ()
+    assert "2023" in answer.text and len({c.source for c in answer.citations}) == 2
