@@ -37,7 +37,7 @@ from rag.query.spans import PARAPHRASES, Span, best_span, bound, bound_words, qu
 from rag.query.understand import NUMERIC, Understanding
 from rag.query.verify import same_text, verified
 from rag.types import Answer, Citation, Disagreement, Passage, Sentence
-from rag.vocab import MONTHS
+from rag.vocab import MONTHS, month_number
 
 FEATURES = ("dense", "coverage", "context", "names", "kind", "near", "rank")
 NOT_COVERED = "The briefing corpus does not cover this question."
@@ -271,17 +271,20 @@ def _same_value(a: Span, b: Span) -> bool:
 
 
 def _calendar(text: str) -> tuple[int | None, int | None, int | None] | None:
-    """(year, month, day) of a date, each None where `text` does not state it (dateparser), or None."""
-    import dateparser
-
-    found = dateparser.parse(text, languages=["en"])
-    if found is None:
-        return None
-    words = re.findall(r"[a-z]+|\d+", text.lower())
-    year = found.year if any(len(w) == 4 and w.isdigit() for w in words) else None
-    month = found.month if any(w in MONTHS for w in words) or re.search(r"\d+[-/]\d+", text) else None
-    day = found.day if month is not None and any(len(w) <= 2 and w.isdigit() for w in words) else None
-    return year, month, day
+    """(year, month, day) of a date entity, each None where `text` does not state it; None when it
+    states none ("this fall"). Reads the month names of `rag.vocab` and the numbers around them."""
+    year = month = day = None
+    for word in re.findall(r"[A-Za-z]+|\d+", text):
+        if word.isdigit():
+            if len(word) == 4:
+                year = int(word)
+            elif len(word) <= 2 and 1 <= int(word) <= 31:
+                day = int(word)
+        elif word.lower() in MONTHS:
+            month = month_number(word)
+    if month is None:
+        day = None  # "the 3 biggest" is no day
+    return None if (year, month, day) == (None, None, None) else (year, month, day)
 
 
 def _norm(text: str) -> str:
