@@ -193,9 +193,9 @@ def compose(
             citations = [*citations, *extra]
             value = rival.span.text[0].upper() + rival.span.text[1:]
             text = f"{text} {value}: “{rival.sentence.text}” [{len(citations)}] The sources differ on this."
-            conflicts = (
-                Disagreement(lead, 1, best.passage.article.source),
-                Disagreement(value, len(citations), rival.passage.article.source),
+            conflicts = (  # each value as its source states it
+                Disagreement(short.text, 1, best.passage.article.source),
+                Disagreement(rival.span.text, len(citations), rival.passage.article.source),
             )
     other = _contrast(question, best, ranked[1:], min_confidence) if not conflicts else None
     if other is not None:  # a comparison: the second fact, with its own citation
