@@ -45,3 +45,7 @@ class IndexChangedError(RagError):
 
 class IndexBusyError(RagError):
     """Another process holds the index's write lock for too long."""
+
+
+class IndexWriteError(RagError):
+    """Writing to the index failed part-way (disk full, permissions, a server fault)."""

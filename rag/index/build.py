@@ -110,7 +110,7 @@ def _flush(
     vectors = encode(embedder, texts)
     annotated = iter(annotate([c for p in pending for c in p.chunks]))
     pending = [replace(p, chunks=[next(annotated) for _ in p.chunks]) for p in pending]
-    known = store.articles()
+    known = store.article_infos([p.article.id for p in pending])  # only these: a flush reads no whole collection
     offset = 0
     for p in pending:
         n = sum(len(c.sentences) for c in p.chunks)

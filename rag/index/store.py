@@ -31,6 +31,7 @@ from rag.errors import (
     IndexChangedError,
     IndexCorruptError,
     IndexNotFoundError,
+    IndexWriteError,
     StoreUnavailableError,
 )
 from rag.types import ArticleInfo, Chunk, Entity, Filters, Sentence
@@ -181,10 +182,32 @@ class Store:
     @contextlib.contextmanager
     def write_lock(self, wait: float = 600.0) -> Iterator[None]:
         """One writer at a time on a local index, across processes (a Chroma server serialises
-        writes itself). Raises `IndexBusyError` after `wait` seconds."""
-        if self.settings.remote:
+        writes itself). Raises `IndexBusyError` after `wait` seconds, and turns a failure of
+        Chroma (or its SQLite file) while writing into `IndexWriteError`."""
+        with self._write_errors():
+            if self.settings.remote:
+                yield
+                return
+            with self._local_lock(wait):
+                yield
+
+    @contextlib.contextmanager
+    def _write_errors(self) -> Iterator[None]:
+        import sqlite3
+
+        from chromadb.errors import ChromaError
+
+        try:
             yield
-            return
+        except (ChromaError, sqlite3.Error) as e:
+            raise IndexWriteError(
+                f"Writing to the index at {_where(self.settings)} failed ({type(e).__name__}: {e}). Articles "
+                "written before the failure are kept and the rest are not half-written: check free disk space "
+                "and permissions (or the Chroma server), then run the same ingest again."
+            ) from e
+
+    @contextlib.contextmanager
+    def _local_lock(self, wait: float) -> Iterator[None]:
         import fcntl
 
         path = self.settings.index_dir / ".write-lock"
@@ -216,6 +239,13 @@ class Store:
         """The articles readers see (not those being removed)."""
         with _chroma_errors(self.settings):
             got = read_all(self._articles, ["metadatas"], page=self.page)
+        return {i: _info(i, m) for i, m in zip(got["ids"], got["metadatas"]) if not m.get("removed")}
+
+    def article_infos(self, ids: Sequence[str]) -> dict[str, ArticleInfo]:
+        """The records of the articles `ids` that readers see (missing ids are left out)."""
+        if not ids:
+            return {}
+        got = read_ids(self._articles, ids, ["metadatas"], page=self.page)
         return {i: _info(i, m) for i, m in zip(got["ids"], got["metadatas"]) if not m.get("removed")}
 
     def article_state(self) -> dict[str, ArticleState]:

@@ -237,3 +237,28 @@ def test_whole_collection_reads_go_in_pages(fake_qa: BriefingQA, tmp_path: Path)
     assert paged.article_texts(sorted(full.articles())) == full.article_texts(sorted(full.articles()))
     paged.remove_articles(sorted(full.articles())[:5])
     assert len(full.articles()) == 2 and len(full.nodes()) == len(paged.nodes()) == 2
+
+
+def test_a_chroma_failure_while_writing_is_a_clear_error_and_loses_nothing(
+    fake_qa: BriefingQA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chromadb.errors import InternalError
+
+    from rag.errors import IndexWriteError
+    from rag.index.store import Store
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The harbour of Dover reopened on Tuesday after the storm, officials said.\n")
+    fake_qa.ingest([corpus])
+    (corpus / "b.txt").write_text("Ferries to Calais resumed on Wednesday morning, the operator said.\n")
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise InternalError("database or disk is full")
+
+    monkeypatch.setattr(Store, "write_article", fail)
+    with pytest.raises(IndexWriteError, match="disk is full.*run the same ingest again"):
+        fake_qa.ingest([corpus])
+    monkeypatch.undo()
+    assert [a.source for a in fake_qa.articles()] == [str(corpus / "a.txt")]
+    assert len(fake_qa.ingest([corpus]).added) == 1 and len(fake_qa.articles()) == 2  # the same ingest again
