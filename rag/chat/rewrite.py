@@ -1,13 +1,16 @@
 """Follow-up questions → standalone questions, without a language model.
 
-Deterministic rules over the previous turns of a conversation:
+Deterministic rules over the previous turns of a conversation, with the entities that spaCy's
+recogniser finds in them (`rag.ingest.analyze.entities`):
 - pronouns: "she/he/her/his" become the person most recently named (the last short answer
-  that was a name, else a name in the last question or answer); "it/its/they/them/their/this/
-  that" become the topic of the last question ("the study", "the minimum arms estimate");
+  that is a PERSON, else the last PERSON in the last question or answer); "it/its/they/them/
+  their/this/that" become the topic of the last question ("the study", "the minimum arms estimate");
 - ellipsis: a fragment such as "And the maximum?" or "What about Japan?" is read against the
   last standalone question: a word with an opposite in the fragment is swapped
-  (minimum → maximum, first → last, …), a year replaces the last year, a name replaces the last
-  name, otherwise the fragment is joined to the last question;
+  (minimum → maximum, first → last, …); an entity in the fragment replaces the last entity of
+  the same kind in that question ("And in the past three decades?" after "… in 2024?": a date
+  for a date; a place for a place, a person for a person); otherwise the fragment is joined to
+  the last question;
 - anything else (a full question with its own subject) is left as it is.
 
 With a language model configured, `rag.generate.condense` is used instead. This module does
@@ -19,8 +22,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.ingest.analyze import entities
 from rag.types import Turn
-from rag.vocab import MULTIWORD_NAME
 
 _PERSON = {"she": "", "he": "", "her": "'s", "his": "'s", "him": "", "hers": "'s"}
 _THING = {
@@ -73,13 +76,8 @@ def _fill_ellipsis(fragment: str, previous: str) -> str:
         for new, old in ((a, b), (b, a)):
             if re.search(rf"\b{new}\b", core, re.I) and re.search(rf"\b{old}\b", previous, re.I):
                 return re.sub(rf"\b{old}\b", lambda m, n=new: _same_case(m.group(0), n), previous, flags=re.I)
-    years, old_years = re.findall(r"\b(?:19|20)\d\d\b", core), re.findall(r"\b(?:19|20)\d\d\b", previous)
-    if years and old_years:
-        head, sep, tail = previous.rpartition(old_years[-1])
-        return head + years[-1] + tail
-    names = MULTIWORD_NAME.findall(previous)
-    if names and core[:1].isupper() and core.split()[0].lower() not in ("the", "a", "an"):
-        return previous.replace(names[-1], core)
+    if (swapped := _swap_entity(core, previous)) is not None:
+        return swapped
     return f"{previous.rstrip('?.! ')}: {core}?"
 
 
@@ -99,14 +97,35 @@ def _resolve_pronouns(question: str, history: Sequence[Turn]) -> str:
     return re.sub(r"\b[\w'’]+\b", swap, question)
 
 
+# Entity labels that can stand in for one another in an ellipsis ("And in Japan?" after "… in Seoul?").
+_KIND = {"GPE": "place", "LOC": "place", "FAC": "place", "DATE": "time", "TIME": "time", "PERSON": "person",
+         "ORG": "org", "NORP": "group", "MONEY": "amount", "CARDINAL": "amount", "QUANTITY": "amount",
+         "PERCENT": "amount", "EVENT": "event", "WORK_OF_ART": "work", "LAW": "law", "PRODUCT": "product"}  # fmt: skip
+
+
+def _swap_entity(fragment: str, previous: str) -> str | None:
+    """`previous` with its last entity of the kind the fragment names replaced by the fragment's, or None."""
+    new, old = entities([fragment, previous])
+    for e in reversed(new):
+        kind = _KIND.get(e.label)
+        same = [o for o in old if _KIND.get(o.label) == kind] if kind else []
+        if same:
+            o = same[-1]
+            return previous[: o.start] + fragment[e.start : e.end] + previous[o.end :]
+    return None
+
+
 def _last_person(history: Sequence[Turn]) -> str | None:
     for turn in reversed(history):
-        if turn.short_answer and MULTIWORD_NAME.fullmatch(turn.short_answer):
-            return turn.short_answer
-        for text in (turn.standalone_question, turn.answer):
-            names = [n for n in MULTIWORD_NAME.findall(text) if not _WH.match(n)]
-            if names:
-                return names[-1]
+        texts = [turn.short_answer, turn.standalone_question, turn.answer]
+        found = entities([t or "" for t in texts])
+        if turn.short_answer and any(e.label == "PERSON" and e.end - e.start == len(turn.short_answer.strip())
+                                     for e in found[0]):  # fmt: skip
+            return turn.short_answer.strip()
+        for text, ents in zip(texts[1:], found[1:]):
+            people = [text[e.start : e.end] for e in ents if e.label == "PERSON"]
+            if people:
+                return people[-1].removesuffix("'s").removesuffix("’s")
     return None
 
 

@@ -13,6 +13,7 @@ AUTHOR = Turn("Who wrote the study?", "Who wrote the study?", "Olena Guseinova: 
 MEETINGS = Turn(
     "How many meetings were there in 2024?", "How many meetings were there in 2024?", "Over 24: …", "Over 24"
 )
+PORT = Turn("How many ferries left Dover on Tuesday?", "How many ferries left Dover on Tuesday?", "Twelve: …")
 KOREA = Turn("What did Russia want South Korea to do?", "What did Russia want South Korea to do?", "Reconsider …")
 
 
@@ -26,6 +27,9 @@ KOREA = Turn("What did Russia want South Korea to do?", "What did Russia want So
         ([MIN, AUTHOR], "When was it published?", "When was the study published?"),
         ([MEETINGS], "And in 2023?", "How many meetings were there in 2023?"),
         ([KOREA], "What about Japan?", "What did Russia want Japan to do?"),
+        ([MEETINGS], "And in the past three decades?", "How many meetings were there in the past three decades?"),
+        ([PORT], "And in Paris?", "How many ferries left Paris on Tuesday?"),
+        ([PORT], "What about on Friday?", "How many ferries left Dover on Friday?"),
         ([MIN], "Who is Olena Guseinova?", "Who is Olena Guseinova?"),
         ([], "And the maximum?", "And the maximum?"),
     ],
