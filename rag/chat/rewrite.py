@@ -4,7 +4,8 @@ Deterministic rules over the previous turns of a conversation, with the entities
 recogniser finds in them (`rag.ingest.analyze.entities`):
 - pronouns: "she/he/her/his" become the person most recently named (the last short answer
   that is a PERSON, else the last PERSON in the last question or answer); "it/its/they/them/
-  their/this/that" become the topic of the last question ("the study", "the minimum arms estimate");
+  their/this/that" become the topic of the last question, read from its parse ("the study",
+  "the minimum estimate of arms shipments");
 - ellipsis: a fragment such as "And the maximum?" or "What about Japan?" is read against the
   last standalone question: a word with an opposite in the fragment is swapped
   (minimum → maximum, first → last, …); an entity in the fragment replaces the last entity of
@@ -21,8 +22,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
-from rag.ingest.analyze import entities
+from rag.ingest.analyze import entities, parse
+from rag.query.understand import WH_TAGS
 from rag.types import Turn
 
 _PERSON = {"she": "", "he": "", "her": "'s", "his": "'s", "him": "", "hers": "'s"}
@@ -46,12 +49,7 @@ _OPPOSITES = [
     ("minimum", "maximum"), ("lowest", "highest"), ("least", "most"), ("smallest", "largest"), ("first", "last"),
     ("earliest", "latest"), ("before", "after"), ("min", "max"), ("lower", "upper"), ("fewest", "most"),
 ]  # fmt: skip
-_TOPIC = re.compile(
-    r"\b(?:the|this|that|these|those|a|an)\s+((?:[\w'’-]+\s+){0,3}?[\w'’-]+(?:\s+of\s+(?:[\w'’-]+\s+){0,2}[\w'’-]+)?)"
-    r"(?=\s+(?:is|was|were|are|has|have|had|did|do|does|say|said|published|released|written|wrote|by|in|on|for|to|from)\b|\s*[?.!,]|$)",
-    re.I,
-)
-_SKIP_TOPIC = {"briefing corpus", "corpus", "question"}
+_SKIP_TOPIC = {"corpus", "question", "briefing"}
 
 
 def is_follow_up(question: str) -> bool:
@@ -130,17 +128,44 @@ def _last_person(history: Sequence[Turn]) -> str | None:
 
 
 def _last_topic(history: Sequence[Turn]) -> str | None:
+    """The thing the last question was about, from its parse: its last main argument (subject,
+    object or attribute, with what depends on it: "the minimum estimate of arms shipments") that
+    is not the wh-phrase, what the wh-word asked for, a pronoun or a person; else its last such
+    noun phrase."""
     for turn in reversed(history):
-        found = [m.group(0) for m in _TOPIC.finditer(turn.standalone_question)]
-        found = [f for f in found if f.split(maxsplit=1)[-1].lower() not in _SKIP_TOPIC]
-        if found:
-            topic = found[-1]
-            return (
-                "the " + topic.split(maxsplit=1)[1]
-                if topic.split()[0].lower() in ("a", "an", "this", "that")
-                else topic
-            )
+        doc = parse(turn.standalone_question)
+        asked = _asked_for(doc)
+        chunks = [c for c in doc.noun_chunks if _can_be_it(c) and c.root not in asked]
+        main = [c for c in chunks if c.root.dep_ in ("nsubj", "nsubjpass", "dobj", "attr")]
+        if main:
+            subtree = list(main[-1].root.subtree)
+            topic = doc[subtree[0].i : subtree[-1].i + 1].text
+        elif chunks:
+            topic = chunks[-1].text
+        else:
+            continue
+        first, _, rest = topic.partition(" ")
+        return f"the {rest}" if first.lower() in ("a", "an", "this", "that") and rest else topic
     return None
+
+
+def _asked_for(doc: Any) -> set[Any]:
+    """In "Who is the author of the study?" the author is what was asked for (the answer, a
+    person), not the topic: the other argument of a copula whose subject or attribute is "who"."""
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None or root.lemma_ != "be":
+        return set()
+    args = [t for t in root.children if t.dep_ in ("nsubj", "attr")]
+    who = any(t.lower_ in ("who", "whom") for t in args)  # "what was the estimate": the estimate is the topic
+    return {t for t in args if t.tag_ not in WH_TAGS} if who else set()
+
+
+def _can_be_it(chunk: Any) -> bool:
+    if any(t.tag_ in WH_TAGS or t.pos_ == "PRON" for t in chunk):
+        return False
+    if chunk.root.ent_type_ == "PERSON":
+        return False
+    return chunk.root.lemma_.lower() not in _SKIP_TOPIC
 
 
 def _same_case(template: str, word: str) -> str:

@@ -13,6 +13,7 @@ AUTHOR = Turn("Who wrote the study?", "Who wrote the study?", "Olena Guseinova: 
 MEETINGS = Turn(
     "How many meetings were there in 2024?", "How many meetings were there in 2024?", "Over 24: …", "Over 24"
 )
+AUTHOR_OF = Turn("Who is the author of the study?", "Who is the author of the study?", "Olena Guseinova: …")
 PORT = Turn("How many ferries left Dover on Tuesday?", "How many ferries left Dover on Tuesday?", "Twelve: …")
 KOREA = Turn("What did Russia want South Korea to do?", "What did Russia want South Korea to do?", "Reconsider …")
 
@@ -29,6 +30,8 @@ KOREA = Turn("What did Russia want South Korea to do?", "What did Russia want So
         ([KOREA], "What about Japan?", "What did Russia want Japan to do?"),
         ([MEETINGS], "And in the past three decades?", "How many meetings were there in the past three decades?"),
         ([PORT], "And in Paris?", "How many ferries left Paris on Tuesday?"),
+        ([AUTHOR_OF], "Who published it?", "Who published the study?"),
+        ([MIN], "Who made it?", "Who made the minimum estimate of arms shipments?"),
         ([PORT], "What about on Friday?", "How many ferries left Dover on Friday?"),
         ([MIN], "Who is Olena Guseinova?", "Who is Olena Guseinova?"),
         ([], "And the maximum?", "And the maximum?"),
