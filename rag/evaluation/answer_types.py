@@ -16,32 +16,33 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from rag.evaluation.squad import DEFAULT, load
 from rag.index.embed import MiniLMEmbedding, encode
-from rag.ingest.analyze import pipeline
+from rag.ingest.analyze import entities
 from rag.query.understand import NONE, AnswerTypes, read_question
+from rag.types import Entity
 
 
-def label_of(entities: list[tuple[int, int, str]], start: int, end: int) -> str:
+def label_of(found: Sequence[Entity], start: int, end: int) -> str:
     """The label of the entity that is mostly inside the answer and makes up a good part of it
     ("20,000" CARDINAL in the answer "20,000 soldiers"), or NONE."""
     best, label = 0, NONE
-    for a, b, name in entities:
-        overlap = min(b, end) - max(a, start)
-        if overlap > 0 and overlap >= 0.5 * (b - a) and overlap >= 0.3 * (end - start) and overlap > best:
-            best, label = overlap, name
+    for e in found:
+        overlap = min(e.end, end) - max(e.start, start)
+        if overlap > 0 and overlap >= 0.5 * (e.end - e.start) and overlap >= 0.3 * (end - start) and overlap > best:
+            best, label = overlap, e.label
     return label
 
 
 def examples(data: list[dict]) -> list[tuple[str, str, int]]:
     """(question, answer label, article number) for every question with a located answer."""
     contexts = [p["context"] for article in data for p in article["paragraphs"]]
-    docs = pipeline().pipe(contexts, batch_size=64, disable=["tagger", "parser", "attribute_ruler", "lemmatizer"])
-    found = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in docs]
+    found = entities(contexts, batch_size=64)
     out, k = [], 0
     for n, article in enumerate(data):
         for para in article["paragraphs"]:

@@ -53,8 +53,7 @@ def read_all(collection: Any, include: list[str], where: dict[str, Any] | None =
     offset = 0
     while True:
         got = collection.get(include=include, where=where, limit=page, offset=offset)
-        for key in out:
-            out[key] += list(got[key] if got.get(key) is not None else [])
+        _extend(out, got)
         if len(got["ids"]) < page:
             return out
         offset += page
@@ -65,10 +64,14 @@ def read_ids(collection: Any, ids: Sequence[str], include: list[str], page: int 
     out: dict[str, list[Any]] = {"ids": [], **{k: [] for k in include}}
     ids = list(ids)
     for i in range(0, len(ids), page):
-        got = collection.get(ids=ids[i : i + page], include=include)
-        for key in out:
-            out[key] += list(got[key] if got.get(key) is not None else [])
+        _extend(out, collection.get(ids=ids[i : i + page], include=include))
     return out
+
+
+def _extend(out: dict[str, list[Any]], got: Any) -> None:
+    """Append one page of a `get()` result to `out`, key by key."""
+    for key in out:
+        out[key] += list(got[key] if got.get(key) is not None else [])
 
 
 @dataclass(frozen=True)
