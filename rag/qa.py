@@ -30,12 +30,13 @@ from rag.chat.session import Chat, Condenser, RuleCondenser
 from rag.config import Settings
 from rag.errors import IndexChangedError, InputError
 from rag.index.build import Progress, ingest_paths, remove_paths
-from rag.index.embed import encode
+from rag.index.embed import MINILM_ID, encode
 from rag.index.store import Store
 from rag.ingest.read import as_paths
 from rag.llm.client import build_llm
 from rag.query.answer import Calibration, Candidate, score_sentences
 from rag.query.answerer import AnswerContext, Answerer, ExtractiveAnswerer
+from rag.query.paraphrase import Paraphrases, content_words
 from rag.query.question import validate_question
 from rag.query.retrieve import Corpus, retrieve
 from rag.query.understand import AnswerTypes, Understanding, read_question
@@ -94,6 +95,7 @@ class BriefingQA:
         self.settings = settings or Settings.from_env()
         self._embedder = embedder
         self._calibration = calibration
+        self._paraphrases: Paraphrases | None = None
         self._llm = llm if llm is not None else build_llm(self.settings)
         # Who answers, chosen by configuration: the extractive answerer, or a model that falls back to it.
         self.extractive: Answerer = ExtractiveAnswerer(self.settings.min_confidence)
@@ -136,6 +138,14 @@ class BriefingQA:
     def answer_types(self) -> AnswerTypes:
         """The fitted answer-type model, if it was fitted with this embedder's vectors."""
         return AnswerTypes.load().for_model(self.embedder.model_name)
+
+    @property
+    def paraphrases(self) -> Paraphrases | None:
+        """Words of nearly the same meaning, by the bundled encoder's vectors of single words; None
+        for another embedder (the threshold was measured with MiniLM's vectors, see `rag.query.paraphrase`)."""
+        if self._paraphrases is None and self.embedder.model_name == MINILM_ID:
+            self._paraphrases = Paraphrases(lambda words: encode(self.embedder, words))
+        return self._paraphrases
 
     @property
     def calibration(self) -> Calibration:
@@ -288,7 +298,12 @@ class BriefingQA:
         passages = self._retrieve(corpus, understanding.read.text, vector, filters, top_k)
         ids = [f"{p.chunk.id}.{k}" for p in passages for k in range(len(p.chunk.sentences))]
         vectors = corpus.store.sentence_vectors(ids)
-        return score_sentences(understanding, passages, vector, vectors, corpus, self.calibration)
+        similar: dict[str, dict[str, float]] = {}
+        if (paraphrases := self.paraphrases) is not None:
+            words = {w for p in passages for w in content_words(f"{p.article.title} {p.chunk.text}", names=False)}
+            read = understanding.read
+            similar = paraphrases.similar(content_words(read.text, skip=read.entities, names=False), words)
+        return score_sentences(understanding, passages, vector, vectors, corpus, self.calibration, similar)
 
     def understand(self, question: str) -> Understanding:
         """What `question` asks for: its parse and the probabilities of its answer's labels."""
@@ -361,7 +376,8 @@ class BriefingQA:
 
         ranked, texts, unknown = self._read(work)
         passages = tuple(dict.fromkeys(c.passage for c in ranked))
-        context = AnswerContext(texts, ranked, unknown, budget or Budget.of(self.settings), streaming)
+        named = understanding.read.entity_texts()
+        context = AnswerContext(texts, ranked, unknown, budget or Budget.of(self.settings), streaming, named)
         answerer = self.extractive if offline else self.answerer
         return answerer.answer(question, passages, context=context)
 

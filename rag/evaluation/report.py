@@ -23,6 +23,8 @@ _LABELS = {
     "gold_quote_hit_rate": "gold-quote hit rate",
     "correct_abstention": "correct abstention",
     "false_abstention": "false abstention",
+    "paraphrase_consistency": "paraphrase consistency",
+    "conversations_right": "conversations right",
     "latency_p50_ms": "latency p50 (ms)",
     "latency_p95_ms": "latency p95 (ms)",
     "items": "items",

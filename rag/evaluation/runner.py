@@ -191,10 +191,33 @@ def metrics(rows: list[Row]) -> dict[str, float | None]:
         "gold_quote_hit_rate": _rate([r.gold_hit for r in answered]),
         "correct_abstention": _rate([r.answer.abstained for r in unanswerable]),
         "false_abstention": _rate([r.answer.abstained for r in answerable]),
+        "paraphrase_consistency": _rate([len({_outcome(r) for r in g}) == 1 for g in _groups(rows)]),
+        "conversations_right": _rate([all(r.correct for r in c) for c in _conversations(rows)]),
         "latency_p50_ms": 1000 * statistics.median(seconds) if seconds else None,
         "latency_p95_ms": 1000 * seconds[min(len(seconds) - 1, int(0.95 * len(seconds)))] if seconds else None,
         "items": float(len(rows)),
     }
+
+
+def _outcome(row: Row) -> tuple[bool, float]:
+    """What a paraphrase must repeat: abstaining or not, and how many of the gold facts it found."""
+    return row.answer.abstained, round(row.facts_found, 6)
+
+
+def _groups(rows: list[Row]) -> list[list[Row]]:
+    groups: dict[str, list[Row]] = {}
+    for r in rows:
+        if r.item.group:
+            groups.setdefault(r.item.group, []).append(r)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _conversations(rows: list[Row]) -> list[list[Row]]:
+    chats: dict[str, list[Row]] = {}
+    for r in rows:
+        if r.item.conversation:
+            chats.setdefault(r.item.conversation, []).append(r)
+    return list(chats.values())
 
 
 def by_category(rows: list[Row]) -> dict[str, dict[str, float | None]]:

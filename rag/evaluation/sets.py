@@ -3,6 +3,7 @@
     {"type": "config", "name": "seeds", "version": "1", "thresholds": {"answer_accuracy": 0.8, ...}}
     {"id": "n01", "type": "single", "category": "number", "question": "...", "answerable": true,
      "facts": ["1.7 billion", ["October 28", "Oct. 28"]], "quotes": [{"source": "seeds/x.txt", "quote": "..."}]}
+    {"id": "p01", "type": "single", "question": "Who wrote it?", "paraphrases": ["Who is its author?"], ...}
     {"id": "m01", "type": "conversation", "category": "multi-turn", "turns": [{"question": ..., "facts": ..., ...}]}
 
 A fact is a string or a list of alternative strings. Lines are validated with pydantic (a set is
@@ -45,6 +46,7 @@ class _Single(_Turn):
     id: str
     type: Literal["single"]
     category: str = "other"
+    paraphrases: list[str] = []  # the same question worded differently: same gold, same expected answer
 
 
 class _Conversation(BaseModel):
@@ -82,6 +84,7 @@ class Item:
     quotes: tuple[GoldQuote, ...]
     conversation: str = ""
     turn: int = 0
+    group: str = ""  # the id of the question this one rephrases (its own id for the first wording)
 
 
 @dataclass(frozen=True)
@@ -93,16 +96,19 @@ class EvalSet:
     path: str
 
 
-def _item(turn: _Turn, id: str, category: str, conversation: str = "", n: int = 0) -> Item:
+def _item(
+    turn: _Turn, id: str, category: str, conversation: str = "", n: int = 0, question: str = "", group: str = ""
+) -> Item:
     return Item(
         id=id,
         category=category,
-        question=turn.question,
+        question=question or turn.question,
         answerable=turn.answerable,
         facts=tuple((f,) if isinstance(f, str) else tuple(f) for f in turn.facts),
         quotes=tuple(GoldQuote(q.source, q.quote) for q in turn.quotes),
         conversation=conversation,
         turn=n,
+        group=group,
     )
 
 
@@ -122,7 +128,11 @@ def load_set(path: str | Path) -> EvalSet:
                 config = _Config.model_validate(raw)
             elif kind == "single":
                 s = _Single.model_validate(raw)
-                items.append(_item(s, s.id, s.category if s.answerable else "unanswerable"))
+                category = s.category if s.answerable else "unanswerable"
+                group = s.id if s.paraphrases else ""
+                items.append(_item(s, s.id, category, group=group))
+                for k, wording in enumerate(s.paraphrases, start=1):
+                    items.append(_item(s, f"{s.id}~{k}", category, question=wording, group=group))
             elif kind == "conversation":
                 c = _Conversation.model_validate(raw)
                 for k, turn in enumerate(c.turns):

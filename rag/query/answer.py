@@ -33,7 +33,7 @@ from importlib.resources import files
 import numpy as np
 
 from rag.query.retrieve import Corpus
-from rag.query.spans import PARAPHRASES, Span, best_span, bound, bound_words, qualifier, span_bound
+from rag.query.spans import Span, best_span, bound, bound_words, qualifier, span_bound
 from rag.query.understand import NUMERIC, Understanding
 from rag.query.verify import same_text, verified
 from rag.types import Answer, Citation, Disagreement, Passage, Sentence
@@ -41,6 +41,7 @@ from rag.vocab import MONTHS, month_number
 
 FEATURES = ("dense", "coverage", "context", "names", "kind", "near", "rank")
 NOT_COVERED = "The briefing corpus does not cover this question."
+SYNONYM = 0.8  # word-vector cosine of a synonym ("soldiers" ~ "troops" 0.89; "missiles" ~ "weapons" 0.63)
 _MAX_CITATIONS = 3
 _LEAD_KIND = 0.1  # an entity leads the answer as its short form when the question wants one and it fits
 _RIVAL_SHARE, _RIVAL_NEAR = 0.75, 0.15  # a disagreeing source: nearly as likely, its value beside the question's words
@@ -94,6 +95,7 @@ class Candidate:
     features: np.ndarray
     probability: float
     span: Span | None
+    unmet: tuple[str, ...] = ()  # words of the question's relation or count that the sentence's context lacks
 
 
 def score_sentences(
@@ -103,8 +105,11 @@ def score_sentences(
     sentence_vectors: Mapping[str, np.ndarray],
     corpus: Corpus,
     calibration: Calibration,
+    similar: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[Candidate]:
-    """All sentences of `passages`, best first."""
+    """All sentences of `passages`, best first. `similar` pairs question words with passage words
+    of nearly the same meaning (`rag.query.paraphrase`): a sentence covers a question word it
+    words differently."""
     question = understanding.read.text
     wanted = bound(question)  # a question about a maximum or a minimum asks for an amount
     bound_terms = set(corpus.terms(" ".join(bound_words(question))))
@@ -116,13 +121,25 @@ def score_sentences(
     expects = understanding.wants_entity
 
     alternatives = {t: {t} for t in q_terms}
-    for word in re.findall(r"\w+", question.lower()):
+    synonyms: dict[str, set[str]] = {}  # the closer paraphrases: what a count must be of
+    for word, close in (similar or {}).items():
         stems = corpus.terms(word)
         if stems and stems[0] in alternatives:
-            alternatives[stems[0]] |= set(corpus.terms(" ".join(PARAPHRASES.get(word, ()))))
+            alternatives[stems[0]] |= set(corpus.terms(" ".join(close)))
+            synonyms[stems[0]] = set(corpus.terms(" ".join(w for w, sim in close.items() if sim >= SYNONYM)))
 
     def coverage(terms: set[str]) -> float:
         return sum(weight[t] for t in q_terms if alternatives[t] & terms) / total
+
+    def meets(word: str, terms: set[str]) -> bool:
+        stems = corpus.terms(word)
+        return not stems or bool(({stems[0]} | synonyms.get(stems[0], set())) & terms)
+
+    read = understanding.read
+
+    def unmet(terms: set[str]) -> tuple[str, ...]:
+        """What the question counts ("how many pages") when `terms` (a sentence and its context) never name it."""
+        return (f"{read.form} {read.counted}",) if read.counted and not meets(read.counted, terms) else ()
 
     out = []
     for rank, passage in enumerate(passages):
@@ -145,7 +162,8 @@ def score_sentences(
             near = 1.0 / (1 + span.gap) if span else 0.0
             named = len(names & own) / len(names) if names else 1.0
             features = np.array([dense, coverage(own), coverage(around), named, kind_feature, near, 1.0 / (1 + rank)])
-            out.append(Candidate(passage, sentence, features, calibration.probability(features), span))
+            probability = calibration.probability(features)
+            out.append(Candidate(passage, sentence, features, probability, span, unmet(around)))
     return sorted(out, key=lambda c: -c.probability)
 
 
@@ -155,10 +173,20 @@ def compose(
     texts: Mapping[str, str],
     min_confidence: float,
     unknown: Sequence[str] = (),
+    named: Sequence[str] = (),
 ) -> Answer:
-    """Turn ranked sentences into an `Answer`, or an abstention when the best is not likely enough
-    or the question names something (`unknown`: names, numbers) that the corpus never mentions."""
+    """Turn ranked sentences into an `Answer`, or an abstention when the best is not likely enough,
+    the question names something (`unknown`: names, numbers) that the corpus never mentions, or
+    no likely sentence says what the question asks about (`Candidate.unmet`; `named` are the
+    question's names, for saying what the corpus does mention)."""
     passages = tuple(dict.fromkeys(c.passage for c in ranked))
+    usable = [c for c in ranked if not c.unmet]
+    if ranked and ranked[0].probability >= min_confidence and not (usable and usable[0].probability >= min_confidence):
+        return Answer(
+            question=question, text=NOT_COVERED, abstained=True, passages=passages,
+            confidence=ranked[0].probability, note=_lacking(named, ranked[0].unmet),
+        )  # fmt: skip
+    ranked = usable
     if unknown:
         never = ", ".join(unknown)
         return Answer(
@@ -212,6 +240,15 @@ def compose(
         conflicts=conflicts,
         passages=passages,
     )
+
+
+def _lacking(named: Sequence[str], unmet: Sequence[str]) -> str:
+    """ "The corpus mentions North Korea, but no passage says how many pages." """
+    what = " or ".join(unmet)
+    if not named:
+        return f"No passage says {what}."
+    names = ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0]
+    return f"The corpus mentions {names}, but no passage says {what}."
 
 
 _COMPARE = re.compile(r"\b(compare[sd]?|comparison|versus|vs\.?|differ(s|ence|ent)?|contrast)\b", re.I)

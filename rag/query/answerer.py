@@ -29,6 +29,7 @@ class AnswerContext:
     unknown: Sequence[str] = ()  # names and numbers of the question that the corpus never mentions
     budget: Budget | None = None  # time for model calls (None: the answerer's default)
     stream: bool = False  # read a model's reply from its streaming endpoint
+    named: Sequence[str] = ()  # the question's names (entities), as written
 
 
 class Answerer(Protocol):
@@ -49,4 +50,5 @@ class ExtractiveAnswerer:
         return "extractive"
 
     def answer(self, question: str, passages: Sequence[Passage], *, context: AnswerContext) -> Answer:
-        return compose(question, list(context.ranked), context.texts, self.min_confidence, context.unknown)
+        ranked = list(context.ranked)
+        return compose(question, ranked, context.texts, self.min_confidence, context.unknown, context.named)

@@ -49,6 +49,7 @@ class QuestionRead:
     relation: str = ""  # the main verb's lemma
     entities: tuple[Entity, ...] = ()  # offsets into `text`
     lemmas: tuple[str, ...] = ()  # content lemmas, lower-cased
+    counted: str = ""  # what "how many / how much" counts ("how many pages" → "pages"), as written
 
     def entity_texts(self) -> list[str]:
         return [self.text[e.start : e.end] for e in self.entities]
@@ -70,11 +71,13 @@ def read_question(question: str) -> QuestionRead:
         return QuestionRead(question, form=first, focus=first, relation=relation, entities=entities, lemmas=lemmas)
     word = form = wh.lower_
     describe = False
+    counted = ""
     if word == "how" and wh.i + 1 < len(doc) and doc[wh.i + 1].pos_ in ("ADJ", "ADV"):
         adjective = doc[wh.i + 1]
-        noun = adjective.head if adjective.head.pos_ == "NOUN" and adjective.dep_ == "amod" else None
+        noun = adjective.head if adjective.head.pos_ == "NOUN" and adjective.dep_ in ("amod", "advmod") else None
         form = f"how {adjective.lower_}"
         focus = form + (f" {noun.lemma_.lower()}" if noun is not None else "")
+        counted = noun.lower_ if noun is not None and adjective.lower_ in ("many", "much") else ""
     elif wh.dep_ == "det" and wh.head.pos_ in ("NOUN", "PROPN"):
         focus = f"{word} {_noun(wh.head)}"
     elif root is not None and root.lemma_ == "be" and wh.head == root:
@@ -83,7 +86,7 @@ def read_question(question: str) -> QuestionRead:
         focus = f"{word} is {_noun(other)}" if other is not None and other.pos_ != "PROPN" else f"{word} is"
     else:
         focus = f"{word} {relation}".strip()
-    return QuestionRead(question, word, form, focus, describe, relation, entities, lemmas)
+    return QuestionRead(question, word, form, focus, describe, relation, entities, lemmas, counted)
 
 
 def _noun(token: object) -> str:

@@ -31,6 +31,41 @@ def test_the_seed_set_meets_its_brief_and_every_gold_quote_is_in_its_source() ->
         for g in item.quotes:
             assert g.quote in (ROOT / g.source).read_text(encoding="utf-8"), (item.id, g.quote)
     assert s.thresholds["quote_validity"] == 1.0
+    # every answerable question in two more wordings, and near-topic questions the seeds cannot answer
+    groups: dict[str, list[Item]] = {}
+    for i in single:
+        if i.group:
+            groups.setdefault(i.group, []).append(i)
+    assert all(len(g) == 3 for g in groups.values())
+    assert {i.id for i in single if i.answerable and not i.group} == set()
+    assert sum(not i.answerable for i in single) >= 27
+    assert all(len({i.question for i in g}) == 3 and len({i.facts for i in g}) == 1 for g in groups.values())
+
+
+def test_paraphrases_expand_into_items_of_one_group(tmp_path: Path) -> None:
+    line = {"type": "single", "id": "q1", "question": "Who wrote it?", "facts": ["Ann"], "paraphrases": ["Whose work?"]}
+    (tmp_path / "s.jsonl").write_text(json.dumps(line) + "\n", encoding="utf-8")
+    items = load_set(tmp_path / "s.jsonl").items
+    assert [(i.id, i.question, i.group, i.facts) for i in items] == [
+        ("q1", "Who wrote it?", "q1", (("Ann",),)),
+        ("q1~1", "Whose work?", "q1", (("Ann",),)),
+    ]
+
+
+def test_paraphrase_consistency_and_conversations_right_by_hand() -> None:
+    def row(id: str, group: str, abstained: bool, found: float, conversation: str = "") -> Row:
+        item = Item(id, "name", "Q?", True, (("x",),), (), conversation=conversation, group=group)
+        return Row(item, Answer(question="Q?", text="t", abstained=abstained), 0.01, facts_found=found)
+
+    rows = [
+        row("a", "a", False, 1.0), row("a~1", "a", False, 1.0),  # consistent
+        row("b", "b", False, 1.0), row("b~1", "b", True, 0.0),  # one wording abstains
+        row("c.1", "", False, 1.0, "c"), row("c.2", "", False, 0.5, "c"),  # a turn only half right
+        row("d.1", "", False, 1.0, "d"), row("d.2", "", False, 1.0, "d"),
+    ]  # fmt: skip
+    values = metrics(rows)
+    assert values["paraphrase_consistency"] == 0.5
+    assert values["conversations_right"] == 0.5
 
 
 @pytest.mark.parametrize(

@@ -124,3 +124,14 @@ def test_sources_that_agree_are_cited_together_not_as_a_conflict(terminal_qa: Br
     answer = terminal_qa.ask("When did the new container terminal open?")
     assert not answer.abstained and answer.conflicts == ()
     assert "2023" in answer.text and len({c.source for c in answer.citations}) == 2
+
+
+def test_a_count_of_something_no_passage_names_abstains_and_says_what_is_missing(seed_qa: BriefingQA) -> None:
+    answer = seed_qa.ask("How many drones did North Korea ship to Russia?")
+    assert answer.abstained and answer.citations == ()
+    assert answer.note == "The corpus mentions North Korea and Russia, but no passage says how many drones."
+
+
+def test_a_count_worded_with_a_synonym_is_still_answered(seed_qa: BriefingQA) -> None:
+    answer = seed_qa.ask("How many North Korean troops could be deployed before the regime is at risk?")
+    assert not answer.abstained and "20,000" in answer.text
