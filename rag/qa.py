@@ -31,7 +31,7 @@ from rag.config import Settings
 from rag.errors import IndexChangedError, InputError
 from rag.index.build import Progress, ingest_paths, remove_paths
 from rag.index.embed import MINILM_ID, encode
-from rag.index.store import Store
+from rag.index.store import Store, byline_id
 from rag.ingest.read import as_paths
 from rag.llm.client import build_llm
 from rag.query.answer import Calibration, Candidate, score_sentences
@@ -297,6 +297,7 @@ class BriefingQA:
     ) -> list[Candidate]:
         passages = self._retrieve(corpus, understanding.read.text, vector, filters, top_k)
         ids = [f"{p.chunk.id}.{k}" for p in passages for k in range(len(p.chunk.sentences))]
+        ids += list(dict.fromkeys(byline_id(p.article) for p in passages if p.article.byline))
         vectors = corpus.store.sentence_vectors(ids)
         similar: dict[str, dict[str, float]] = {}
         if (paraphrases := self.paraphrases) is not None:

@@ -38,6 +38,27 @@ class Block:
 
 
 @dataclass(frozen=True)
+class Entity:
+    """A named entity found by the language model: `[start, end)` into the text it was found in
+    (for a sentence, its clean `text`) and its label (PERSON, ORG, GPE, DATE, MONEY, CARDINAL, …)."""
+
+    start: int
+    end: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Byline:
+    """Where an article says who wrote it and when: `text == original[start:end]` (a byline, or
+    front-matter lines), with the author (PERSON), date (DATE) and outlet (ORG) as entities into `text`."""
+
+    start: int
+    end: int
+    text: str
+    entities: tuple[Entity, ...] = ()
+
+
+@dataclass(frozen=True)
 class Article:
     """One source file, read and cleaned. `text` is the file's full original text."""
 
@@ -50,6 +71,7 @@ class Article:
     author: str | None = None
     date: dt.date | None = None
     outlet: str | None = None
+    byline: Byline | None = None
 
     @property
     def clean_text(self) -> str:
@@ -59,16 +81,6 @@ class Article:
     def version(self) -> str:
         """Names this content: chunk ids carry it, so two versions of an article never share an id."""
         return self.content_hash[:12]
-
-
-@dataclass(frozen=True)
-class Entity:
-    """A named entity found by the language model: `[start, end)` into the text it was found in
-    (for a sentence, its clean `text`) and its label (PERSON, ORG, GPE, DATE, MONEY, CARDINAL, …)."""
-
-    start: int
-    end: int
-    label: str
 
 
 @dataclass(frozen=True)
@@ -121,6 +133,7 @@ class ArticleInfo:
     outlet: str | None = None
     duplicates: tuple[str, ...] = ()  # ids of exact or near-duplicate articles
     version: str = ""  # the content version whose chunks readers see (`Article.version`)
+    byline: Byline | None = None
 
 
 @dataclass(frozen=True)

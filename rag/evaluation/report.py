@@ -53,6 +53,25 @@ def print_table(title: str, values: dict[str, float | None], thresholds: dict[st
     Console().print(table)
 
 
+def print_curve(points: list[dict[str, float]], chosen: float) -> None:
+    """The abstention trade-off, one row per `min_confidence`; the configured one is marked."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="abstention trade-off (min_confidence)")
+    for name in ("min_confidence", "abstention on unanswerable", "false abstention", "answered right"):
+        table.add_column(name, justify="right")
+    for p in points:
+        mark = " ←" if abs(p["min_confidence"] - chosen) < 1e-9 else ""
+        table.add_row(
+            f"{p['min_confidence']:.2f}{mark}",
+            f"{p['abstention_unanswerable']:.3f}",
+            f"{p['false_abstention']:.3f}",
+            f"{p['answered_right']:.3f}",
+        )
+    Console().print(table)
+
+
 def row_dict(row: Row) -> dict[str, Any]:
     return {
         "id": row.item.id,

@@ -74,6 +74,29 @@ def token_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+CURVE_POINTS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+
+
+def curve(outcomes: list[tuple[bool, bool, float, bool]], points: tuple[float, ...] = CURVE_POINTS) -> list[dict]:
+    """Abstention on unanswerable questions against false abstention, at several `min_confidence`
+    values: a question abstains at a point when its answer's confidence is below it, or always
+    when it abstained for a reason other than confidence (`forced`). The answers themselves do
+    not depend on the point, so one run gives the whole curve."""
+    rows = []
+    for t in points:
+        unanswerable = [forced or conf < t for ok, forced, conf, _ in outcomes if not ok]
+        answerable = [(forced or conf < t, right) for ok, forced, conf, right in outcomes if ok]
+        rows.append(
+            {
+                "min_confidence": t,
+                "abstention_unanswerable": sum(unanswerable) / len(unanswerable) if unanswerable else 0.0,
+                "false_abstention": sum(a for a, _ in answerable) / len(answerable) if answerable else 0.0,
+                "answered_right": sum(r and not a for a, r in answerable) / len(answerable) if answerable else 0.0,
+            }
+        )
+    return rows
+
+
 def _hit(spans: list[tuple[str, int, int]], q: Question, k: int) -> bool:
     lo, hi = q.paragraph
     return any(os.path.samefile(src, q.source) and start < hi and lo < end for src, start, end in spans[:k])
@@ -94,6 +117,7 @@ def benchmark(
         questions = random.Random(seed).sample(questions, sample)
     hits: dict[str, list[tuple[bool, bool]]] = {"hybrid": [], "dense": [], "bm25": []}
     first, anyq, f1, abstain, ms = [], [], [], [], []
+    outcomes: list[tuple[bool, bool, float, bool]] = []  # answerable, forced abstention, confidence, first quote right
     for q in questions:
         runs = {
             name: [(p.article.source, p.chunk.start, p.chunk.end) for p in qa.retrieve(q.text, top_k=5, mode=mode)]
@@ -105,11 +129,14 @@ def benchmark(
         t = time.perf_counter()
         answer = qa.ask(q.text, offline=True)
         ms.append(1000 * (time.perf_counter() - t))
+        forced = answer.abstained and bool(answer.note)  # a name never mentioned, a count never named
         if not q.answerable:
             abstain.append(answer.abstained)
+            outcomes.append((False, forced, answer.confidence, False))
             continue
         quotes = [c.quote for c in answer.citations]
         first.append(bool(quotes) and any(a in quotes[0] for a in q.answers))
+        outcomes.append((True, forced, answer.confidence, first[-1]))
         anyq.append(any(a in c for c in quotes for a in q.answers))
         prediction = answer.short_answer or (quotes[0] if quotes else "")
         f1.append(0.0 if answer.abstained else max(token_f1(prediction, a) for a in q.answers))
@@ -127,6 +154,8 @@ def benchmark(
         "answer_in_any_quote": mean(anyq),
         "short_answer_f1": mean(f1),
         "abstention_accuracy_unanswerable": mean(abstain),
+        "min_confidence": qa.settings.min_confidence,
+        "abstention_curve": curve(outcomes),
         "latency_p50_ms": ms[len(ms) // 2] if ms else 0.0,
         "latency_p95_ms": ms[min(len(ms) - 1, int(0.95 * len(ms)))] if ms else 0.0,
     }

@@ -25,7 +25,7 @@ from rag.ingest.analyze import annotate
 from rag.ingest.chunk import chunk_article
 from rag.ingest.dedupe import facts, same_story
 from rag.errors import SkipFile
-from rag.ingest.read import article_id, discover, read_article
+from rag.ingest.read import article_id, byline_statement, discover, read_article
 from rag.index.embed import encode
 from rag.index.store import PIPELINE, Store
 from rag.types import Article, ArticleInfo, Chunk, IngestReport, Skipped
@@ -107,7 +107,11 @@ def _flush(
     if not pending:
         return report
     texts = [s.text for p in pending for c in p.chunks for s in c.sentences]
-    vectors = encode(embedder, texts)
+    bylined = [p.article for p in pending if p.article.byline]
+    statements = [byline_statement(a.title, a.author, a.date, a.outlet) for a in bylined]
+    vectors = encode(embedder, texts + statements)
+    byline_vectors = dict(zip((a.id for a in bylined), vectors[len(texts) :]))
+    vectors = vectors[: len(texts)]
     annotated = iter(annotate([c for p in pending for c in p.chunks]))
     pending = [replace(p, chunks=[next(annotated) for _ in p.chunks]) for p in pending]
     known = store.article_infos([p.article.id for p in pending])  # only these: a flush reads no whole collection
@@ -121,9 +125,9 @@ def _flush(
         info = ArticleInfo(
             id=a.id, source=a.source, title=a.title, content_hash=a.content_hash, chunks=len(p.chunks),
             author=a.author, date=a.date, outlet=a.outlet,
-            duplicates=known[a.id].duplicates if a.id in known else (), version=a.version,
+            duplicates=known[a.id].duplicates if a.id in known else (), version=a.version, byline=a.byline,
         )  # fmt: skip
-        store.write_article(info, a.text, p.chunks, vecs, centroid)
+        store.write_article(info, a.text, p.chunks, vecs, centroid, byline_vectors.get(a.id))
         links = _duplicates(a, centroid, store, settings)
         if links:
             store.link_duplicates(a.id, [other for other, _ in links])

@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -34,10 +36,12 @@ from rag.errors import (
     IndexWriteError,
     StoreUnavailableError,
 )
-from rag.types import ArticleInfo, Chunk, Entity, Filters, Sentence
+from rag.index.lexical import LexicalIndex, Row
+from rag.index.terms import Terms
+from rag.types import ArticleInfo, Byline, Chunk, Entity, Filters, Sentence
 
 SCHEMA = 1  # the collections' layout; an index of another layout is refused at open
-PIPELINE = "clean-3/chunk-2/entities-1"  # bump when cleaning or chunking changes: articles are then redone
+PIPELINE = "clean-4/chunk-2/entities-1"  # bump when cleaning or chunking changes: articles are then redone
 _NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end", "sentences", "entities"]  # only the title is
 
 
@@ -45,6 +49,7 @@ _NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end",
 # fails ("too many SQL variables"), locally and on a server, so every read of a whole collection
 # and every call with a long id list goes in pages of this size.
 PAGE = 5000
+LEXICON = "lexical.sqlite3"  # the lexical index's file in the index folder
 
 
 def read_all(collection: Any, include: list[str], where: dict[str, Any] | None = None, page: int = PAGE) -> dict:
@@ -126,6 +131,9 @@ class Store:
             for n in names
         )
         self.vector_store = ChromaVectorStore(chroma_collection=self._chunks)
+        self._lexicon: LexicalIndex | None = None
+        self._lexicon_lock = threading.Lock()
+        self._writer: int | None = None  # the thread holding the local write lock
 
     # opening ---------------------------------------------------------------------------------
     @classmethod
@@ -163,6 +171,8 @@ class Store:
         for kind in ("chunks", "sentences", "articles"):
             with contextlib.suppress(Exception):  # an absent collection is fine
                 client.delete_collection(f"{settings.collection}-{kind}")
+        for suffix in ("", "-wal", "-shm"):
+            (settings.index_dir / f"{LEXICON}{suffix}").unlink(missing_ok=True)
 
     # the generation token: how readers in other processes notice a write -----------------
     def generation(self) -> str:
@@ -180,6 +190,7 @@ class Store:
         """Record that the index changed; returns the new token."""
         token = uuid.uuid4().hex
         self._articles.modify(metadata={"embed_model": self.model_id, "schema": SCHEMA, "generation": token})
+        self.lexicon().set_generation(token)  # a crash before this line: the next reader rebuilds it
         return token
 
     @contextlib.contextmanager
@@ -187,12 +198,19 @@ class Store:
         """One writer at a time on a local index, across processes (a Chroma server serialises
         writes itself). Raises `IndexBusyError` after `wait` seconds, and turns a failure of
         Chroma (or its SQLite file) while writing into `IndexWriteError`."""
+        if self._writer == threading.get_ident():  # this thread holds it already (a rebuild inside a write)
+            yield
+            return
         with self._write_errors():
             if self.settings.remote:
                 yield
                 return
             with self._local_lock(wait):
-                yield
+                self._writer = threading.get_ident()
+                try:
+                    yield
+                finally:
+                    self._writer = None
 
     @contextlib.contextmanager
     def _write_errors(self) -> Iterator[None]:
@@ -236,6 +254,8 @@ class Store:
         """Release the client (a local index is read from disk again by the next `Store.open`)."""
         with contextlib.suppress(Exception):
             self._client.close()
+        if self._lexicon is not None:
+            self._lexicon.close()
 
     # articles --------------------------------------------------------------------------------
     def articles(self) -> dict[str, ArticleInfo]:
@@ -294,6 +314,7 @@ class Store:
         chunks: Sequence[Chunk],
         sentence_vectors: np.ndarray,
         article_vector: np.ndarray,
+        byline_vector: np.ndarray | None = None,
     ) -> None:
         """Write a version of an article so that a reader sees the old version or the new one, whole.
 
@@ -324,6 +345,10 @@ class Store:
             )
             node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=info.id)
             nodes.append(node)
+        vectors = sentence_vectors.tolist()
+        if byline_vector is not None and info.byline is not None:
+            sentence_ids.append(byline_id(info))
+            vectors.append(byline_vector.tolist())
         if nodes:
             # ChromaVectorStore.add() calls collection.add(), which keeps an existing id's old
             # content; a rewritten chunk must overwrite in place, so upsert the same payload.
@@ -333,9 +358,12 @@ class Store:
                 metadatas=[node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in nodes],
                 documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in nodes],
             )
+            self.lexicon().add(
+                [Row(c.id, info.id, info.version, info.source, date_key(info.date), f"{info.title} {c.text}") for c in chunks]
+            )
             self._sentences.upsert(
                 ids=sentence_ids,
-                embeddings=sentence_vectors.tolist(),
+                embeddings=vectors,
                 metadatas=[{"article_id": info.id, "version": info.version}] * len(sentence_ids),
             )
         self._articles.upsert(
@@ -361,6 +389,8 @@ class Store:
             got = collection.get(where={"article_id": article_id}, include=["metadatas"])
             if stale := sorted(i for i, m in zip(got["ids"], got["metadatas"]) if not keep(ids, i, m)):
                 collection.delete(ids=stale)
+            if collection is self._chunks:
+                self.lexicon().keep_only(article_id, [i for i, m in zip(got["ids"], got["metadatas"]) if keep(ids, i, m)])
         self._articles.update(ids=[article_id], metadatas=[{"stale": False}])
 
     def remove_articles(self, ids: Sequence[str]) -> None:
@@ -380,6 +410,7 @@ class Store:
             where = {"article_id": {"$in": part}}
             self._chunks.delete(where=where)
             self._sentences.delete(where=where)
+            self.lexicon().remove_articles(part)
         gone = set(found)
         linked = {d for m in got["metadatas"] for d in (m.get("duplicates") or "").split(",") if d} - gone
         if linked:
@@ -406,6 +437,59 @@ class Store:
         self._articles.update(ids=ids, metadatas=[{"duplicates": ",".join(sorted(current[i]))} for i in ids])
 
     # reading for retrieval -------------------------------------------------------------------
+    def lexicon(self) -> LexicalIndex:
+        """The lexical (BM25) index of this store's chunks, rebuilt from the store first when it
+        does not reflect the store's current generation (see `rag.index.lexical`)."""
+        with self._lexicon_lock:
+            if self._lexicon is None:
+                self.settings.index_dir.mkdir(parents=True, exist_ok=True)
+                try:
+                    self._lexicon = LexicalIndex(self.settings.index_dir / LEXICON, Terms())
+                except sqlite3.DatabaseError as e:
+                    raise IndexCorruptError(
+                        f"The lexical index {self.settings.index_dir / LEXICON} cannot be read ({e}). "
+                        "Rebuild the index: briefing ingest --rebuild seeds/"
+                    ) from e
+            lexicon = self._lexicon
+        if lexicon.generation != self.generation():
+            self._rebuild_lexicon(lexicon)
+        return lexicon
+
+    def _rebuild_lexicon(self, lexicon: LexicalIndex) -> None:
+        """Index every chunk of the store again (a page at a time), under the write lock."""
+        with self.write_lock():
+            token = self.generation()
+            if lexicon.generation == token:
+                return  # another process rebuilt it, or the writer we waited for updated it
+            lexicon.clear()
+            offset = 0
+            while True:
+                with _chroma_errors(self.settings):
+                    got = self._chunks.get(include=["documents", "metadatas"], limit=self.page, offset=offset)
+                lexicon.add(
+                    [
+                        Row(i, m["article_id"], m.get("version", ""), m.get("source", ""), int(m.get("date", 0)),
+                            f"{m.get('title', '')} {t}")
+                        for i, m, t in zip(got["ids"], got["metadatas"], got["documents"])
+                    ]
+                )  # fmt: skip
+                if len(got["ids"]) < self.page:
+                    break
+                offset += self.page
+            lexicon.set_generation(token)
+
+    def chunk_nodes(self, ids: Sequence[str]) -> dict[str, Any]:
+        """The chunk nodes (llama-index `TextNode`s) of `ids`, by id; missing ids are left out."""
+        from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+        if not ids:
+            return {}
+        with _chroma_errors(self.settings):
+            got = read_ids(self._chunks, ids, ["documents", "metadatas"], page=self.page)
+        return {
+            i: metadata_dict_to_node(m, text=t) for i, m, t in zip(got["ids"], got["metadatas"], got["documents"])
+        }
+
     def nodes(self) -> list[Any]:
         """All chunk nodes (llama-index `TextNode`s), e.g. to build BM25, read page by page."""
         from llama_index.core.vector_stores.utils import metadata_dict_to_node
@@ -492,6 +576,11 @@ def _chunk_meta(info: ArticleInfo, chunk: Chunk) -> dict[str, Any]:
     }
 
 
+def byline_id(info: ArticleInfo) -> str:
+    """The id of the vector of an article's byline statement, among its sentences' vectors."""
+    return f"{info.id}@{info.version}#byline"
+
+
 def _article_meta(info: ArticleInfo) -> dict[str, Any]:
     return {
         "source": info.source,
@@ -504,7 +593,19 @@ def _article_meta(info: ArticleInfo) -> dict[str, Any]:
         "chunks": info.chunks,
         "duplicates": ",".join(info.duplicates),
         "version": info.version,
+        "byline": json.dumps(_byline_fields(info.byline)) if info.byline else "",
     }
+
+
+def _byline_fields(b: Byline) -> list[Any]:
+    return [b.start, b.end, b.text, [[e.start, e.end, e.label] for e in b.entities]]
+
+
+def _byline(raw: str) -> Byline | None:
+    if not raw:
+        return None
+    start, end, text, marks = json.loads(raw)
+    return Byline(int(start), int(end), text, tuple(Entity(a, b, label) for a, b, label in marks))
 
 
 def _info(article_id: str, m: dict[str, Any]) -> ArticleInfo:
@@ -519,6 +620,7 @@ def _info(article_id: str, m: dict[str, Any]) -> ArticleInfo:
         outlet=m.get("outlet") or None,
         duplicates=tuple(d for d in m.get("duplicates", "").split(",") if d),
         version=m.get("version", ""),
+        byline=_byline(m.get("byline") or ""),
     )
 
 

@@ -53,6 +53,20 @@ class TextMeta:
     date: dt.date | None = None
 
 
+def date_matches(text: str) -> list[tuple[int, int, dt.date]]:
+    """Every full calendar date in `text`, as (start, end, date), in order of position."""
+    out = []
+    for pattern in _DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            month = m.group("month")
+            try:
+                number = int(month) if month.isdigit() else month_number(month)
+                out.append((m.start(), m.end(), dt.date(int(m.group("year")), number, int(m.group("day")))))
+            except ValueError:
+                continue
+    return sorted(out)
+
+
 def parse_date(text: str) -> dt.date | None:
     """The first full calendar date in `text` ("October 28, 2024", "28 Oct 2024", "2024-10-28")."""
     for pattern in _DATE_PATTERNS:

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import InputError, SkipFile
-from rag.ingest.clean import TERMINAL, TextMeta, boilerplate_flags, text_meta
+from rag.ingest.clean import TERMINAL, TextMeta, boilerplate_flags, date_matches, text_meta
 from rag.ingest.html import parse_html
-from rag.types import Article, Block
+from rag.types import Article, Block, Byline, Entity
 
 SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -135,6 +135,8 @@ def build_article(source: str, text: str, kind: str) -> Article:
     if not blocks:
         raise SkipFile("no article text left after removing boilerplate")
     date = _date_value(meta.get("date", "")) or found.date
+    author = meta.get("author") or found.author
+    outlet = meta.get("outlet")
     return Article(
         id=article_id(source),
         source=source,
@@ -142,10 +144,54 @@ def build_article(source: str, text: str, kind: str) -> Article:
         blocks=tuple(blocks),
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         title=meta.get("title") or found.title or _fallback_title(blocks[0].text),
-        author=meta.get("author") or found.author,
+        author=author,
         date=date,
-        outlet=meta.get("outlet"),
+        outlet=outlet,
+        byline=find_byline(text, author, date, outlet),
     )
+
+
+def byline_statement(title: str, author: str | None, date: dt.date | None, outlet: str | None) -> str:
+    """What an article's byline says, as a sentence a question about the article can be matched
+    against: "North Korea's … suggests. This article was written by Kateryna Hodunova and
+    published on October 28, 2024." Used for scoring only; the answer quotes the byline itself."""
+    parts = [f"written by {author}"] if author else []
+    if date or outlet:
+        when = f" on {date:%B} {date.day}, {date.year}" if date else ""
+        parts.append(f"published{when}" + (f" by {outlet}" if outlet else ""))
+    return f"{title.rstrip('.')}. This article was {' and '.join(parts)}." if parts else ""
+
+
+_MAX_BYLINE = 300  # characters: a longer line (an HTML head) is cited as the author's name alone
+
+
+def find_byline(text: str, author: str | None, date: dt.date | None, outlet: str | None) -> Byline | None:
+    """The line of `text` that names the author (else the first line that states `date`), with the
+    author, date and outlet marked in it; None when the text states neither. Offsets are exact:
+    `text[b.start:b.end] == b.text`."""
+    found = text.find(author) if author else -1
+    if found == -1 and date is not None:
+        found = next((a for a, _, d in date_matches(text[:20_000]) if d == date), -1)
+    if found == -1:
+        return None
+    start, end = text.rfind("\n", 0, found) + 1, text.find("\n", found)
+    end = len(text) if end == -1 else end
+    if end - start > _MAX_BYLINE:
+        if not author or text.find(author) != found:
+            return None
+        start, end = found, found + len(author)
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    while start < end and text[start].isspace():
+        start += 1
+    line = text[start:end]
+    marks = []
+    if author and (i := line.find(author)) != -1:
+        marks.append(Entity(i, i + len(author), "PERSON"))
+    marks += [Entity(a, b, "DATE") for a, b, d in date_matches(line) if d == date][:1]
+    if outlet and (i := line.find(outlet)) != -1:
+        marks.append(Entity(i, i + len(outlet), "ORG"))
+    return Byline(start, end, line, tuple(sorted(marks, key=lambda e: e.start)))
 
 
 def _text_lines(text: str, body_start: int, markdown: bool) -> list[_Line]:

@@ -32,6 +32,8 @@ from importlib.resources import files
 
 import numpy as np
 
+from rag.index.store import byline_id
+from rag.ingest.read import byline_statement
 from rag.query.retrieve import Corpus
 from rag.query.spans import Span, best_span, bound, bound_words, qualifier, span_bound
 from rag.query.understand import NUMERIC, Understanding
@@ -42,6 +44,7 @@ from rag.vocab import MONTHS, month_number
 FEATURES = ("dense", "coverage", "context", "names", "kind", "near", "rank")
 NOT_COVERED = "The briefing corpus does not cover this question."
 SYNONYM = 0.8  # word-vector cosine of a synonym ("soldiers" ~ "troops" 0.89; "missiles" ~ "weapons" 0.63)
+_UNITS = frozenset({"QUANTITY", "PERCENT"})  # amounts that state their own unit
 _MAX_CITATIONS = 3
 _LEAD_KIND = 0.1  # an entity leads the answer as its short form when the question wants one and it fits
 _RIVAL_SHARE, _RIVAL_NEAR = 0.75, 0.15  # a disagreeing source: nearly as likely, its value beside the question's words
@@ -136,10 +139,18 @@ def score_sentences(
         return not stems or bool(({stems[0]} | synonyms.get(stems[0], set())) & terms)
 
     read = understanding.read
+    asks_money = bool(understanding.types) and max(understanding.types, key=understanding.types.__getitem__) == "MONEY"
 
-    def unmet(terms: set[str]) -> tuple[str, ...]:
-        """What the question counts ("how many pages") when `terms` (a sentence and its context) never name it."""
-        return (f"{read.form} {read.counted}",) if read.counted and not meets(read.counted, terms) else ()
+    def unmet(terms: set[str], span: Span | None) -> tuple[str, ...]:
+        """What the question counts ("how many pages") when `terms` (a sentence and its context)
+        never name it. An amount that carries its own unit ("7,000 km", "12 %") is exempt, and so
+        is a sum of money when money is what the question most likely asks for ("how much money
+        …" → "$5 million"): the unit counted in is then written as a symbol or an abbreviation."""
+        if not read.counted or meets(read.counted, terms):
+            return ()
+        if span is not None and (span.label in _UNITS or (span.label == "MONEY" and asks_money)):
+            return ()
+        return (f"{read.form} {read.counted}",)
 
     out = []
     for rank, passage in enumerate(passages):
@@ -163,7 +174,26 @@ def score_sentences(
             named = len(names & own) / len(names) if names else 1.0
             features = np.array([dense, coverage(own), coverage(around), named, kind_feature, near, 1.0 / (1 + rank)])
             probability = calibration.probability(features)
-            out.append(Candidate(passage, sentence, features, probability, span, unmet(around)))
+            out.append(Candidate(passage, sentence, features, probability, span, unmet(around, span)))
+    seen: set[str] = set()
+    for rank, passage in enumerate(passages):  # each article's byline, scored as what it states
+        article = passage.article
+        if article.byline is None or article.id in seen:
+            continue
+        seen.add(article.id)
+        vector = sentence_vectors.get(byline_id(article))
+        if vector is None:
+            continue
+        sentence = Sentence(article.byline.start, article.byline.end, article.byline.text, article.byline.entities)
+        own = set(corpus.terms(byline_statement(article.title, article.author, article.date, article.outlet)))
+        span = best_span(sentence, understanding, q_words, wanted) if expects > 0 else None
+        kind_feature = expects * (2.0 * (span.fit if span else 0.0) - 1.0)
+        named = len(names & own) / len(names) if names else 1.0
+        features = np.array(
+            [float(vector @ query_vector), coverage(own), coverage(own), named, kind_feature,
+             1.0 / (1 + span.gap) if span else 0.0, 1.0 / (1 + rank)]
+        )  # fmt: skip
+        out.append(Candidate(passage, sentence, features, calibration.probability(features), span, unmet(own, span)))
     return sorted(out, key=lambda c: -c.probability)
 
 
@@ -186,7 +216,7 @@ def compose(
             question=question, text=NOT_COVERED, abstained=True, passages=passages,
             confidence=ranked[0].probability, note=_lacking(named, ranked[0].unmet),
         )  # fmt: skip
-    ranked = usable
+    top, ranked = ranked, usable
     if unknown:
         never = ", ".join(unknown)
         return Answer(
@@ -195,7 +225,10 @@ def compose(
         )  # fmt: skip
     if not ranked or ranked[0].probability < min_confidence:
         best = ranked[0].probability if ranked else 0.0
-        return Answer(question=question, text=NOT_COVERED, abstained=True, confidence=best, passages=passages)
+        note = _lacking(named, top[0].unmet) if top and top[0].unmet else ""  # say why, when it is known
+        return Answer(
+            question=question, text=NOT_COVERED, abstained=True, confidence=best, passages=passages, note=note
+        )
     best = ranked[0]
     short = best.span if best.span and best.features[FEATURES.index("kind")] >= _LEAD_KIND else None
     chosen = [best] + (_corroborating(best, ranked[1:], min_confidence) if short else [])

@@ -1,82 +1,50 @@
-"""Hybrid retrieval: dense (Chroma, cosine) + BM25 (bm25s via llama-index), fused by reciprocal rank.
+"""Hybrid retrieval: dense (Chroma, cosine) + BM25 (SQLite FTS5, `rag.index.lexical`), fused by normalised score.
 
 Both retrievers are llama-index `BaseRetriever`s and are fused by llama-index's
-`QueryFusionRetriever` in reciprocal-rank mode with a single query (no LLM is asked to write
+`QueryFusionRetriever` in distribution-based score mode with a single query (no LLM is asked to write
 query variants, so none is needed). Metadata filters (sources, date range) go to Chroma as a
-`where` clause and choose the chunks a BM25 index is built over, so both obey the same filter.
+`where` clause and to the lexical index as SQL conditions, so both obey the same filter.
 
-The BM25 index (one per distinct filter, built over the chunks that pass it) and the article
-table are built from the store on first use and kept by the `Corpus` object until `refresh()`
-(called after every ingest). The term statistics that answer-sentence scoring uses
-(`Corpus.idf`) are the document frequencies of the unfiltered BM25 index itself, and `Terms`
-splits, lower-cases and stems text exactly as that index does (bm25s' token pattern, stopword
-list and Snowball stemmer), so BM25 and the scoring agree on what a term is.
+Neither index is held in memory: the dense one is Chroma's, the lexical one an FTS5 table the
+ingest updates per article; a retrieved chunk is fetched from the store by id. The `Corpus`
+keeps the article table (read once per generation of the index, until `refresh()`) and the IDF
+of the terms it has looked up. The term statistics that answer-sentence scoring uses
+(`Corpus.idf`) are the lexical index's own document frequencies, and `Terms` splits,
+lower-cases and stems text exactly as that index does, so BM25 and the scoring agree on what a
+term is.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from rag.index.store import Store, matches, node_to_chunk
+from rag.index.store import Store, date_key, node_to_chunk
+from rag.index.terms import Terms
 from rag.types import ArticleInfo, Filters, Passage
-
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s' default splitter, which the BM25 index uses
-
-
-class Terms:
-    """Lower-cased, stemmed content terms (the BM25 index's stemmer; its stopwords plus NLTK's)."""
-
-    def __init__(self) -> None:
-        import Stemmer
-        from bm25s.stopwords import STOPWORDS_EN
-
-        from rag.vocab import stopwords
-
-        self._stem = Stemmer.Stemmer("english").stemWord
-        self._stop = set(STOPWORDS_EN) | stopwords("english")
-
-    def __call__(self, text: str) -> list[str]:
-        return [self._stem(t) for t in _TOKEN.findall(text.lower()) if t not in self._stop]
-
-    def name_words(self, text: str) -> list[str]:
-        """Words written as names or numbers ("China", "2018", "ECB"), not at the start of `text`."""
-        tokens = _TOKEN.findall(text)
-        return [
-            t
-            for i, t in enumerate(tokens)
-            if t.lower() not in self._stop and (t[0].isdigit() or (i > 0 and t[0].isupper()))
-        ]
-
-    def names(self, text: str) -> set[str]:
-        """The stems of `name_words(text)`."""
-        return {self._stem(t.lower()) for t in self.name_words(text)}
-
-    def stem(self, word: str) -> str:
-        return self._stem(word.lower())
 
 
 class Corpus:
-    """What retrieval needs from the whole index, built lazily from the store."""
+    """What retrieval needs from the whole index: the article table (read once per generation of
+    the index) and the store's dense and lexical indexes, which stay on disk."""
 
     def __init__(self, store: Store, candidates: int = 20) -> None:
         self.store = store
-        self.candidates = candidates  # BM25 hits per question (the unfiltered index's k)
+        self.candidates = candidates  # BM25 hits per question
         self.terms = Terms()
-        self._bm25: dict[tuple[Filters, int], Any] = {}
+        self._idf: dict[str, float] = {}  # IDF of the terms looked up since the last refresh
 
     def refresh(self) -> None:
-        for name in ("nodes", "articles", "idf"):
+        for name in ("articles", "_documents", "_mean_idf"):
             self.__dict__.pop(name, None)
-        self._bm25.clear()
+        self._idf = {}
 
-    @cached_property
-    def nodes(self) -> list[Any]:
-        return [n for n in self.store.nodes() if self.visible(n.metadata)]
+    @property
+    def empty(self) -> bool:
+        return not self.articles
 
     def visible(self, meta: dict[str, Any]) -> bool:
         """A chunk is read only while its article is indexed and the chunk is of the version the
@@ -88,54 +56,59 @@ class Corpus:
     def articles(self) -> dict[str, ArticleInfo]:
         return self.store.articles()
 
-    def bm25(self, filters: Filters, k: int) -> Any:
-        """A BM25 retriever over the chunks that pass `filters` (None when none pass); cached."""
-        key = (filters, k)
-        if key in self._bm25:
-            return self._bm25[key]
-        import Stemmer
-        from llama_index.retrievers.bm25 import BM25Retriever
-
-        nodes = self.nodes if filters.empty else [n for n in self.nodes if matches(n.metadata, filters)]
-        retriever = (
-            BM25Retriever.from_defaults(
-                nodes=nodes, similarity_top_k=min(k, len(nodes)), stemmer=Stemmer.Stemmer("english"), language="en"
-            )
-            if nodes
-            else None
+    def lexical(self, question: str, filters: Filters, k: int) -> list[tuple[Any, float]]:
+        """The `k` best chunks for `question` by BM25 that readers may see, as (node, score);
+        the nodes are fetched from the store by id."""
+        lexicon = self.store.lexicon()
+        hits = lexicon.search(
+            question,
+            k,
+            sources=sorted(filters.sources or ()),
+            date_from=date_key(filters.date_from),
+            date_to=date_key(filters.date_to),
         )
-        self._bm25[key] = retriever  # a concurrent refresh() may drop it again: the local copy is still right
-        return retriever
+        hits = [h for h in hits if self.visible({"article_id": h.article_id, "version": h.version})]
+        nodes = self.store.chunk_nodes([h.id for h in hits])
+        return [(nodes[h.id], h.score) for h in hits if h.id in nodes]
 
     @cached_property
-    def idf(self) -> dict[str, float]:
-        """Lucene's IDF of every term of the unfiltered BM25 index, from that index's own document
-        frequencies (the non-zero entries of each term's column in bm25s' score matrix)."""
-        retriever = self.bm25(Filters(), self.candidates)
-        if retriever is None:
-            return {}
-        index = retriever.bm25
-        df = np.diff(np.asarray(index.scores["indptr"]))
-        n = int(index.scores["num_docs"])
-        return {
-            term: math.log(1 + (n - int(df[i]) + 0.5) / (int(df[i]) + 0.5))
-            for term, i in index.vocab_dict.items()
-            if i < len(df) and df[i] > 0
-        }
+    def _documents(self) -> int:
+        return self.store.lexicon().count()
+
+    def _lucene_idf(self, df: int) -> float:
+        n = self._documents
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    @cached_property
+    def _mean_idf(self) -> float:
+        frequencies = self.store.lexicon().all_document_frequencies()
+        return sum(self._lucene_idf(df) for df in frequencies) / len(frequencies) if frequencies else 0.0
+
+    def idf(self, stems: list[str]) -> dict[str, float]:
+        """Lucene's IDF of each of `stems` that the lexical index holds (from its own document
+        frequencies); a stem no chunk contains is left out."""
+        missing = [t for t in dict.fromkeys(stems) if t not in self._idf]
+        if missing:
+            found = self.store.lexicon().document_frequencies(missing)
+            self._idf.update({t: self._lucene_idf(df) if df else 0.0 for t, df in found.items()})
+        return {t: self._idf[t] for t in stems if self._idf.get(t)}
 
     def unknown_names(self, question: str) -> list[str]:
         """Names and numbers in `question` that no chunk of the corpus contains."""
-        return [w for w in dict.fromkeys(self.terms.name_words(question)) if self.terms.stem(w) not in self.idf]
+        words = list(dict.fromkeys(self.terms.name_words(question)))
+        known = self.idf([self.terms.stem(w) for w in words])
+        return [w for w in words if self.terms.stem(w) not in known]
 
     def idf_of(self, term: str, name: bool = True) -> float:
         """IDF of `term`. A name or number the corpus never mentions weighs as much as the rarest
         known term (the corpus is about something else); an unknown common word weighs as much as
         an average one (likely a paraphrase: "wrote" for "author")."""
-        if term in self.idf:
-            return self.idf[term]
-        if name or not self.idf:
-            return math.log(1 + (len(self.nodes) + 0.5) / 0.5)
-        return sum(self.idf.values()) / len(self.idf)
+        known = self.idf([term])
+        if term in known:
+            return known[term]
+        if name or not self._documents:
+            return math.log(1 + (self._documents + 0.5) / 0.5)
+        return self._mean_idf
 
 
 def _retrievers(
@@ -153,8 +126,8 @@ def _retrievers(
 
     class Lexical(BaseRetriever):
         def _retrieve(self, query_bundle: Any) -> list[NodeWithScore]:
-            bm25 = corpus.bm25(filters, k)
-            return [h for h in bm25.retrieve(query_bundle) if h.score > 0] if bm25 else []
+            hits = corpus.lexical(query_bundle.query_str, filters, k)
+            return [NodeWithScore(node=node, score=score) for node, score in hits if score > 0]
 
     return [Dense(), Lexical()]
 
@@ -180,14 +153,18 @@ def retrieve(
     from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
     from llama_index.core.schema import QueryBundle
 
-    if not corpus.nodes:
+    if corpus.empty:
         return []
     cosines: dict[str, float] = {}
     retrievers = _retrievers(corpus, query_vector, filters, candidates, cosines)
     if mode == "hybrid":
+        # Scores normalised per retriever (mean ± 3 sd), then summed: on the SQuAD benchmark
+        # (600 questions) gold paragraph first 0.825 against 0.757 for reciprocal-rank fusion,
+        # which throws away how far ahead a clear BM25 winner is.
         fusion = QueryFusionRetriever(
             retrievers,
-            mode=FUSION_MODES.RECIPROCAL_RANK,
+            mode=FUSION_MODES.DIST_BASED_SCORE,
+            retriever_weights=[0.5, 0.5],
             similarity_top_k=top_k,
             num_queries=1,
             use_async=False,

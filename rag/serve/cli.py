@@ -150,6 +150,7 @@ def _eval(qa: BriefingQA, args: argparse.Namespace) -> int:
         report.print_table(
             f"SQuAD 2.0: {figures['questions']} questions ({figures['answerable']} answerable)", flat, {}
         )
+        report.print_curve(figures["abstention_curve"], figures["min_confidence"])
         report.write_json(out / "squad.json", figures)
         print(f"wrote {out / 'squad.json'}")
         return 0

@@ -167,3 +167,42 @@ def test_crlf_and_cr_files_give_offsets_that_text_mode_reading_satisfies(
 def test_ingest_of_something_that_is_not_paths_is_an_input_error(fake_qa: BriefingQA, paths: object) -> None:
     with pytest.raises(InputError, match="path"):
         fake_qa.ingest(paths)  # type: ignore[arg-type]
+
+
+def test_the_byline_is_found_with_exact_offsets_and_its_author_and_date_marked() -> None:
+    article = read_article(str(SEEDS / "001_72b694fcf48b8cdc.txt"))
+    b = article.byline
+    assert b is not None and article.text[b.start : b.end] == b.text
+    assert b.text.startswith("by Kateryna Hodunova")
+    assert [(b.text[e.start : e.end], e.label) for e in b.entities] == [
+        ("Kateryna Hodunova", "PERSON"),
+        ("October 28, 2024", "DATE"),
+    ]
+    assert read_article(str(SEEDS / "000_6e0421ff0139360f.txt")).byline is None  # no author, no date
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "quote", "marked"),
+    [
+        ("---\nauthor: A. Writer\ndate: 2024-05-02\n---\nShips sailed.\n", "markdown", "author: A. Writer", ["PERSON"]),
+        ("---\ntitle: Grain talks\ndate: 2024-05-02\n---\nShips sailed.\n", "markdown", "date: 2024-05-02", ["DATE"]),
+    ],
+)
+def test_a_byline_is_the_line_that_names_the_author_or_states_the_date(
+    text: str, kind: str, quote: str, marked: list[str]
+) -> None:
+    from rag.ingest.read import find_byline
+
+    article = build_article("x.md" if kind == "markdown" else "x.txt", text, kind)
+    b = find_byline(text, article.author, article.date, article.outlet)
+    assert b is not None and text[b.start : b.end] == b.text == quote
+    assert [e.label for e in b.entities] == marked
+
+
+def test_an_author_named_only_inside_a_long_line_is_cited_as_the_name_alone() -> None:
+    from rag.ingest.read import find_byline
+
+    text = "<html><head>" + "x" * 400 + '<meta name="author" content="Ann Lee"></head></html>'
+    b = find_byline(text, "Ann Lee", None, None)
+    assert b is not None and (b.text, text[b.start : b.end]) == ("Ann Lee", "Ann Lee")
+    assert find_byline("Nothing here.", "Ann Lee", None, None) is None

@@ -135,3 +135,13 @@ def test_a_count_of_something_no_passage_names_abstains_and_says_what_is_missing
 def test_a_count_worded_with_a_synonym_is_still_answered(seed_qa: BriefingQA) -> None:
     answer = seed_qa.ask("How many North Korean troops could be deployed before the regime is at risk?")
     assert not answer.abstained and "20,000" in answer.text
+
+
+def test_who_wrote_an_article_is_answered_from_its_byline_with_exact_offsets(seed_qa: BriefingQA) -> None:
+    answer = seed_qa.ask("Which journalist wrote the news story on North Korea's weapons sales to Russia?")
+    assert not answer.abstained and answer.short_answer == "Kateryna Hodunova"
+    first = answer.citations[0]
+    assert first.quote.startswith("by Kateryna Hodunova")
+    with open(first.source, encoding="utf-8") as f:
+        assert f.read()[first.start : first.end] == first.quote
+    assert "Olena Guseinova" in seed_qa.ask("Who is the author of the study?").text

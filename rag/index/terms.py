@@ -1,0 +1,40 @@
+"""What a term is, for BM25 and for answer scoring alike: bm25s' token pattern, lower case, the
+English Snowball stemmer, and bm25s' stopwords plus NLTK's (the copy llama-index ships)."""
+
+from __future__ import annotations
+
+import re
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s' default splitter
+
+
+class Terms:
+    """Lower-cased, stemmed content terms (the BM25 index's stemmer; its stopwords plus NLTK's)."""
+
+    def __init__(self) -> None:
+        import Stemmer
+        from bm25s.stopwords import STOPWORDS_EN
+
+        from rag.vocab import stopwords
+
+        self._stem = Stemmer.Stemmer("english").stemWord
+        self._stop = set(STOPWORDS_EN) | stopwords("english")
+
+    def __call__(self, text: str) -> list[str]:
+        return [self._stem(t) for t in _TOKEN.findall(text.lower()) if t not in self._stop]
+
+    def name_words(self, text: str) -> list[str]:
+        """Words written as names or numbers ("China", "2018", "ECB"), not at the start of `text`."""
+        tokens = _TOKEN.findall(text)
+        return [
+            t
+            for i, t in enumerate(tokens)
+            if t.lower() not in self._stop and (t[0].isdigit() or (i > 0 and t[0].isupper()))
+        ]
+
+    def names(self, text: str) -> set[str]:
+        """The stems of `name_words(text)`."""
+        return {self._stem(t.lower()) for t in self.name_words(text)}
+
+    def stem(self, word: str) -> str:
+        return self._stem(word.lower())
