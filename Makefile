@@ -8,7 +8,7 @@ export ANONYMIZED_TELEMETRY := False
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run ask test eval squad lint bench load clean-index browser
+.PHONY: install run ask test eval squad lint bench scale load clean-index browser
 
 $(STAMP): pyproject.toml requirements-models.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -50,6 +50,10 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench.speed
+
+# Corpora of N chunks from the vendored SQuAD text (N=1000 10000 100000; SERVER=1 for a Chroma server).
+scale: install
+	$(BIN)/python -m bench.scale --chunks $(or $(N),1000 10000) $(if $(SERVER),--server,)
 
 # 50 concurrent HTTP clients for 30 s against `python ui.py` on 127.0.0.1 (a benchmark, not a test).
 load: install

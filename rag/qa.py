@@ -303,7 +303,8 @@ class BriefingQA:
         if (paraphrases := self.paraphrases) is not None:
             words = {w for p in passages for w in content_words(f"{p.article.title} {p.chunk.text}", names=False)}
             read = understanding.read
-            similar = paraphrases.similar(content_words(read.text, skip=read.entities, names=False), words)
+            question = content_words(read.text, skip=read.entities, names=False)
+            similar = paraphrases.similar(question, words, corpus.store.lexicon().word_vectors)
         return score_sentences(understanding, passages, vector, vectors, corpus, self.calibration, similar)
 
     def understand(self, question: str) -> Understanding:

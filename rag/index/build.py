@@ -26,8 +26,9 @@ from rag.ingest.chunk import chunk_article
 from rag.ingest.dedupe import facts, same_story
 from rag.errors import SkipFile
 from rag.ingest.read import article_id, byline_statement, discover, read_article
-from rag.index.embed import encode
+from rag.index.embed import MINILM_ID, encode
 from rag.index.store import PIPELINE, Store
+from rag.index.terms import content_words
 from rag.types import Article, ArticleInfo, Chunk, IngestReport, Skipped
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current source)
@@ -115,6 +116,10 @@ def _flush(
     annotated = iter(annotate([c for p in pending for c in p.chunks]))
     pending = [replace(p, chunks=[next(annotated) for _ in p.chunks]) for p in pending]
     known = store.article_infos([p.article.id for p in pending])  # only these: a flush reads no whole collection
+    if getattr(embedder, "model_name", "") == MINILM_ID:  # vectors of the new words, for paraphrases
+        words = {w for p in pending for c in p.chunks for w in content_words(f"{p.article.title} {c.text}", names=False)}
+        if missing := store.lexicon().missing_words(sorted(words)):
+            store.lexicon().add_word_vectors(missing, encode(embedder, missing))
     offset = 0
     for p in pending:
         n = sum(len(c.sentences) for c in p.chunks)

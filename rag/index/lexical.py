@@ -12,6 +12,9 @@ shared by every process on the machine through SQLite's WAL.
   content, tokenizer `unicode61` without diacritics folding, so a term is exactly one stem).
 - Ranking is FTS5's `bm25()` (k1 1.2, b 0.75) over a query that ORs the question's stems.
 - Document frequencies come from the same index (`fts5vocab`), for the answerer's IDF weights.
+- `words`: a vector (float16) for every content word of the indexed chunks, encoded once at
+  ingest by the store's embedder, for `rag.query.paraphrase` to pair words by meaning without
+  encoding a passage's words at question time.
 - `meta.generation` is the store's generation token this index reflects; an index whose token
   differs from the store's (written by a client of a shared Chroma server, or cut short between
   the two) is rebuilt from the store, page by page.
@@ -28,6 +31,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 _SCHEMA = "1"
 _SQL = """
 PRAGMA journal_mode=WAL;
@@ -39,6 +44,7 @@ CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     body, content='chunks', content_rowid='rowid', tokenize='unicode61 remove_diacritics 0');
 CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5vocab(fts, 'row');
+CREATE TABLE IF NOT EXISTS words(word TEXT PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
     INSERT INTO fts(rowid, body) VALUES (new.rowid, new.body); END;
 CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
@@ -177,6 +183,33 @@ class LexicalIndex:
         """The document frequency of every term of the index."""
         with self._lock:
             return [int(d) for (d,) in self._db.execute("SELECT doc FROM vocab").fetchall()]
+
+    # word vectors (for paraphrases), computed once per word at ingest ---------------------
+    def missing_words(self, words: Iterable[str]) -> list[str]:
+        """The `words` that have no stored vector yet."""
+        wanted = list(dict.fromkeys(words))
+        have: set[str] = set()
+        with self._lock:
+            for part in _batches(wanted):
+                got = self._db.execute(f"SELECT word FROM words WHERE word IN ({_marks(part)})", part).fetchall()
+                have.update(w for (w,) in got)
+        return [w for w in wanted if w not in have]
+
+    def add_word_vectors(self, words: Sequence[str], vectors: np.ndarray) -> None:
+        rows = [(w, np.asarray(v, dtype=np.float16).tobytes()) for w, v in zip(words, vectors)]
+        with self._lock, self._transaction():
+            self._db.executemany("INSERT OR REPLACE INTO words VALUES (?, ?)", rows)
+
+    def word_vectors(self, words: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of `words` (float32), by word; words without one are left out."""
+        out: dict[str, np.ndarray] = {}
+        with self._lock:
+            for part in _batches(list(dict.fromkeys(words))):
+                for w, blob in self._db.execute(
+                    f"SELECT word, vector FROM words WHERE word IN ({_marks(part)})", part
+                ).fetchall():
+                    out[w] = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+        return out
 
     def count(self) -> int:
         with self._lock:

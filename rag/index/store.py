@@ -41,7 +41,7 @@ from rag.index.terms import Terms
 from rag.types import ArticleInfo, Byline, Chunk, Entity, Filters, Sentence
 
 SCHEMA = 1  # the collections' layout; an index of another layout is refused at open
-PIPELINE = "clean-4/chunk-2/entities-1"  # bump when cleaning or chunking changes: articles are then redone
+PIPELINE = "clean-5/chunk-2/entities-1"  # bump when cleaning or chunking changes: articles are then redone
 _NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end", "sentences", "entities"]  # only the title is
 
 
@@ -49,7 +49,12 @@ _NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end",
 # fails ("too many SQL variables"), locally and on a server, so every read of a whole collection
 # and every call with a long id list goes in pages of this size.
 PAGE = 5000
-LEXICON = "lexical.sqlite3"  # the lexical index's file in the index folder
+
+
+def lexicon_path(settings: Settings) -> Any:
+    """The lexical index's file in the index folder: one per collection, and per server in server mode."""
+    where = f"{settings.chroma_host}-{settings.chroma_port}-" if settings.remote else ""
+    return settings.index_dir / f"lexical-{where}{settings.collection}.sqlite3"
 
 
 def read_all(collection: Any, include: list[str], where: dict[str, Any] | None = None, page: int = PAGE) -> dict:
@@ -134,6 +139,7 @@ class Store:
         self._lexicon: LexicalIndex | None = None
         self._lexicon_lock = threading.Lock()
         self._writer: int | None = None  # the thread holding the local write lock
+        self._lexicon_checked = False  # its generation was compared with the store's
 
     # opening ---------------------------------------------------------------------------------
     @classmethod
@@ -171,8 +177,9 @@ class Store:
         for kind in ("chunks", "sentences", "articles"):
             with contextlib.suppress(Exception):  # an absent collection is fine
                 client.delete_collection(f"{settings.collection}-{kind}")
+        path = lexicon_path(settings)
         for suffix in ("", "-wal", "-shm"):
-            (settings.index_dir / f"{LEXICON}{suffix}").unlink(missing_ok=True)
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
 
     # the generation token: how readers in other processes notice a write -----------------
     def generation(self) -> str:
@@ -439,20 +446,24 @@ class Store:
     # reading for retrieval -------------------------------------------------------------------
     def lexicon(self) -> LexicalIndex:
         """The lexical (BM25) index of this store's chunks, rebuilt from the store first when it
-        does not reflect the store's current generation (see `rag.index.lexical`)."""
+        does not reflect the store's generation at its first use (see `rag.index.lexical`).
+        Readers open a new `Store` when another process has written (`BriefingQA._fresh`), and
+        this store's own writes keep the two in step (`bump`)."""
         with self._lexicon_lock:
             if self._lexicon is None:
                 self.settings.index_dir.mkdir(parents=True, exist_ok=True)
                 try:
-                    self._lexicon = LexicalIndex(self.settings.index_dir / LEXICON, Terms())
+                    self._lexicon = LexicalIndex(lexicon_path(self.settings), Terms())
                 except sqlite3.DatabaseError as e:
                     raise IndexCorruptError(
-                        f"The lexical index {self.settings.index_dir / LEXICON} cannot be read ({e}). "
+                        f"The lexical index {lexicon_path(self.settings)} cannot be read ({e}). "
                         "Rebuild the index: briefing ingest --rebuild seeds/"
                     ) from e
-            lexicon = self._lexicon
-        if lexicon.generation != self.generation():
-            self._rebuild_lexicon(lexicon)
+            lexicon, checked = self._lexicon, self._lexicon_checked
+        if not checked:  # once per open store: a write by another process opens a new one
+            if lexicon.generation != self.generation():
+                self._rebuild_lexicon(lexicon)
+            self._lexicon_checked = True
         return lexicon
 
     def _rebuild_lexicon(self, lexicon: LexicalIndex) -> None:

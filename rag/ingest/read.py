@@ -153,13 +153,19 @@ def build_article(source: str, text: str, kind: str) -> Article:
 
 def byline_statement(title: str, author: str | None, date: dt.date | None, outlet: str | None) -> str:
     """What an article's byline says, as a sentence a question about the article can be matched
-    against: "North Korea's … suggests. This article was written by Kateryna Hodunova and
-    published on October 28, 2024." Used for scoring only; the answer quotes the byline itself."""
-    parts = [f"written by {author}"] if author else []
-    if date or outlet:
-        when = f" on {date:%B} {date.day}, {date.year}" if date else ""
-        parts.append(f"published{when}" + (f" by {outlet}" if outlet else ""))
-    return f"{title.rstrip('.')}. This article was {' and '.join(parts)}." if parts else ""
+    against: "North Korea's … suggests. This article was written by Kateryna Hodunova on October
+    28, 2024." It claims only what the byline states ("published by" only with an outlet). Used
+    for scoring only; the answer quotes the byline itself."""
+    when = f" on {date:%B} {date.day}, {date.year}" if date else ""
+    if author:
+        claim = f"written by {author}{when}"
+    elif date:
+        claim = f"dated {date:%B} {date.day}, {date.year}"
+    else:
+        claim = ""
+    if outlet:
+        claim = f"{claim} and published by {outlet}" if claim else f"published by {outlet}"
+    return f"{title.rstrip('.')}. This article was {claim}." if claim else ""
 
 
 _MAX_BYLINE = 300  # characters: a longer line (an HTML head) is cited as the author's name alone

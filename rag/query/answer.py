@@ -1,18 +1,22 @@
 """The offline answerer: rank the sentences of the retrieved passages, cite the best, or abstain.
 
-Every sentence of the top passages gets seven features —
+Every sentence of the top passages (and the byline of each article they come from, scored as
+the statement `rag.ingest.read.byline_statement` makes of it) gets seven features —
 `dense` (cosine to the question), `coverage` (share of the question's IDF weight found in the
-sentence), `context` (the same over the sentence, its neighbours and the article title),
-`names` (share of the question's names and numbers found in the sentence),
+sentence, a question word also counting when the sentence has a word of nearly the same meaning:
+`rag.query.paraphrase`), `context` (the same over the sentence, its neighbours and the article
+title), `names` (share of the question's names and numbers found in the sentence),
 `kind` (the probability that the answer is an entity × (2 × the fit of the sentence's
 best-fitting entity − 1): near +1 when the question wants a date, a name, an amount … and the
-sentence has one of that label, near −1 when it wants one and has none, 0 for descriptions), `near` (1 / (1 + words between that short answer and the
-nearest question word)) and `rank` (1 / (1 + passage rank)) — and a logistic model
-turns them into the probability that the sentence answers the question. The weights are fitted
-on the SQuAD 2.0 benchmark articles (`python -m rag.evaluation.calibrate`, written to
+sentence has one of that label, near −1 when it wants one and has none, 0 for descriptions),
+`near` (1 / (1 + words between that short answer and the nearest question word)) and `rank`
+(1 / (1 + passage rank)). A listwise ranker orders the sentences and a logistic model gives the
+probability that the top one answers the question (`Calibration`). Both are fitted on the SQuAD
+2.0 benchmark articles (`python -m rag.evaluation.calibrate`, written to
 `rag/query/calibration.json`), not on the seed corpus, then re-based from SQuAD's answer rate to
-`Settings.answerable_prior` (see `Calibration`). Below `min_confidence` the answer abstains,
-and no model is called.
+`Settings.answerable_prior`. Below `min_confidence` the answer abstains, and no model is called;
+it abstains too, saying why, when the question counts something ("how many drones") that no
+likely sentence's context names.
 
 The answer text leads with the short span when the question wants one ("Over $1.7 billion"),
 then the sentence, with numbered citations; the same answer in other articles is cited too, and
@@ -52,7 +56,10 @@ _RIVAL_SHARE, _RIVAL_NEAR = 0.75, 0.15  # a disagreeing source: nearly as likely
 
 @dataclass(frozen=True)
 class Calibration:
-    """Logistic weights over `FEATURES`, fitted where the answer rate was `base_rate`.
+    """Two linear models over `FEATURES`: `ranking` orders a question's sentences (a softmax
+    ranker; no bias, only the order counts), and `weights` + `bias` give the probability that the
+    top-ranked sentence answers the question (a logistic model fitted where the answer rate was
+    `base_rate`). Without `ranking`, the probability orders the sentences too.
 
     `prior` re-bases the probabilities to the share of questions that this corpus is expected to
     answer (Bayes' rule on the odds): SQuAD 2.0 is half unanswerable by design, with
@@ -65,11 +72,16 @@ class Calibration:
     source: str
     base_rate: float = 0.5
     prior: float = 0.5
+    ranking: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("base_rate", "prior"):
             if not 0.0 < getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be strictly between 0 and 1, got {getattr(self, name)}")
+
+    def score(self, features: np.ndarray) -> float:
+        """The ranking score of a sentence (higher first)."""
+        return float(np.dot(self.ranking or self.weights, features))
 
     def probability(self, features: np.ndarray) -> float:
         shift = math.log(self.prior / (1 - self.prior)) - math.log(self.base_rate / (1 - self.base_rate))
@@ -88,6 +100,7 @@ class Calibration:
             source=data.get("source", ""),
             base_rate=base,
             prior=base if prior is None else prior,
+            ranking=tuple(data.get("ranking", ())),
         )
 
 
@@ -96,9 +109,10 @@ class Candidate:
     passage: Passage
     sentence: Sentence
     features: np.ndarray
-    probability: float
+    probability: float  # that this sentence answers the question (`Calibration.probability`)
     span: Span | None
-    unmet: tuple[str, ...] = ()  # words of the question's relation or count that the sentence's context lacks
+    unmet: tuple[str, ...] = ()  # what the question counts, when the sentence's context never names it
+    score: float = 0.0  # the ranking score (`Calibration.score`): candidates are ordered by it
 
 
 def score_sentences(
@@ -110,7 +124,7 @@ def score_sentences(
     calibration: Calibration,
     similar: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[Candidate]:
-    """All sentences of `passages`, best first. `similar` pairs question words with passage words
+    """All sentences of `passages` (and each article's byline), best-ranked first. `similar` pairs question words with passage words
     of nearly the same meaning (`rag.query.paraphrase`): a sentence covers a question word it
     words differently."""
     question = understanding.read.text
@@ -173,8 +187,8 @@ def score_sentences(
             near = 1.0 / (1 + span.gap) if span else 0.0
             named = len(names & own) / len(names) if names else 1.0
             features = np.array([dense, coverage(own), coverage(around), named, kind_feature, near, 1.0 / (1 + rank)])
-            probability = calibration.probability(features)
-            out.append(Candidate(passage, sentence, features, probability, span, unmet(around, span)))
+            probability, order = calibration.probability(features), calibration.score(features)
+            out.append(Candidate(passage, sentence, features, probability, span, unmet(around, span), order))
     seen: set[str] = set()
     for rank, passage in enumerate(passages):  # each article's byline, scored as what it states
         article = passage.article
@@ -193,8 +207,9 @@ def score_sentences(
             [float(vector @ query_vector), coverage(own), coverage(own), named, kind_feature,
              1.0 / (1 + span.gap) if span else 0.0, 1.0 / (1 + rank)]
         )  # fmt: skip
-        out.append(Candidate(passage, sentence, features, calibration.probability(features), span, unmet(own, span)))
-    return sorted(out, key=lambda c: -c.probability)
+        probability, order = calibration.probability(features), calibration.score(features)
+        out.append(Candidate(passage, sentence, features, probability, span, unmet(own, span), order))
+    return sorted(out, key=lambda c: -c.score)
 
 
 def compose(

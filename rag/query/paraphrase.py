@@ -8,39 +8,25 @@ words whose vectors are close (cosine ≥ `threshold`): "wrote" ~ "author" 0.66,
 "meetings" 0.26. The answerer uses the pairs to credit a sentence for covering a question word
 it words differently, and to tell whether what the question asks about is in a passage at all.
 
-Word vectors are kept in a bounded cache owned by the instance (a corpus' vocabulary is a few
-tens of thousands of words: 384 floats each), so a word is encoded once per process.
+Ingest stores a vector for every content word of the corpus (`rag.index.lexical`, ~1 ms a new
+word); a question reads its passages' words from there, and only words the index has no vector
+for (question words, or a corpus ingested by another client) are encoded at question time. The
+vectors used are kept in a bounded cache owned by the instance.
 """
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from rag.types import Entity
-from rag.vocab import stopwords
+from rag.index.terms import content_words
 
+__all__ = ["Paraphrases", "content_words"]
+
+Lookup = Callable[[list[str]], Mapping[str, np.ndarray]]  # words → their stored vectors
 THRESHOLD = 0.65  # cosine of two single-word vectors that still name the same thing (SQuAD: 0.65 beat 0.6 and 0.7)
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
-
-
-def content_words(text: str, skip: Iterable[Entity] = (), names: bool = True) -> list[str]:
-    """The lower-cased words of `text` that can carry meaning: letters, three or more, no
-    stopwords, none inside the `skip` spans; with `names=False`, no capitalised word either (a
-    name is matched as written: "Japan" is no paraphrase of "Korea")."""
-    stop = stopwords("english")
-    spans = [(e.start, e.end) for e in skip]
-    out = []
-    for m in _WORD.finditer(text):
-        word = m.group(0).strip("'-")
-        if (not names and word[0].isupper()) or any(a <= m.start() < b for a, b in spans):
-            continue
-        if word.lower() not in stop:
-            out.append(word.lower())
-    return out
 
 
 class Paraphrases:
@@ -55,29 +41,35 @@ class Paraphrases:
         self._vectors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
-    def vectors(self, words: Sequence[str]) -> np.ndarray:
-        """Unit vectors of `words`, one row each (encoded once, then cached)."""
+    def vectors(self, words: Sequence[str], stored: Lookup | None = None) -> np.ndarray:
+        """Unit vectors of `words`, one row each: from the cache, else from `stored` (the vectors
+        the index computed at ingest), else encoded now; then cached."""
         with self._lock:
             missing = [w for w in dict.fromkeys(words) if w not in self._vectors]
         if missing:
-            fresh = self._encode(missing)
+            fresh = dict(stored(missing)) if stored is not None else {}
+            rest = [w for w in missing if w not in fresh]
+            if rest:
+                fresh.update(zip(rest, self._encode(rest)))
             with self._lock:
-                if len(self._vectors) + len(missing) > self._limit:
+                if len(self._vectors) + len(fresh) > self._limit:
                     self._vectors.clear()  # a vocabulary past the limit: start over rather than grow
-                self._vectors.update(zip(missing, fresh))
+                self._vectors.update(fresh)
         with self._lock:
             rows = [self._vectors.get(w) for w in words]
         if any(r is None for r in rows):  # cleared between the two steps by another thread
             return self._encode(list(words))
         return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 
-    def similar(self, question_words: Iterable[str], passage_words: Iterable[str]) -> dict[str, dict[str, float]]:
+    def similar(
+        self, question_words: Iterable[str], passage_words: Iterable[str], stored: Lookup | None = None
+    ) -> dict[str, dict[str, float]]:
         """Question word → the passage words that mean nearly the same (never itself), with their cosine."""
         qs = list(dict.fromkeys(question_words))
         ps = [w for w in dict.fromkeys(passage_words)]
         if not qs or not ps:
             return {}
-        q, p = self.vectors(qs), self.vectors(ps)
+        q, p = self.vectors(qs, stored), self.vectors(ps, stored)
         sims = q @ p.T
         out: dict[str, dict[str, float]] = {}
         for i, word in enumerate(qs):

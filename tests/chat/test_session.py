@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def test_the_four_conversation_examples(seed_qa: BriefingQA) -> None:
     [
         (["How many high-level meetings were there in 2024?", "And in 2023?"],
          "How many high-level meetings were there in 2023?", "average of two"),
-        (["Who wrote the study?", "When was it published?"], "When was the study published?", "October 28"),
+        (["Who wrote the study?", "When was it published?"], "When was the study published?", "(October|Oct\\.) 28"),
         (["How many soldiers could North Korea deploy?", "What risks does the report mention?"],
          "What risks does the report mention?", "desertion"),
     ],
@@ -49,7 +50,7 @@ def test_more_follow_ups(seed_qa: BriefingQA, turns: list[str], standalone: str,
     chat = seed_qa.chat()
     last = [chat.ask(q) for q in turns][-1]
     assert last.standalone_question == standalone
-    assert expected in last.text and not last.abstained
+    assert re.search(expected, last.text) and not last.abstained
 
 
 def test_sessions_resume_and_reset(seed_qa: BriefingQA) -> None:

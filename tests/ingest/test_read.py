@@ -206,3 +206,16 @@ def test_an_author_named_only_inside_a_long_line_is_cited_as_the_name_alone() ->
     b = find_byline(text, "Ann Lee", None, None)
     assert b is not None and (b.text, text[b.start : b.end]) == ("Ann Lee", "Ann Lee")
     assert find_byline("Nothing here.", "Ann Lee", None, None) is None
+
+
+def test_the_byline_statement_claims_only_what_the_byline_says() -> None:
+    from rag.ingest.read import byline_statement
+
+    day = dt.date(2024, 10, 28)
+    assert byline_statement("Arms sales.", "Ann Lee", day, None) == (
+        "Arms sales. This article was written by Ann Lee on October 28, 2024."
+    )
+    assert byline_statement("T", None, day, "Example Times") == (
+        "T. This article was dated October 28, 2024 and published by Example Times."
+    )
+    assert byline_statement("T", None, None, None) == ""
