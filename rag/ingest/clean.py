@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rag.types import Block
@@ -53,31 +54,26 @@ class TextMeta:
     date: dt.date | None = None
 
 
-def date_matches(text: str) -> list[tuple[int, int, dt.date]]:
-    """Every full calendar date in `text`, as (start, end, date), in order of position."""
-    out = []
+def _dates(text: str) -> Iterator[tuple[int, int, dt.date]]:
+    """Every full calendar date in `text` as (start, end, date), pattern by pattern."""
     for pattern in _DATE_PATTERNS:
         for m in pattern.finditer(text):
             month = m.group("month")
             try:
                 number = int(month) if month.isdigit() else month_number(month)
-                out.append((m.start(), m.end(), dt.date(int(m.group("year")), number, int(m.group("day")))))
+                yield m.start(), m.end(), dt.date(int(m.group("year")), number, int(m.group("day")))
             except ValueError:
                 continue
-    return sorted(out)
+
+
+def date_matches(text: str) -> list[tuple[int, int, dt.date]]:
+    """Every full calendar date in `text`, as (start, end, date), in order of position."""
+    return sorted(_dates(text))
 
 
 def parse_date(text: str) -> dt.date | None:
     """The first full calendar date in `text` ("October 28, 2024", "28 Oct 2024", "2024-10-28")."""
-    for pattern in _DATE_PATTERNS:
-        for m in pattern.finditer(text):
-            month = m.group("month")
-            try:
-                number = int(month) if month.isdigit() else month_number(month)
-                return dt.date(int(m.group("year")), number, int(m.group("day")))
-            except ValueError:
-                continue
-    return None
+    return next((d for _, _, d in _dates(text)), None)
 
 
 def _norm(text: str) -> str:
