@@ -57,16 +57,23 @@ def lexicon_path(settings: Settings) -> Any:
     return settings.index_dir / f"lexical-{where}{settings.collection}.sqlite3"
 
 
-def read_all(collection: Any, include: list[str], where: dict[str, Any] | None = None, page: int = PAGE) -> dict:
-    """`collection.get(...)` of every matching row, read `page` rows at a time."""
-    out: dict[str, list[Any]] = {"ids": [], **{k: [] for k in include}}
+def pages(collection: Any, include: list[str], where: dict[str, Any] | None = None, page: int = PAGE) -> Iterator[Any]:
+    """`collection.get(...)` of every matching row, one page of `page` rows after another."""
     offset = 0
     while True:
         got = collection.get(include=include, where=where, limit=page, offset=offset)
-        _extend(out, got)
+        yield got
         if len(got["ids"]) < page:
-            return out
+            return
         offset += page
+
+
+def read_all(collection: Any, include: list[str], where: dict[str, Any] | None = None, page: int = PAGE) -> dict:
+    """`collection.get(...)` of every matching row, read `page` rows at a time."""
+    out: dict[str, list[Any]] = {"ids": [], **{k: [] for k in include}}
+    for got in pages(collection, include, where, page):
+        _extend(out, got)
+    return out
 
 
 def read_ids(collection: Any, ids: Sequence[str], include: list[str], page: int = PAGE) -> dict:
@@ -365,9 +372,7 @@ class Store:
                 metadatas=[node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in nodes],
                 documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in nodes],
             )
-            self.lexicon().add(
-                [Row(c.id, info.id, info.version, info.source, date_key(info.date), f"{info.title} {c.text}") for c in chunks]
-            )
+            self.lexicon().add([_lexical_row(n.node_id, n.metadata, c.text) for n, c in zip(nodes, chunks)])
             self._sentences.upsert(
                 ids=sentence_ids,
                 embeddings=vectors,
@@ -473,20 +478,9 @@ class Store:
             if lexicon.generation == token:
                 return  # another process rebuilt it, or the writer we waited for updated it
             lexicon.clear()
-            offset = 0
-            while True:
-                with _chroma_errors(self.settings):
-                    got = self._chunks.get(include=["documents", "metadatas"], limit=self.page, offset=offset)
-                lexicon.add(
-                    [
-                        Row(i, m["article_id"], m.get("version", ""), m.get("source", ""), int(m.get("date", 0)),
-                            f"{m.get('title', '')} {t}")
-                        for i, m, t in zip(got["ids"], got["metadatas"], got["documents"])
-                    ]
-                )  # fmt: skip
-                if len(got["ids"]) < self.page:
-                    break
-                offset += self.page
+            with _chroma_errors(self.settings):
+                for got in pages(self._chunks, ["documents", "metadatas"], page=self.page):
+                    lexicon.add([_lexical_row(*row) for row in zip(got["ids"], got["metadatas"], got["documents"])])
             lexicon.set_generation(token)
 
     def chunk_nodes(self, ids: Sequence[str]) -> dict[str, Any]:
@@ -502,7 +496,8 @@ class Store:
         }
 
     def nodes(self) -> list[Any]:
-        """All chunk nodes (llama-index `TextNode`s), e.g. to build BM25, read page by page."""
+        """All chunk nodes (llama-index `TextNode`s), read page by page: for tools and tests; no
+        question or ingest reads them all."""
         from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
         with _chroma_errors(self.settings):
@@ -560,16 +555,10 @@ def to_metadata_filters(filters: Filters) -> Any:
     return MetadataFilters(filters=items)
 
 
-def matches(meta: dict[str, Any], filters: Filters) -> bool:
-    """The same test as `to_metadata_filters`, for results that did not come from Chroma."""
-    if filters.sources and meta.get("source") not in filters.sources:
-        return False
-    date = int(meta.get("date", 0))
-    if (filters.date_from or filters.date_to) and not date:
-        return False
-    if filters.date_from and date < date_key(filters.date_from):
-        return False
-    return not (filters.date_to and date > date_key(filters.date_to))
+def _lexical_row(chunk_id: str, meta: dict[str, Any], text: str) -> Row:
+    """What the lexical index keeps of a chunk (its title and text are what BM25 searches)."""
+    return Row(chunk_id, meta["article_id"], meta.get("version", ""), meta.get("source", ""), int(meta.get("date", 0)),
+               f"{meta.get('title', '')} {text}")  # fmt: skip
 
 
 def _chunk_meta(info: ArticleInfo, chunk: Chunk) -> dict[str, Any]:
