@@ -166,29 +166,34 @@ def score_sentences(
             return ()
         return (f"{read.form} {read.counted}",)
 
+    def candidate(
+        passage: Passage, rank: int, sentence: Sentence, dense: float, own: set[str], around: set[str]
+    ) -> Candidate:
+        """A sentence with its features; `own` and `around` are its terms and its context's."""
+        span = best_span(sentence, understanding, q_words, wanted) if expects > 0 or wanted else None
+        if wanted and span and span.label in NUMERIC and span_bound(span, sentence.text) == wanted:
+            own, around = own | bound_terms, around | bound_terms  # "up to" states the maximum
+            span = replace(span, fit=1.0)  # the amount that states the bound asked for fits
+            fitted = max(expects, 0.5)
+        else:
+            fitted = expects
+        kind_feature = fitted * (2.0 * (span.fit if span else 0.0) - 1.0)  # a fitting entity, or one missing
+        near = 1.0 / (1 + span.gap) if span else 0.0
+        named = len(names & own) / len(names) if names else 1.0
+        features = np.array([dense, coverage(own), coverage(around), named, kind_feature, near, 1.0 / (1 + rank)])
+        probability, order = calibration.probability(features), calibration.score(features)
+        return Candidate(passage, sentence, features, probability, span, unmet(around, span), order)
+
     out = []
     for rank, passage in enumerate(passages):
         sents = passage.chunk.sentences
         title_terms = set(corpus.terms(passage.article.title))
         for k, sentence in enumerate(sents):
-            sid = f"{passage.chunk.id}.{k}"
-            vector = sentence_vectors.get(sid)
+            vector = sentence_vectors.get(f"{passage.chunk.id}.{k}")
             dense = float(vector @ query_vector) if vector is not None else passage.dense
             own = set(corpus.terms(sentence.text))
             around = set(corpus.terms(" ".join(s.text for s in sents[max(k - 1, 0) : k + 2]))) | title_terms
-            span = best_span(sentence, understanding, q_words, wanted) if expects > 0 or wanted else None
-            if wanted and span and span.label in NUMERIC and span_bound(span, sentence.text) == wanted:
-                own, around = own | bound_terms, around | bound_terms  # "up to" states the maximum
-                span = replace(span, fit=1.0)  # the amount that states the bound asked for fits
-                fitted = max(expects, 0.5)
-            else:
-                fitted = expects
-            kind_feature = fitted * (2.0 * (span.fit if span else 0.0) - 1.0)  # a fitting entity, or one missing
-            near = 1.0 / (1 + span.gap) if span else 0.0
-            named = len(names & own) / len(names) if names else 1.0
-            features = np.array([dense, coverage(own), coverage(around), named, kind_feature, near, 1.0 / (1 + rank)])
-            probability, order = calibration.probability(features), calibration.score(features)
-            out.append(Candidate(passage, sentence, features, probability, span, unmet(around, span), order))
+            out.append(candidate(passage, rank, sentence, dense, own, around))
     seen: set[str] = set()
     for rank, passage in enumerate(passages):  # each article's byline, scored as what it states
         article = passage.article
@@ -200,15 +205,7 @@ def score_sentences(
             continue
         sentence = Sentence(article.byline.start, article.byline.end, article.byline.text, article.byline.entities)
         own = set(corpus.terms(byline_statement(article.title, article.author, article.date, article.outlet)))
-        span = best_span(sentence, understanding, q_words, wanted) if expects > 0 else None
-        kind_feature = expects * (2.0 * (span.fit if span else 0.0) - 1.0)
-        named = len(names & own) / len(names) if names else 1.0
-        features = np.array(
-            [float(vector @ query_vector), coverage(own), coverage(own), named, kind_feature,
-             1.0 / (1 + span.gap) if span else 0.0, 1.0 / (1 + rank)]
-        )  # fmt: skip
-        probability, order = calibration.probability(features), calibration.score(features)
-        out.append(Candidate(passage, sentence, features, probability, span, unmet(own, span), order))
+        out.append(candidate(passage, rank, sentence, float(vector @ query_vector), own, own))
     return sorted(out, key=lambda c: -c.score)
 
 
