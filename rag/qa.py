@@ -32,11 +32,12 @@ from rag.errors import IndexChangedError, InputError
 from rag.index.build import Progress, ingest_paths, remove_paths
 from rag.index.embed import MINILM_ID, encode
 from rag.index.store import Store, byline_id
+from rag.index.terms import content_words
 from rag.ingest.read import as_paths
 from rag.llm.client import build_llm
 from rag.query.answer import Calibration, Candidate, score_sentences
 from rag.query.answerer import AnswerContext, Answerer, ExtractiveAnswerer
-from rag.query.paraphrase import Paraphrases, content_words
+from rag.query.paraphrase import Paraphrases
 from rag.query.question import validate_question
 from rag.query.retrieve import Corpus, retrieve
 from rag.query.understand import AnswerTypes, Understanding, read_question

@@ -21,10 +21,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from rag.index.terms import content_words
-
-__all__ = ["Paraphrases", "content_words"]
-
 Lookup = Callable[[list[str]], Mapping[str, np.ndarray]]  # words → their stored vectors
 THRESHOLD = 0.65  # cosine of two single-word vectors that still name the same thing (SQuAD: 0.65 beat 0.6 and 0.7)
 
@@ -66,7 +62,7 @@ class Paraphrases:
     ) -> dict[str, dict[str, float]]:
         """Question word → the passage words that mean nearly the same (never itself), with their cosine."""
         qs = list(dict.fromkeys(question_words))
-        ps = [w for w in dict.fromkeys(passage_words)]
+        ps = list(dict.fromkeys(passage_words))
         if not qs or not ps:
             return {}
         q, p = self.vectors(qs, stored), self.vectors(ps, stored)

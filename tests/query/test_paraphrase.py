@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.query.paraphrase import Paraphrases, content_words
+from rag.index.terms import content_words
+from rag.query.paraphrase import Paraphrases
 from rag.types import Entity
 
 # Unit vectors by hand: "troops" sits next to "soldiers", "missiles" is far from both.
