@@ -156,13 +156,9 @@ def byline_statement(title: str, author: str | None, date: dt.date | None, outle
     against: "North Korea's … suggests. This article was written by Kateryna Hodunova on October
     28, 2024." It claims only what the byline states ("published by" only with an outlet). Used
     for scoring only; the answer quotes the byline itself."""
-    when = f" on {date:%B} {date.day}, {date.year}" if date else ""
-    if author:
-        claim = f"written by {author}{when}"
-    elif date:
-        claim = f"dated {date:%B} {date.day}, {date.year}"
-    else:
-        claim = ""
+    day = f"{date:%B} {date.day}, {date.year}" if date else ""
+    on = f" on {day}" if day else ""
+    claim = f"written by {author}{on}" if author else (f"dated {day}" if day else "")
     if outlet:
         claim = f"{claim} and published by {outlet}" if claim else f"published by {outlet}"
     return f"{title.rstrip('.')}. This article was {claim}." if claim else ""
