@@ -13,6 +13,7 @@ Every field can be set as `BRIEFING_<FIELD>` (`BRIEFING_TOP_K=8`); four keep the
 | BRIEFING_ANSWERABLE_PRIOR | expected share of questions the corpus answers (re-bases calibration) | 0.8 |
 | OPENAI_API_KEY / OPENAI_BASE_URL | an OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp…) | unset: offline |
 | BRIEFING_LLM_MODEL | the model to ask (required with OPENAI_BASE_URL; `gpt-4o-mini` with only a key) | unset |
+| BRIEFING_LLM_PROVIDER | how the endpoint is asked for structured output: `auto` (detected), `openai`, `ollama`, `vllm`, `llamacpp`, `generic`, `text` (see `rag.llm.profiles`) | auto |
 | BRIEFING_LLM_BUDGET | seconds all model calls for one question may take, retries included; then the offline answer | 20 |
 | BRIEFING_LLM_TIMEOUT / BRIEFING_LLM_RETRIES | seconds per request (capped by the budget) / retries on 429, 5xx, timeouts | 30 / 2 |
 | BRIEFING_HISTORY_TURNS | turns of a conversation kept per session | 20 |
@@ -25,7 +26,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
@@ -61,6 +62,7 @@ class Settings(BaseSettings):
     openai_api_key: str | None = Field(None, repr=False, validation_alias=_named("openai_api_key", "OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_named("openai_base_url", "OPENAI_BASE_URL"))
     llm_model: str | None = None
+    llm_provider: Literal["auto", "openai", "ollama", "vllm", "llamacpp", "generic", "text"] = "auto"
     llm_timeout: float = Field(30.0, gt=0)
     llm_retries: int = Field(2, ge=0)
     llm_budget: float = Field(20.0, gt=0)  # seconds for every model call of one question, retries included

@@ -35,6 +35,10 @@ class LLMUnavailable(RagError):
     """The configured language model did not answer usably within the budget (callers fall back)."""
 
 
+class LLMRefused(LLMUnavailable):
+    """The endpoint turned the request down (an option it does not support, such as structured output)."""
+
+
 class StoreUnavailableError(RagError):
     """The Chroma server named by the settings cannot be reached."""
 

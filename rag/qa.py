@@ -34,7 +34,7 @@ from rag.index.embed import MINILM_ID, encode
 from rag.index.store import Store, byline_id
 from rag.index.terms import content_words
 from rag.ingest.read import as_paths
-from rag.llm.client import build_llm
+from rag.llm.client import Endpoint, build_llm
 from rag.query.answer import Calibration, Candidate, score_sentences
 from rag.query.answerer import AnswerContext, Answerer, ExtractiveAnswerer
 from rag.query.paraphrase import Paraphrases
@@ -102,12 +102,14 @@ class BriefingQA:
         self.extractive: Answerer = ExtractiveAnswerer(self.settings.min_confidence)
         self.answerer: Answerer = self.extractive
         self.condenser: Condenser = RuleCondenser(self.settings.max_question_chars)
+        self.endpoint: Endpoint | None = None  # the model and its provider profile, when one is configured
         if self._llm is not None:
             from rag.chat.session import ModelCondenser
             from rag.llm.generate import LLMAnswerer
 
-            self.answerer = LLMAnswerer(self._llm, self.extractive, self.settings.llm_gate)
-            self.condenser = ModelCondenser(self._llm, RuleCondenser(self.settings.max_question_chars))
+            self.endpoint = Endpoint.of(self._llm, self.settings)
+            self.answerer = LLMAnswerer(self.endpoint, self.extractive, self.settings.llm_gate)
+            self.condenser = ModelCondenser(self.endpoint, RuleCondenser(self.settings.max_question_chars))
         self._corpus: Corpus | None = None
         self._generation = ""  # the index's generation token when `_corpus` was opened
         self._readers = _Readers()
@@ -335,7 +337,8 @@ class BriefingQA:
         included); if it fails, is late or cannot be verified, the extractive answer is returned
         with a note.
         """
-        return self._answer(question, filters, top_k, offline, budget, streaming=False)
+        answerer, passages, context = self._prepared(question, filters, top_k, offline, budget, streaming=False)
+        return answerer.answer(question, passages, context=context)
 
     def ask_stream(
         self,
@@ -349,17 +352,15 @@ class BriefingQA:
         """The answer as a stream: iterate for its verified text, then read `.answer`.
 
         Only verified text is ever yielded: the deltas joined are `answer.text`. A model's reply
-        is read from its streaming endpoint and checked whole before it is sent on."""
+        is read from its streaming endpoint; each sentence is sent once it is verified."""
 
         def run() -> Generator[str, None, Answer]:
-            answer = self._answer(question, filters, top_k, offline, budget, streaming=True)
-            if answer.text:
-                yield answer.text
-            return answer
+            answerer, passages, context = self._prepared(question, filters, top_k, offline, budget, streaming=True)
+            return (yield from answerer.stream(question, passages, context=context))
 
         return AnswerStream(run())
 
-    def _answer(
+    def _prepared(
         self,
         question: str,
         filters: Filters | None,
@@ -367,7 +368,8 @@ class BriefingQA:
         offline: bool,
         budget: Budget | None,
         streaming: bool,
-    ) -> Answer:
+    ) -> tuple[Answerer, tuple[Passage, ...], AnswerContext]:
+        """Who answers, the passages and the context: everything short of writing the answer."""
         question = validate_question(question, self.settings.max_question_chars)
         k = self._top_k(top_k)
         vector, understanding = self._understood(question)
@@ -381,8 +383,7 @@ class BriefingQA:
         passages = tuple(dict.fromkeys(c.passage for c in ranked))
         named = understanding.read.entity_texts()
         context = AnswerContext(texts, ranked, unknown, budget or Budget.of(self.settings), streaming, named)
-        answerer = self.extractive if offline else self.answerer
-        return answerer.answer(question, passages, context=context)
+        return (self.extractive if offline else self.answerer), passages, context
 
     def chat(self, session_id: str | None = None, *, filters: Filters | None = None) -> Chat:
         """A conversation; pass `session_id` to resume one."""

@@ -204,6 +204,7 @@ class Answer:
     answered_by: str = "extractive"  # or the language model's name
     conflicts: tuple[Disagreement, ...] = ()  # sources that give different values, each cited
     passages: tuple[Passage, ...] = field(default=(), repr=False)
+    generation: Generation | None = field(default=None, repr=False)  # how the model's reply went, if one was asked
 
     def to_dict(self) -> dict[str, Any]:
         """The `ask --json` schema (extra keys only when they carry something)."""
@@ -221,6 +222,22 @@ class Answer:
         if self.conflicts:
             out["conflicts"] = [d.to_dict() for d in self.conflicts]
         return out
+
+
+@dataclass(frozen=True)
+class Generation:
+    """How a language model's reply went (the `eval --llm` figures): the structured-output
+    mechanism it was asked with, whether the reply was readable in that format, and how many of
+    its sentences and quotes survived verification."""
+
+    mechanism: str  # "json_schema", "guided_json", "json_object" or "text"
+    parsed: bool
+    sentences: int = 0  # sentences the model wrote
+    kept: int = 0  # sentences kept: quotes found verbatim and the support check passed
+    quotes: int = 0  # quotes the model gave
+    found: int = 0  # quotes found verbatim in the passages' articles
+    abstained: bool = False  # the model said the passages do not answer
+    seconds: float = 0.0
 
 
 class AnswerStream(Iterator[str]):

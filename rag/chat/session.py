@@ -57,7 +57,7 @@ class RuleCondenser:
 class ModelCondenser:
     """The configured model rewrites follow-ups; `fallback` does when the model fails."""
 
-    llm: Any
+    endpoint: Any  # a `rag.llm.client.Endpoint`
     fallback: RuleCondenser
 
     def condense(self, question: str, turns: Sequence[Turn], budget: Budget) -> str:
@@ -67,7 +67,7 @@ class ModelCondenser:
         from rag.llm.generate import condense
 
         try:
-            return validate_question(condense(self.llm, question, turns, budget), self.fallback.max_question_chars)
+            return validate_question(condense(self.endpoint, question, turns, budget), self.fallback.max_question_chars)
         except (LLMUnavailable, ValueError):
             return self.fallback.condense(question, turns, budget)
 

@@ -11,7 +11,14 @@ honouring Retry-After) happen here, only on 429, 5xx, timeouts and refused conne
 
 Whatever the endpoint sends back — an error status, a truncated JSON body, an HTML page with
 status 200, a broken stream — becomes `LLMUnavailable`, which callers answer with the offline
-(extractive) answer and a note. Nothing from the endpoint reaches a user unverified.
+(extractive) answer and a note; a request the endpoint refuses (400, 404, 415, 422: an option it
+does not support) is `LLMRefused`, so a caller can ask again without it. Nothing from the endpoint
+reaches a user unverified.
+
+`Endpoint` is a configured model together with its provider profile (`rag.llm.profiles`): how it
+is asked for structured output. The profile is named by `BRIEFING_LLM_PROVIDER` or detected on
+the first call (the base URL, else one `/v1/models` request); `demote()` switches an endpoint
+that refused structured output to the text format for the rest of the process.
 """
 
 from __future__ import annotations
@@ -20,11 +27,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from rag.config import Settings
-from rag.errors import LLMUnavailable
+from rag.errors import LLMRefused, LLMUnavailable
+from rag.llm.profiles import PROFILES, TEXT, Profile, from_owners, from_url, named
 from rag.types import Budget
 
 log = logging.getLogger("briefing.llm")
@@ -82,11 +90,16 @@ def _retry_after(error: BaseException, attempt: int) -> float:
         return 0.5 * 2**attempt
 
 
+REFUSALS = (400, 404, 415, 422)  # statuses with which an endpoint turns down an option it lacks
+
+
 def _failure(llm: Any, budget: Budget, error: BaseException) -> LLMUnavailable:
     if isinstance(error, TimeoutError) and budget.remaining() <= 0:
         return LLMUnavailable(f"{model_name(llm)} did not answer within the {budget.seconds:g} s budget")
     detail = " ".join(str(error).split())[:200]
-    return LLMUnavailable(f"{model_name(llm)} did not answer usably ({type(error).__name__}: {detail})")
+    status = getattr(error, "status_code", None)
+    kind = LLMRefused if status in REFUSALS else LLMUnavailable
+    return kind(f"{model_name(llm)} did not answer usably ({type(error).__name__}: {detail})")
 
 
 def _attempts(llm: Any, budget: Budget, call: Callable[[], T]) -> T:
@@ -131,12 +144,16 @@ def _messages(messages: Sequence[tuple[str, str]]) -> list[Any]:
     return [ChatMessage(role=role, content=content) for role, content in messages]
 
 
-def complete(llm: Any, messages: Sequence[tuple[str, str]], budget: Budget) -> str:
-    """The model's whole reply to `messages` ((role, content) pairs), or `LLMUnavailable`."""
+def complete(
+    llm: Any, messages: Sequence[tuple[str, str]], budget: Budget, request: Mapping[str, Any] | None = None
+) -> str:
+    """The model's whole reply to `messages` ((role, content) pairs), or `LLMUnavailable`;
+    `request` adds keyword arguments to the chat call (a structured-output constraint)."""
     chat = _messages(messages)
+    extra = dict(request or {})
 
     def once() -> str:
-        reply = _in_thread(lambda: llm.chat(chat), budget.remaining())
+        reply = _in_thread(lambda: llm.chat(chat, **extra), budget.remaining())
         content = reply.message.content
         if content is None:
             return ""
@@ -147,13 +164,16 @@ def complete(llm: Any, messages: Sequence[tuple[str, str]], budget: Budget) -> s
     return _attempts(llm, budget, once)
 
 
-def stream(llm: Any, messages: Sequence[tuple[str, str]], budget: Budget) -> Iterator[str]:
+def stream(
+    llm: Any, messages: Sequence[tuple[str, str]], budget: Budget, request: Mapping[str, Any] | None = None
+) -> Iterator[str]:
     """The model's reply as text deltas, or `LLMUnavailable` (retried only before the first
     delta; once text has arrived a failure ends the stream with that error)."""
     chat = _messages(messages)
+    extra = dict(request or {})
 
     def first() -> Iterator[str]:
-        deltas = _stream_in_thread(lambda: llm.stream_chat(chat), budget)
+        deltas = _stream_in_thread(lambda: llm.stream_chat(chat, **extra), budget)
         head = next(deltas, None)
         return iter(()) if head is None else _chain(head, deltas)
 
@@ -195,3 +215,55 @@ def _stream_in_thread(open_stream: Callable[[], Any], budget: Budget) -> Iterato
         if kind == "error":
             raise value
         yield value
+
+
+PROBE_SECONDS = 2.0
+
+
+class Endpoint:
+    """A configured model and its provider profile (named in the settings, or detected once)."""
+
+    def __init__(self, llm: Any, provider: str = "auto", base_url: str | None = None) -> None:
+        self.llm = llm
+        self._base_url = base_url
+        self._profile: Profile | None = named(provider) or from_url(base_url)  # None: look on the first call
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, llm: Any, settings: Settings) -> Endpoint:
+        return cls(llm, settings.llm_provider, settings.openai_base_url)
+
+    @property
+    def name(self) -> str:
+        return model_name(self.llm)
+
+    def profile(self, budget: Budget) -> Profile:
+        """How to ask this endpoint for structured output; detected on the first call (a failed
+        look at the endpoint is not remembered: the next call looks again)."""
+        with self._lock:
+            if self._profile is not None:
+                return self._profile
+        found = self._probe(budget)
+        with self._lock:
+            if found is not None and self._profile is None:
+                self._profile = found
+            return self._profile or found or PROFILES["generic"]
+
+    def demote(self) -> None:
+        """The endpoint refused structured output: use the text format from now on."""
+        with self._lock:
+            if self._profile is not TEXT:
+                log.info("%s refused structured output; using the text format", self.name)
+            self._profile = TEXT
+
+    def _probe(self, budget: Budget) -> Profile | None:
+        client = getattr(self.llm, "_get_client", None)
+        if client is None:
+            return PROFILES["generic"]  # not an OpenAI-style client: nothing to ask
+        try:
+            page = _in_thread(lambda: client().models.list(), min(PROBE_SECONDS, budget.remaining()))
+            owners = [str(getattr(m, "owned_by", "") or "") for m in getattr(page, "data", [])]
+        except Exception as e:  # noqa: BLE001 - an endpoint that cannot list its models is "generic"
+            log.info("could not list the models of %s: %s", self._base_url, e)
+            return None
+        return from_owners(owners)

@@ -5,14 +5,15 @@
 Two implementations, chosen by configuration (`BriefingQA` picks one): `ExtractiveAnswerer`
 (here: the best-scored sentences quoted, or an abstention; offline) and
 `rag.llm.generate.LLMAnswerer` (a language model writes the answer from the same passages, and
-falls back to the extractive answer). Whatever the implementation, every citation is the source
+falls back to the extractive answer). `stream` yields the verified text as it is ready (a model's
+sentences one by one, as each is verified) and returns the same `Answer`. Whatever the implementation, every citation is the source
 text at its offsets, an abstention has no citations, and the text's `[n]` marks number the
 citations in order (`tests/query/test_answerer.py` checks both against the same contract).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -38,6 +39,13 @@ class Answerer(Protocol):
 
     def answer(self, question: str, passages: Sequence[Passage], *, context: AnswerContext) -> Answer: ...
 
+    def stream(
+        self, question: str, passages: Sequence[Passage], *, context: AnswerContext
+    ) -> Generator[str, None, Answer]:
+        """The answer's verified text as it becomes available (the deltas joined are its
+        `text`), then the `Answer` as the generator's return value."""
+        ...
+
 
 @dataclass(frozen=True)
 class ExtractiveAnswerer:
@@ -52,3 +60,11 @@ class ExtractiveAnswerer:
     def answer(self, question: str, passages: Sequence[Passage], *, context: AnswerContext) -> Answer:
         ranked = list(context.ranked)
         return compose(question, ranked, context.texts, self.min_confidence, context.unknown, context.named)
+
+    def stream(
+        self, question: str, passages: Sequence[Passage], *, context: AnswerContext
+    ) -> Generator[str, None, Answer]:
+        answer = self.answer(question, passages, context=context)
+        if answer.text:
+            yield answer.text
+        return answer

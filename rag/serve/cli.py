@@ -161,7 +161,7 @@ def _eval(qa: BriefingQA, args: argparse.Namespace) -> int:
         raise InputError(
             "--llm and --judge llm need a configured model (OPENAI_BASE_URL + BRIEFING_LLM_MODEL, or OPENAI_API_KEY)"
         )
-    judge = evaluate.llm_judge(qa.llm, qa.settings) if args.judge == "llm" else None
+    judge = evaluate.llm_judge(qa.endpoint, qa.settings) if args.judge == "llm" else None
     rows = evaluate.run(qa, eval_set, offline=not args.llm, judge=judge)
     values = evaluate.metrics(rows)
     categories = evaluate.by_category(rows)

@@ -168,19 +168,24 @@ def test_squad_benchmark_on_a_small_sample(tmp_path: Path) -> None:
         assert r["gold_paragraph_top5"] >= r["gold_paragraph_top1"] > 0.3
 
 
-def test_llm_judge_through_a_local_openai_server(seed_qa: Any) -> None:
+@pytest.mark.parametrize("provider", ["llamacpp", "text"])
+def test_llm_judge_through_a_local_openai_server(seed_qa: Any, provider: str) -> None:
     from rag import BriefingQA
     from tests.fake_openai import FakeOpenAI, Reply
 
     def model(messages: list[dict]) -> str:
         user = messages[-1]["content"]
         claim, evidence = user.split("\n\nEvidence: ")
-        return "YES" if "1.7 billion" in claim and "1.7 billion" in evidence else "NO"
+        yes = "1.7 billion" in claim and "1.7 billion" in evidence
+        if "JSON" in messages[0]["content"]:
+            return json.dumps({"supported": yes})
+        return "YES" if yes else "NO"
 
     good = "But even the minimum estimate of shipments is over $1.7 billion, the study reads."
     with FakeOpenAI([Reply(model)]) as server:
-        settings = seed_qa.settings.with_(openai_base_url=server.base_url, llm_model="judge")
-        judge = llm_judge(BriefingQA(settings, embedder=seed_qa.embedder).llm, settings)
+        settings = seed_qa.settings.with_(openai_base_url=server.base_url, llm_model="judge", llm_provider=provider)
+        judge = llm_judge(BriefingQA(settings, embedder=seed_qa.embedder).endpoint, settings)
         row = _row("The minimum estimate is over $1.7 billion [1]. Ferries are late [1].", [good], judge=judge)
         assert server.requests[0]["messages"][0]["content"].startswith("You check citations")
+        assert ("response_format" in server.requests[0]) == (provider == "llamacpp")
     assert row.supported == [True, False]

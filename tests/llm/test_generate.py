@@ -24,10 +24,14 @@ QUOTES:
 """
 
 
-def llm_qa(seed_qa: BriefingQA, server: FakeOpenAI, timeout: float = 5.0, retries: int = 2) -> BriefingQA:
+def llm_qa(
+    seed_qa: BriefingQA, server: FakeOpenAI, timeout: float = 5.0, retries: int = 2, provider: str = "text"
+) -> BriefingQA:
+    """A `BriefingQA` asking `server`; the text format by default (these tests script its replies)."""
     settings = seed_qa.settings.with_(
-        openai_base_url=server.base_url, llm_model="fake-model", llm_timeout=timeout, llm_retries=retries
-    )
+        openai_base_url=server.base_url, llm_model="fake-model", llm_timeout=timeout, llm_retries=retries,
+        llm_provider=provider,
+    )  # fmt: skip
     return BriefingQA(settings, embedder=seed_qa.embedder)
 
 
