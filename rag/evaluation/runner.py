@@ -219,6 +219,22 @@ def metrics(rows: list[Row]) -> dict[str, float | None]:
     }
 
 
+def model_metrics(rows: list[Row]) -> dict[str, float | None]:
+    """How the language model's replies went (`eval --llm`): the share of questions it was asked
+    (the rest never reach it: nothing plausible retrieved, a name the corpus lacks), the share of
+    its replies readable in the requested format, the share of its sentences and quotes that
+    survived verification, and the share of questions it answered itself (no fallback)."""
+    asked = [r.answer.generation for r in rows if r.answer.generation is not None]
+    return {
+        "model_asked": _rate([r.answer.generation is not None for r in rows]),
+        "parse_rate": _rate([g.parsed for g in asked]),
+        "sentences_kept": sum(g.kept for g in asked) / max(1, sum(g.sentences for g in asked)) if asked else None,
+        "quotes_found": sum(g.found for g in asked) / max(1, sum(g.quotes for g in asked)) if asked else None,
+        "model_answered": _rate([r.answer.answered_by != "extractive" for r in rows]),
+        "model_p50_ms": 1000 * statistics.median(g.seconds for g in asked) if asked else None,
+    }
+
+
 def _outcome(row: Row) -> tuple[bool, float]:
     """What a paraphrase must repeat: abstaining or not, and how many of the gold facts it found."""
     return row.answer.abstained, round(row.facts_found, 6)
@@ -247,7 +263,7 @@ def by_category(rows: list[Row]) -> dict[str, dict[str, float | None]]:
     return {c: {"items": float(len(rs)), "correct": _rate([r.correct for r in rs])} for c, rs in sorted(cats.items())}
 
 
-LOWER_IS_BETTER = {"false_abstention", "latency_p50_ms", "latency_p95_ms"}
+LOWER_IS_BETTER = {"false_abstention", "latency_p50_ms", "latency_p95_ms", "model_p50_ms"}
 
 
 def failures(values: dict[str, float | None], thresholds: dict[str, float]) -> list[str]:

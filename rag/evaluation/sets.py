@@ -13,7 +13,7 @@ user input); `load_set` raises `InputError` naming the line that is wrong.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -64,6 +64,7 @@ class _Config(BaseModel):
     version: str = "1"
     description: str = ""
     thresholds: dict[str, float] = {}
+    llm_thresholds: dict[str, float] = {}  # the gate of `eval --llm` (parse rate, quote validity, ...)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class EvalSet:
     items: tuple[Item, ...]
     thresholds: dict[str, float]
     path: str
+    llm_thresholds: dict[str, float] = field(default_factory=dict)
 
 
 def _item(
@@ -144,4 +146,6 @@ def load_set(path: str | Path) -> EvalSet:
     ids = [i.id for i in items]
     if len(set(ids)) != len(ids):
         raise InputError(f"{path}: item ids must be unique")
-    return EvalSet(config.name, config.version, tuple(items), dict(config.thresholds), str(path))
+    return EvalSet(
+        config.name, config.version, tuple(items), dict(config.thresholds), str(path), dict(config.llm_thresholds)
+    )

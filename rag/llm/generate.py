@@ -251,7 +251,7 @@ def write(
                     if line := verifier.add(s.text, [(q.passage, q.quote) for q in s.quotes]):
                         yield line if len(verifier.kept) == 1 else " " + line
             else:
-                reading.text += delta
+                reading.raw += delta
     except LLMUnavailable as e:
         if not verifier.kept:
             raise
@@ -268,7 +268,7 @@ def write(
         generation = verifier.generation(profile.mechanism, True, started, abstained)
     except Unreadable:
         try:  # the text format, asked for or sent unasked
-            draft = parse(reading.text)
+            draft = parse(reading.raw)
         except MalformedReply as e:
             generation = verifier.generation(profile.mechanism, False, started)
             if verifier.kept:

@@ -59,6 +59,12 @@ QUESTION_SCHEMA = _object({"question": {"type": "string", "maxLength": 500}})
 VERDICT_SCHEMA = _object({"supported": {"type": "boolean"}})
 
 
+# Control characters become spaces: outside strings they can only be JSON whitespace, and inside
+# them (where a grammar-constrained model does write raw newlines) strict JSON refuses them;
+# a quote is located up to whitespace anyway.
+_CONTROL = {c: " " for c in range(32)}
+
+
 class Unreadable(ValueError):
     """The reply is not the JSON object that was asked for."""
 
@@ -74,13 +80,15 @@ class Reading:
     """A structured reply read incrementally: `feed` text, take the sentences it completes."""
 
     def __init__(self) -> None:
-        self.text = ""
+        self.text = ""  # the reply so far, control characters as spaces (what is parsed)
+        self.raw = ""  # the reply so far, as sent
         self.taken = 0  # sentences handed out so far
         self.rejected: list[str] = []  # sentence objects that did not validate
 
     def feed(self, delta: str) -> list[Sentence]:
         """The sentences that `delta` completed (complete: a later one has begun)."""
-        self.text += delta
+        self.raw += delta
+        self.text += delta.translate(_CONTROL)
         if not any(mark in delta for mark in "{}]"):
             return []
         found = _sentences(_partial(self.text))
@@ -123,7 +131,7 @@ def _sentences(data: Any) -> list[Any]:
 
 def read_field(reply: str, name: str) -> Any:
     """One top-level field of a whole structured reply; `Unreadable` if it is missing."""
-    data = _whole(reply)
+    data = _whole(reply.translate(_CONTROL))
     if not isinstance(data, dict) or name not in data:
         raise Unreadable(f"the reply is not a JSON object with {name!r}")
     return data[name]

@@ -165,15 +165,24 @@ def _eval(qa: BriefingQA, args: argparse.Namespace) -> int:
     rows = evaluate.run(qa, eval_set, offline=not args.llm, judge=judge)
     values = evaluate.metrics(rows)
     categories = evaluate.by_category(rows)
-    failed = evaluate.failures(values, eval_set.thresholds)
-    title = f"eval {eval_set.name} v{eval_set.version} ({'model' if args.llm else 'extractive'}, {args.judge} judge)"
-    report.print_table(title, values, eval_set.thresholds)
+    if args.llm:  # the model next to the extractive answerer, gated on the model's own thresholds
+        baseline = evaluate.metrics(evaluate.run(qa, eval_set, offline=True, judge=judge))
+        values = {**values, **evaluate.model_metrics(rows)}
+        thresholds = eval_set.llm_thresholds
+        title = f"eval {eval_set.name} v{eval_set.version} (model {qa.settings.llm_model}, {args.judge} judge)"
+        report.print_comparison(title, {"extractive": baseline, "model": values}, thresholds)
+    else:
+        thresholds = eval_set.thresholds
+        title = f"eval {eval_set.name} v{eval_set.version} (extractive, {args.judge} judge)"
+        report.print_table(title, values, thresholds)
+    failed = evaluate.failures(values, thresholds)
     row_dicts = [report.row_dict(r) for r in rows]
     payload = {"set": eval_set.path, "name": eval_set.name, "version": eval_set.version, "metrics": values,
-               "categories": categories, "thresholds": eval_set.thresholds, "failed": failed, "rows": row_dicts}  # fmt: skip
-    report.write_json(out / f"eval-{eval_set.name}.json", payload)
-    report.write_html(out / f"eval-{eval_set.name}.html", title, values, categories, row_dicts, failed)
-    print(f"wrote {out / f'eval-{eval_set.name}.json'} and {out / f'eval-{eval_set.name}.html'}")
+               "categories": categories, "thresholds": thresholds, "failed": failed, "rows": row_dicts}  # fmt: skip
+    stem = f"eval-{eval_set.name}{'-llm' if args.llm else ''}"
+    report.write_json(out / f"{stem}.json", payload)
+    report.write_html(out / f"{stem}.html", title, values, categories, row_dicts, failed)
+    print(f"wrote {out / f'{stem}.json'} and {out / f'{stem}.html'}")
     for line in failed:
         print(f"FAILED: {line}")
     return 1 if failed else 0

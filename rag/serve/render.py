@@ -2,18 +2,37 @@
 
 `answer_html(answer, text_of, info_of)` renders an `Answer` for the chat UI: abstentions get
 their own look; each citation becomes a <details> block showing the article's title, outlet,
-date and source, and the passage around the quote with the quote in <mark>. Everything taken
-from articles or models is HTML-escaped. No gradio here (the UI, `ui.py`, calls this).
+date and source, and the passage around the quote with the quote in <mark>. The `[n]` marks in
+the text are links to those blocks (`CITE_JS` opens the block and scrolls to it), and hovering
+one shows its quote. Everything taken from articles or models is HTML-escaped. No gradio here
+(the UI, `ui.py`, calls this).
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import re
 from collections.abc import Callable
 
 from rag.types import Answer, ArticleInfo, Citation
 
 CONTEXT_CHARS = 280
+_MARK = re.compile(r"\[(\d+)\]")
+# Opens the citation block a clicked `[n]` links to, scrolls it into view and flashes it.
+CITE_JS = """
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a.bq-cite");
+  if (!link) return;
+  const card = document.getElementById(link.getAttribute("href").slice(1));
+  if (!card) return;
+  event.preventDefault();
+  card.open = true;
+  card.scrollIntoView({ block: "nearest", behavior: "smooth" });
+  card.classList.add("bq-flash");
+  setTimeout(() => card.classList.remove("bq-flash"), 1500);
+});
+"""
 
 
 def passage_html(text: str, citation: Citation, context: int = CONTEXT_CHARS) -> str:
@@ -28,11 +47,12 @@ def passage_html(text: str, citation: Citation, context: int = CONTEXT_CHARS) ->
     )
 
 
-def citation_html(n: int, citation: Citation, text: str, info: ArticleInfo | None) -> str:
+def citation_html(n: int, citation: Citation, text: str, info: ArticleInfo | None, anchor: str = "") -> str:
     meta = [info.outlet if info and info.outlet else "", info.date.isoformat() if info and info.date else ""]
     meta_text = " · ".join(m for m in meta if m) or "undated"
+    ident = f' id="{anchor}-{n}"' if anchor else ""
     return (
-        f'<details class="bq-citation" data-n="{n}"><summary><b>[{n}]</b> {_esc(citation.title)}</summary>'
+        f'<details class="bq-citation"{ident} data-n="{n}"><summary><b>[{n}]</b> {_esc(citation.title)}</summary>'
         f'<div class="bq-meta">{_esc(meta_text)} · <code>{_esc(citation.source)}</code> '
         f"[{citation.start}:{citation.end}]</div>{passage_html(text, citation)}</details>"
     )
@@ -43,20 +63,36 @@ def answer_html(
     text_of: Callable[[str], str],
     info_of: Callable[[str], ArticleInfo | None],
 ) -> str:
+    anchor = "bq-" + hashlib.sha1(f"{answer.question}\0{answer.text}".encode()).hexdigest()[:10]
     if answer.abstained:
         body = f'<div class="bq-abstained">{_esc(answer.text)}</div>'
     else:
-        body = f'<div class="bq-answer">{_esc(answer.text)}</div>'
+        body = f'<div class="bq-answer">{linked_text(answer.text, answer.citations, anchor)}</div>'
     parts = [body]
     if answer.standalone_question and answer.standalone_question != answer.question:
         parts.append(f'<div class="bq-searched">searched: {_esc(answer.standalone_question)}</div>')
     for n, c in enumerate(answer.citations, start=1):
-        parts.append(citation_html(n, c, text_of(c.article_id), info_of(c.article_id)))
+        parts.append(citation_html(n, c, text_of(c.article_id), info_of(c.article_id), anchor))
     for sentence in answer.unsupported_sentences:
         parts.append(f'<div class="bq-unsupported">not supported by any source, left out: {_esc(sentence)}</div>')
     if answer.note:
         parts.append(f'<div class="bq-note">{_esc(answer.note)}</div>')
     return "\n".join(parts)
+
+
+def linked_text(text: str, citations: tuple[Citation, ...], anchor: str) -> str:
+    """The escaped answer text with each `[n]` that numbers a citation as a link to its block,
+    titled with its quote (shown on hover)."""
+
+    def link(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if not 1 <= n <= len(citations):
+            return m.group(0)
+        quote = citations[n - 1].quote
+        hover = quote if len(quote) <= 300 else quote[:299] + "…"
+        return f'<a class="bq-cite" href="#{anchor}-{n}" title="{_esc(hover)}">[{n}]</a>'
+
+    return _MARK.sub(link, _esc(text))
 
 
 def _esc(text: str) -> str:
@@ -82,3 +118,23 @@ def sources_html(articles: list[ArticleInfo]) -> str:
             f'<div class="bq-meta">{_esc(meta)} · <code>{_esc(a.source)}</code></div>{dup}</li>'
         )
     return f'<ul class="bq-sources">{"".join(items)}</ul>'
+
+
+def welcome_html(articles: list[ArticleInfo]) -> str:
+    """The first message of a chat: what the corpus holds and what to expect of the answers."""
+    if not articles:
+        return '<div class="bq-welcome">No articles are indexed yet: add some under Sources, then ask about them.</div>'
+    outlets = sorted({a.outlet for a in articles if a.outlet})
+    dates = sorted(a.date for a in articles if a.date)
+    span = ""
+    if dates:
+        first, last = dates[0].isoformat(), dates[-1].isoformat()
+        span = f", dated {first}" if first == last else f", dated {first} to {last}"
+    source = f" from {', '.join(outlets[:5])}{' and others' if len(outlets) > 5 else ''}" if outlets else ""
+    count = f"{len(articles)} article{'s' if len(articles) != 1 else ''}"
+    return (
+        f'<div class="bq-welcome"><p><b>Ask about {_esc(count)}{_esc(source)}{_esc(span)}.</b></p>'
+        "<p>Every answer quotes the articles it comes from: click a number like [1] to see the passage, "
+        "highlighted in its article. When the articles do not hold an answer, it says so; when they "
+        "disagree, it shows both sides. Follow-up questions (“and the maximum?”) work.</p></div>"
+    )

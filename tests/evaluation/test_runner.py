@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -189,3 +190,38 @@ def test_llm_judge_through_a_local_openai_server(seed_qa: Any, provider: str) ->
         assert server.requests[0]["messages"][0]["content"].startswith("You check citations")
         assert ("response_format" in server.requests[0]) == (provider == "llamacpp")
     assert row.supported == [True, False]
+
+
+def _quoting_model(messages: list[dict]) -> str:
+    """A model that answers with the first sentence of passage 1, quoted exactly."""
+    import html
+    import re
+
+    user = messages[-1]["content"]
+    passage = re.search(r'<passage id="1"[^>]*>\n(.*?)\n</passage>', user, re.S)
+    first = re.split(r"(?<=[.!?])\s", html.unescape(passage.group(1)).strip())[0] if passage else ""
+    return json.dumps({"sentences": [{"quotes": [{"passage": 1, "quote": first}], "text": first}]})
+
+
+def test_eval_llm_prints_the_model_figures_next_to_the_extractive_ones(seeds: Path, tmp_path: Path) -> None:
+    from tests.fake_openai import FakeOpenAI, Reply
+
+    assert _briefing("ingest", "--quiet", str(seeds), cwd=tmp_path).returncode == 0
+    lines = SET.read_text(encoding="utf-8").splitlines()
+    singles = [line for line in lines[1:] if '"type": "single"' in line][:4]
+    (tmp_path / "small.jsonl").write_text("\n".join([lines[0], *singles]) + "\n", encoding="utf-8")
+    with FakeOpenAI([Reply(_quoting_model)], owned_by="llamacpp") as server:
+        env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "BRIEFING_LLM_MODEL": "fake-model"}
+        out = subprocess.run(
+            [sys.executable, "-m", "rag.serve.cli", "eval", "--llm", "--set", "small.jsonl", "--out", "out"],
+            capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env,
+        )  # fmt: skip
+        assert all(b["response_format"]["type"] == "json_object" for b in server.requests)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "extractive" in out.stdout and "parse rate" in out.stdout
+    report = json.loads((tmp_path / "out" / "eval-seeds-llm.json").read_text())
+    m = report["metrics"]
+    assert m["parse_rate"] == 1.0 and m["quote_validity"] == 1.0 and m["model_asked"] > 0
+    assert m["sentences_kept"] == m["quotes_found"] > 0  # a sentence that is its own quote stands iff it is found
+    assert report["thresholds"] == {"parse_rate": 0.95, "quote_validity": 1.0}
+    assert all(r["generation"]["mechanism"] == "json_object" for r in report["rows"] if "generation" in r)

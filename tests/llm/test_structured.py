@@ -252,3 +252,12 @@ def test_follow_ups_are_condensed_through_the_structured_path(seed_qa: BriefingQ
     assert answer.standalone_question == "What was the maximum estimate of North Korean arms shipments?"
     assert condense and condense[0]["response_format"]["schema"]["required"] == ["question"]
     assert "$5.5 billion" in answer.text
+
+
+def test_raw_newlines_inside_strings_do_not_make_a_reply_unreadable() -> None:
+    """A grammar-constrained model writes raw newlines inside JSON strings; strict JSON refuses them."""
+    text = reply(MIN).replace("over $1.7", "over\n$1.7")
+    assert "\n" in text
+    reading = Reading()
+    got = reading.feed(text) + reading.close()
+    assert [s.quotes[0].quote for s in got] == ["even the minimum estimate of shipments is over $1.7 billion"]
