@@ -177,7 +177,9 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
         gr.Markdown("## Briefing QA\nAnswers from the briefing corpus only — every quote checked against its source.")
         with gr.Row():
             with gr.Column(scale=3):
-                chatbot = gr.Chatbot(value=welcome, elem_id="chat", height=520, label="Conversation", show_label=False)
+                chatbot = gr.Chatbot(  # no share/clear/copy-all toolbar over the messages: "New chat" clears
+                    value=welcome, elem_id="chat", height=520, label="Conversation", show_label=False, buttons=[]
+                )
                 with gr.Row():
                     msg = gr.Textbox(
                         placeholder="Ask about the articles…",
@@ -186,8 +188,8 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
                         elem_id="question",
                         autofocus=True,
                     )
-                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-                    clear = gr.Button("New chat", scale=1)
+                    send = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="ask")
+                    clear = gr.Button("New chat", scale=0, min_width=120)
                 examples = qa.example_questions()
                 if examples:
                     gr.Examples(examples=[[q] for q in examples], inputs=[msg], label="Try")

@@ -121,12 +121,17 @@ def test_browser_chat_citation_upload_and_ask(site: tuple[str, Path], tmp_path: 
             page.locator("#question textarea").fill(question)
             page.locator("#ask").click()
 
+        expect(page.locator("#chat .bq-welcome")).to_contain_text("Ask about 2 articles", timeout=60_000)
+        page.screenshot(path=str(shots / "welcome.png"))
         ask("What was the minimum arms estimate?")
         quote = page.locator("#chat mark.bq-quote").first
         quote.wait_for(state="attached", timeout=60_000)
         expect(page.locator("#chat .bq-answer").last).to_contain_text("$1.7 billion")
-        page.locator("#chat details.bq-citation summary").first.click()
-        expect(quote).to_be_visible()
+        mark = page.locator("#chat .bq-answer a.bq-cite").first  # an inline [1], a link to its card
+        assert "1.7 billion" in (mark.get_attribute("title") or "")  # hovering shows the quote
+        expect(quote).not_to_be_visible()
+        mark.click()
+        expect(quote).to_be_visible()  # the card opened on the highlighted passage
         expect(page.locator("#chat details.bq-citation .bq-meta").first).to_contain_text("000_")
         page.screenshot(path=str(shots / "chat-citation.png"))
 
