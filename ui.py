@@ -4,8 +4,9 @@
     python ui.py --host 0.0.0.0 --port 8080 --auth user:pass
     python ui.py --api                   # the HTTP API only (no UI)
 
-The page: a chat whose answers carry numbered citations (expand one to see the article's title,
-outlet, date and the passage with the quote highlighted); a sources panel (indexed articles,
+The page: a chat that opens with what the corpus holds, whose answers carry inline citation
+links (click `[n]` to open its card: the article's title, outlet, date and the passage with the
+quote highlighted; hover it for the quote); a sources panel (indexed articles,
 duplicates flagged, upload of .txt/.md/.html into the corpus folder with progress); settings
 (who answers, top-k, date and source filters); example questions drawn from the corpus. A thin
 caller of `rag.BriefingQA`; the only module that imports gradio.
