@@ -18,6 +18,7 @@ so two ingests never interleave. One object is safe to share between threads.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -82,6 +83,11 @@ class _Readers:
             with self._cond:
                 self._swapping = False
                 self._cond.notify_all()
+
+
+# How a reader asks about a name of each kind (spaCy labels); other kinds give no examples.
+EXAMPLE_TEMPLATES = {"PERSON": "Who is {}?", "ORG": "What is reported about {}?", "GPE": "What is reported about {}?"}
+EXAMPLE_CONFIDENCE = 0.7  # an example is shown only if the corpus answers it at least this confidently
 
 
 class BriefingQA:
@@ -243,28 +249,36 @@ class BriefingQA:
             raise InputError(f"No article {article_id!r} in the index — see: briefing sources")
         return texts[article_id]
 
-    def example_questions(self, n: int = 4) -> list[str]:
-        """Questions about the names the corpus mentions in the most articles, kept only when the
-        corpus answers them (so every example shown to a user works)."""
+    def example_questions(self, n: int = 4, sample: int = 20) -> list[str]:
+        """Questions a reader would ask about the people, organisations and places the corpus
+        names most often ("Who is Olena Guseinova?", "What is reported about North Korea?"),
+        kept only when the corpus answers them with confidence: every example shown works. The
+        names come from spaCy's entities in the first `sample` articles (by id), so the same
+        corpus gives the same examples, and a large corpus costs no more than `sample` articles."""
         from collections import Counter
 
-        from rag.ingest.dedupe import facts
-        from rag.vocab import MULTIWORD_NAME
+        from rag.ingest.analyze import entities
 
         counts: Counter[str] = Counter()
-        spelled: dict[str, str] = {}
-        for article in self.articles():
+        kinds: dict[str, str] = {}
+        for article in sorted(self.articles(), key=lambda a: a.id)[:sample]:
             text = self.article_text(article.id)
-            counts.update(f for f in facts(text) if not f[0].isdigit())
-            for m in MULTIWORD_NAME.finditer(text):
-                name = m.group(0).replace("’", "'").removesuffix("'s")
-                spelled.setdefault(name.lower(), name)
+            for e in entities([text])[0]:
+                name = text[e.start : e.end].replace("’", "'").removesuffix("'s").strip()
+                if e.label in EXAMPLE_TEMPLATES and len(name.split()) >= 2 - (e.label != "PERSON"):
+                    counts[name] += 1
+                    kinds.setdefault(name, e.label)
+        ranked = sorted(counts, key=lambda name: (-counts[name], name))
+        by_kind = [[name for name in ranked if kinds[name] == kind] for kind in EXAMPLE_TEMPLATES]
+        mixed = [name for group in itertools.zip_longest(*by_kind) for name in group if name]  # kinds take turns
         out: list[str] = []
-        for name, _ in counts.most_common(4 * n):
-            if name in spelled and len(out) < n:
-                question = f"What is reported about {spelled[name]}?"
-                if not self.ask(question, offline=True).abstained:
-                    out.append(question)
+        for name in mixed[: 4 * n]:
+            question = EXAMPLE_TEMPLATES[kinds[name]].format(name)
+            answer = self.ask(question, offline=True)
+            if not answer.abstained and answer.confidence >= EXAMPLE_CONFIDENCE:
+                out.append(question)
+            if len(out) == n:
+                break
         return out
 
     def retrieve(

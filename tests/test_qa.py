@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rag import BriefingQA
 from tests.conftest import ROOT, SEEDS
 from tests.servers import ui_process
 
@@ -69,3 +70,12 @@ def test_a_running_server_answers_from_what_another_process_ingests(
     _cli(env, tmp_path, "remove", "corpus/zebras.txt")
     gone = _ask(url, "How many Grevy's zebras did the census count?")
     assert all(c["source"] != "corpus/zebras.txt" for c in gone["citations"])
+
+
+def test_example_questions_are_stable_grammatical_and_answered(seed_qa: BriefingQA) -> None:
+    first, again = seed_qa.example_questions(), seed_qa.example_questions()
+    assert first == again and len(first) == 4  # the same corpus, the same examples
+    assert any(q.startswith("Who is ") for q in first) and any(q.startswith("What is reported about ") for q in first)
+    assert not any("Korean?" in q for q in first)  # names of people, organisations and places, not adjectives
+    for q in first:
+        assert not seed_qa.ask(q, offline=True).abstained
