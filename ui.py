@@ -52,6 +52,11 @@ a.bq-cite { text-decoration: none; font-weight: 600; color: #3a44b0; padding: 0 
 a.bq-cite:hover { text-decoration: underline; }
 .bq-citation.bq-flash { outline: 2px solid #f0a020; }
 .bq-welcome { color: #2d3142; line-height: 1.5; }
+.bq-conflict { margin-top: .5rem; border: 1px solid #f0c36d; background: #fffaf0; border-radius: 8px; padding: .45rem .7rem; }
+.bq-conflict-title { font-weight: 600; color: #8a5a00; font-size: .9rem; margin-bottom: .3rem; }
+.bq-sides { display: flex; flex-wrap: wrap; gap: .6rem; }
+.bq-side { flex: 1 1 14rem; min-width: 0; border-left: 3px solid #f0a020; padding-left: .5rem; }
+.bq-side-value { font-weight: 600; }
 .bq-sources { list-style: none; padding: 0; margin: 0; }
 .bq-source { border-bottom: 1px solid #e3e6ef; padding: .5rem 0; }
 .bq-source-title { font-weight: 600; }

@@ -132,6 +132,11 @@ def test_browser_chat_citation_upload_and_ask(site: tuple[str, Path], tmp_path: 
         expect(quote).not_to_be_visible()
         mark.click()
         expect(quote).to_be_visible()  # the card opened on the highlighted passage
+        sides = page.locator("#chat .bq-conflict .bq-side")  # the seeds word the estimate differently
+        expect(sides).to_have_count(2)
+        expect(sides.first).to_contain_text("up to $1.7 billion")
+        expect(sides.last).to_contain_text("over $1.7 billion")
+        expect(sides.last).to_contain_text("2024-10-28")
         expect(page.locator("#chat details.bq-citation .bq-meta").first).to_contain_text("000_")
         page.screenshot(path=str(shots / "chat-citation.png"))
 

@@ -69,6 +69,8 @@ def answer_html(
     else:
         body = f'<div class="bq-answer">{linked_text(answer.text, answer.citations, anchor)}</div>'
     parts = [body]
+    if answer.conflicts and not answer.abstained:
+        parts.append(conflict_html(answer, info_of, anchor))
     if answer.standalone_question and answer.standalone_question != answer.question:
         parts.append(f'<div class="bq-searched">searched: {_esc(answer.standalone_question)}</div>')
     for n, c in enumerate(answer.citations, start=1):
@@ -78,6 +80,24 @@ def answer_html(
     if answer.note:
         parts.append(f'<div class="bq-note">{_esc(answer.note)}</div>')
     return "\n".join(parts)
+
+
+def conflict_html(answer: Answer, info_of: Callable[[str], ArticleInfo | None], anchor: str) -> str:
+    """The sides of a disagreement next to each other: each value with its outlet, date and citation."""
+    sides = []
+    for side in answer.conflicts:
+        if not 1 <= side.citation <= len(answer.citations):
+            continue
+        c = answer.citations[side.citation - 1]
+        info = info_of(c.article_id)
+        meta = [info.outlet if info and info.outlet else "", info.date.isoformat() if info and info.date else "undated"]
+        link = f'<a class="bq-cite" href="#{anchor}-{side.citation}" title="{_esc(c.quote)}">[{side.citation}]</a>'
+        sides.append(
+            f'<div class="bq-side"><div class="bq-side-value">{_esc(side.value)}</div>'
+            f'<div class="bq-meta">{_esc(" · ".join(m for m in meta if m))} · {link}</div>'
+            f'<div class="bq-meta">{_esc(c.title)}</div></div>'
+        )
+    return f'<div class="bq-conflict"><div class="bq-conflict-title">The sources differ</div><div class="bq-sides">{"".join(sides)}</div></div>'
 
 
 def linked_text(text: str, citations: tuple[Citation, ...], anchor: str) -> str:

@@ -62,3 +62,19 @@ def test_the_welcome_message_says_what_the_corpus_holds() -> None:
     assert "click a number like [1]" in text
     assert "No articles are indexed yet" in welcome_html([])
     assert "Ask about 1 article." in welcome_html([info(2, None, None)])
+
+
+def test_sources_that_disagree_are_shown_side_by_side() -> None:
+    from rag.types import Disagreement
+
+    c1, c2 = citation('The port <b>reopened</b> on "Tuesday"'), citation("Ferries run hourly.")
+    c2 = Citation(source="b.txt", title="Other", quote=c2.quote, start=c2.start, end=c2.end, article_id="b")
+    infos = {"a": ArticleInfo(id="a", source="a.txt", title="t", content_hash="h", chunks=1, outlet="Port News",
+                              date=dt.date(2024, 3, 5))}  # fmt: skip
+    sides = (Disagreement("on Tuesday", 1, "a.txt"), Disagreement("hourly", 2, "b.txt"))
+    answer = Answer(question="q", text="On Tuesday [1]; hourly [2].", citations=(c1, c2), conflicts=sides)
+    page = answer_html(answer, lambda _: TEXT, infos.get)
+    block = page[page.index('<div class="bq-conflict">') :]
+    assert block.count('<div class="bq-side">') == 2
+    assert "on Tuesday" in block and "Port News · 2024-03-05" in block and "undated" in block
+    assert re.findall(r'<a class="bq-cite" href="#[^"]+-(\d)"', block) == ["1", "2"]
