@@ -42,7 +42,7 @@ CSS = """
 .bq-abstained { background: #fff7e6; border-left: 4px solid #f0a020; padding: .6rem .8rem; border-radius: 6px; color: #6b4a00; }
 .bq-citation { margin-top: .45rem; border: 1px solid #d8dbe8; border-radius: 8px; padding: .35rem .7rem; background: #fafbff; }
 .bq-citation summary { cursor: pointer; }
-.bq-meta { color: #5a6072; font-size: .85rem; margin: .3rem 0; }
+.bq-meta { color: #5a6072; font-size: .85rem; margin: .3rem 0; overflow-wrap: anywhere; }
 .bq-passage { font-size: .92rem; line-height: 1.5; margin: .2rem 0 .3rem; }
 mark.bq-quote { background: #ffe47a; padding: 0 .1rem; border-radius: 3px; }
 .bq-searched, .bq-note, .bq-unsupported { color: #5a6072; font-size: .85rem; margin-top: .35rem; }
@@ -195,7 +195,7 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
                         autofocus=True,
                     )
                     send = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="ask")
-                    clear = gr.Button("New chat", scale=0, min_width=120)
+                    clear = gr.Button("New chat", scale=0, min_width=120, elem_id="new-chat")
                 examples = qa.example_questions()
                 if examples:
                     gr.Examples(examples=[[q] for q in examples], inputs=[msg], label="Try")

@@ -189,3 +189,43 @@ def test_server_stops_within_5_s_of_sigterm_after_a_gradio_client_session(tmp_pa
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
         assert time.monotonic() - t < 5.0
+
+
+LAID_OUT = ("#chat", "#question", "#ask", "#new-chat", "#sources", "#upload", "#add")
+
+
+def _overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
+    return a["x"] < b["x"] + b["width"] - 1 and b["x"] < a["x"] + a["width"] - 1 and \
+        a["y"] < b["y"] + b["height"] - 1 and b["y"] < a["y"] + a["height"] - 1  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [1400, 1024, 390])
+def test_layout_at_three_widths(site: tuple[str, Path], width: int) -> None:
+    """No component overlaps another, and on desktop widths the question box is at least half as
+    wide as the chat; a screenshot of each width lands in reports/screenshots/."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = site
+    shots = ROOT / "reports" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(url + "/", wait_until="load")
+        expect(page.locator("#chat .bq-welcome")).to_be_visible(timeout=60_000)
+        page.locator("#question textarea").fill("What was the minimum arms estimate?")
+        page.locator("#ask").click()
+        expect(page.locator("#chat .bq-answer").last).to_contain_text("$1.7 billion", timeout=60_000)
+        boxes = {}
+        for selector in LAID_OUT:
+            box = page.locator(selector).first.bounding_box()
+            assert box is not None and box["width"] > 0, f"{selector} is not laid out at {width} px"
+            assert box["x"] >= -1 and box["x"] + box["width"] <= width + 1, f"{selector} runs off a {width} px page"
+            boxes[selector] = box
+        for i, a in enumerate(LAID_OUT):
+            for b in LAID_OUT[i + 1 :]:
+                assert not _overlaps(boxes[a], boxes[b]), f"{a} overlaps {b} at {width} px"
+        if width >= 1024:
+            assert boxes["#question"]["width"] >= 0.5 * boxes["#chat"]["width"]
+        page.screenshot(path=str(shots / f"layout-{width}.png"), full_page=True)
+        browser.close()
