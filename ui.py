@@ -52,6 +52,7 @@ a.bq-cite { text-decoration: none; font-weight: 600; color: #3a44b0; padding: 0 
 a.bq-cite:hover { text-decoration: underline; }
 .bq-citation.bq-flash { outline: 2px solid #f0a020; }
 .bq-welcome { color: #2d3142; line-height: 1.5; }
+button.bq-edit { border: 1px solid #c9cde0; border-radius: 4px; background: #fff; font-size: .8rem; padding: 0 .35rem; cursor: pointer; }
 .bq-conflict { margin-top: .5rem; border: 1px solid #f0c36d; background: #fffaf0; border-radius: 8px; padding: .45rem .7rem; }
 .bq-conflict-title { font-weight: 600; color: #8a5a00; font-size: .9rem; margin-bottom: .3rem; }
 .bq-sides { display: flex; flex-wrap: wrap; gap: .6rem; }
@@ -184,7 +185,7 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(  # no share/clear/copy-all toolbar over the messages: "New chat" clears
-                    value=welcome, elem_id="chat", height=520, label="Conversation", show_label=False, buttons=[]
+                    value=welcome(), elem_id="chat", height=520, label="Conversation", show_label=False, buttons=[]
                 )
                 with gr.Row():
                     msg = gr.Textbox(
@@ -230,6 +231,7 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
         inputs = [msg, chatbot, session, mode, top_k, date_from, date_to, chosen]
         private = {"api_visibility": "private"}  # the UI's own events; the API is /ask alone
         demo.load(new_session, None, session, **private)
+        demo.load(welcome, None, chatbot, **private)  # what the corpus holds now, not at start-up
         msg.submit(respond, inputs, [chatbot, msg], **private)
         send.click(respond, inputs, [chatbot, msg], **private)
         clear.click(lambda: (welcome(), new_session()), None, [chatbot, session], **private)

@@ -48,7 +48,9 @@ def _queue_call(url: str, elem_id: str, data: list[Any]) -> dict[str, Any]:
     straight through Gradio's HTTP queue API, no upload, no browser."""
     config = httpx.get(f"{url}/config").json()
     ids = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
-    event = next(d for d in config["dependencies"] if elem_id in [ids.get(o) for o in d["outputs"]])
+    event = next(  # the event a user triggers (page-load events take no inputs)
+        d for d in config["dependencies"] if d["inputs"] and elem_id in [ids.get(o) for o in d["outputs"]]
+    )
     session = uuid.uuid4().hex[:10]
     body = {"data": data, "fn_index": event["id"], "trigger_id": event["targets"][0][0],
             "session_hash": session, "event_data": None}  # fmt: skip
@@ -139,6 +141,16 @@ def test_browser_chat_citation_upload_and_ask(site: tuple[str, Path], tmp_path: 
         expect(sides.last).to_contain_text("2024-10-28")
         expect(page.locator("#chat details.bq-citation .bq-meta").first).to_contain_text("000_")
         page.screenshot(path=str(shots / "chat-citation.png"))
+
+        ask("And the maximum?")  # a follow-up: the question searched is shown and can be edited
+        searched = page.locator("#chat .bq-searched").last
+        expect(searched).to_contain_text("searched: ", timeout=60_000)
+        expect(page.locator("#chat .bq-answer").last).to_contain_text("$5.5 billion")
+        standalone = searched.locator(".bq-searched-question").inner_text()
+        assert "maximum" in standalone and standalone != "And the maximum?"
+        searched.locator("button.bq-edit").click()
+        expect(page.locator("#question textarea")).to_have_value(standalone)
+        page.screenshot(path=str(shots / "chat-follow-up.png"))
 
         ask("What is the capital of France?")
         expect(page.locator("#chat .bq-abstained").last).to_contain_text("does not cover", timeout=60_000)

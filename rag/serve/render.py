@@ -19,9 +19,20 @@ from rag.types import Answer, ArticleInfo, Citation
 
 CONTEXT_CHARS = 280
 _MARK = re.compile(r"\[(\d+)\]")
-# Opens the citation block a clicked `[n]` links to, scrolls it into view and flashes it.
+# Opens the citation block a clicked `[n]` links to, scrolls it into view and flashes it; an
+# "edit" button puts the question that was searched into the question box.
 CITE_JS = """
 document.addEventListener("click", (event) => {
+  const edit = event.target.closest("button.bq-edit");
+  if (edit) {  // the searched question into the question box, to be edited and asked again
+    const box = document.querySelector("#question textarea");
+    if (!box) return;
+    const asked = edit.parentElement.querySelector(".bq-searched-question");
+    box.value = asked ? asked.textContent : "";
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    box.focus();
+    return;
+  }
   const link = event.target.closest("a.bq-cite");
   if (!link) return;
   const card = document.getElementById(link.getAttribute("href").slice(1));
@@ -72,7 +83,12 @@ def answer_html(
     if answer.conflicts and not answer.abstained:
         parts.append(conflict_html(answer, info_of, anchor))
     if answer.standalone_question and answer.standalone_question != answer.question:
-        parts.append(f'<div class="bq-searched">searched: {_esc(answer.standalone_question)}</div>')
+        searched = _esc(answer.standalone_question)
+        parts.append(
+            f'<div class="bq-searched">searched: <span class="bq-searched-question">{searched}</span> '
+            '<button type="button" class="bq-edit" title="put this question in the box to edit it and ask again">'
+            "edit</button></div>"
+        )
     for n, c in enumerate(answer.citations, start=1):
         parts.append(citation_html(n, c, text_of(c.article_id), info_of(c.article_id), anchor))
     for sentence in answer.unsupported_sentences:
