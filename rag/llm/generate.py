@@ -180,7 +180,8 @@ class Verifier:
                 self.found += 1
                 if c not in cited:
                     cited.append(c)
-        if not cited or not supports(sentence, " ".join(c.quote for c in cited), self.terms):
+        says_something = bool(self.terms(sentence))  # "{{" or "..." supports vacuously; it is no answer
+        if not cited or not says_something or not supports(sentence, " ".join(c.quote for c in cited), self.terms):
             self.unsupported.append(sentence)
             return None
         numbers = []

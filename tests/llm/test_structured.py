@@ -261,3 +261,11 @@ def test_raw_newlines_inside_strings_do_not_make_a_reply_unreadable() -> None:
     reading = Reading()
     got = reading.feed(text) + reading.close()
     assert [s.quotes[0].quote for s in got] == ["even the minimum estimate of shipments is over $1.7 billion"]
+
+
+@pytest.mark.parametrize("empty", ["{{", "...", "[1]", "The."])
+def test_a_sentence_that_says_nothing_is_dropped_even_with_a_real_quote(seed_qa: BriefingQA, empty: str) -> None:
+    """Seen with SmolLM2: a sentence "{{" citing a real quote passed the support test vacuously."""
+    with FakeOpenAI([Reply(reply(dict(MIN, text=empty), MAX))]) as server:
+        answer = qa_for(seed_qa, server, "llamacpp").ask(Q)
+    assert answer.text == "North Korea provides Russia weapons worth up to $5.5 billion [1]."
