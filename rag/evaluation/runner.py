@@ -61,7 +61,6 @@ def llm_judge(endpoint: Any, settings: Settings) -> Judge:
     """A language model (a `rag.llm.client.Endpoint`) as the support judge, asked for a JSON
     verdict through its structured-output profile (a YES/NO word from a text-only endpoint).
     Verdicts are cached per claim and evidence; each gets the model budget of one question."""
-    from rag.errors import LLMRefused
     from rag.llm.client import complete
     from rag.llm.structured import VERDICT_SCHEMA, Unreadable, read_field
     from rag.types import Budget
@@ -71,19 +70,13 @@ def llm_judge(endpoint: Any, settings: Settings) -> Judge:
     def verdict(claim: str, evidence: str) -> bool:
         budget = Budget.of(settings)
         user = f"Claim: {claim}\n\nEvidence: {evidence}"
-        profile = endpoint.profile(budget)
-        if profile.structured:
-            system = JUDGE_PROMPT + ' Reply with a JSON object: {"supported": true} or {"supported": false}.'
-            request = profile.request(VERDICT_SCHEMA, "verdict")
+        system = JUDGE_PROMPT + ' Reply with a JSON object: {"supported": true} or {"supported": false}.'
+        reply = endpoint.structured([("system", system), ("user", user)], budget, VERDICT_SCHEMA, "verdict")
+        if reply is not None:
             try:
-                reply = complete(endpoint.llm, [("system", system), ("user", user)], budget, request)
-            except LLMRefused:
-                endpoint.demote()
-            else:
-                try:
-                    return read_field(reply, "supported") is True
-                except Unreadable:
-                    return False
+                return read_field(reply, "supported") is True
+            except Unreadable:
+                return False
         system = JUDGE_PROMPT + " Reply with exactly one word: YES or NO."
         return complete(endpoint.llm, [("system", system), ("user", user)], budget).strip().upper().startswith("YES")
 

@@ -167,8 +167,9 @@ def complete(
 def stream(
     llm: Any, messages: Sequence[tuple[str, str]], budget: Budget, request: Mapping[str, Any] | None = None
 ) -> Iterator[str]:
-    """The model's reply as text deltas, or `LLMUnavailable` (retried only before the first
-    delta; once text has arrived a failure ends the stream with that error)."""
+    """The model's reply as text deltas. The stream is opened (retried until its first delta)
+    before this returns, so `LLMUnavailable` / `LLMRefused` for a stream that never started is
+    raised here; once text has arrived, a failure ends the iteration with that error."""
     chat = _messages(messages)
     extra = dict(request or {})
 
@@ -177,7 +178,10 @@ def stream(
         head = next(deltas, None)
         return iter(()) if head is None else _chain(head, deltas)
 
-    deltas = _attempts(llm, budget, first)
+    return _broken_off(llm, budget, _attempts(llm, budget, first))
+
+
+def _broken_off(llm: Any, budget: Budget, deltas: Iterator[str]) -> Iterator[str]:
     try:
         yield from deltas
     except Exception as e:  # noqa: BLE001 - a stream that broke after it started
@@ -248,6 +252,20 @@ class Endpoint:
             if found is not None and self._profile is None:
                 self._profile = found
             return self._profile or found or PROFILES["generic"]
+
+    def structured(
+        self, messages: Sequence[tuple[str, str]], budget: Budget, schema: Mapping[str, Any], name: str
+    ) -> str | None:
+        """The reply to `messages` asked for as JSON fitting `schema`; None when this endpoint does
+        no structured output (its profile is `text`, or it refused now and is demoted): ask in text."""
+        profile = self.profile(budget)
+        if not profile.structured:
+            return None
+        try:
+            return complete(self.llm, messages, budget, profile.request(schema, name))
+        except LLMRefused:
+            self.demote()
+            return None
 
     def demote(self) -> None:
         """The endpoint refused structured output: use the text format from now on."""

@@ -28,6 +28,7 @@ answer stand in, with a note. `condense` rewrites a follow-up through the same s
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
@@ -41,7 +42,7 @@ from rag.llm.structured import ANSWER_SCHEMA, QUESTION_SCHEMA, Reading, Unreadab
 from rag.query.answer import NOT_COVERED
 from rag.query.answerer import AnswerContext, Answerer
 from rag.query.verify import locate, supports
-from rag.types import Answer, Budget, Citation, Generation, Passage, Turn
+from rag.types import Answer, AnswerStream, Budget, Citation, Generation, Passage, Turn
 
 NOT_IN_CORPUS = "NOT_IN_CORPUS"
 RULES = """You answer questions about a corpus of news and briefing articles, using only the numbered passages given.
@@ -210,14 +211,7 @@ def _open(
     request = profile.request(ANSWER_SCHEMA, "answer") if profile.structured else {}
     if not streaming:
         return iter([complete(endpoint.llm, messages, budget, request)])
-    deltas = stream(endpoint.llm, messages, budget, request)
-    head = next(deltas, None)
-    return iter(()) if head is None else _chain(head, deltas)
-
-
-def _chain(head: str, rest: Iterator[str]) -> Iterator[str]:
-    yield head
-    yield from rest
+    return stream(endpoint.llm, messages, budget, request)
 
 
 def write(
@@ -245,29 +239,34 @@ def write(
     verifier = Verifier(passages, texts)
     reading = Reading()
     note = ""
+
+    def sent(line: str) -> str:  # the stream's delta for a kept sentence: space-separated
+        return line if len(verifier.kept) == 1 else " " + line
+
     try:
         for delta in deltas:
-            if profile.structured:
-                for s in reading.feed(delta):
-                    if line := verifier.add(s.text, [(q.passage, q.quote) for q in s.quotes]):
-                        yield line if len(verifier.kept) == 1 else " " + line
-            else:
+            if not profile.structured:
                 reading.raw += delta
+                continue
+            for s in reading.feed(delta):
+                if line := verifier.add(s.text, [(q.passage, q.quote) for q in s.quotes]):
+                    yield sent(line)
     except LLMUnavailable as e:
         if not verifier.kept:
             raise
         note = f"The model's reply broke off ({e}); its later sentences are missing."
     model = endpoint.name
-    try:
-        rest = reading.close() if profile.structured else None
-        if rest is None:
-            raise Unreadable("the text format")
+    rest = None
+    if profile.structured:
+        with contextlib.suppress(Unreadable):  # else perhaps the text format, sent unasked
+            rest = reading.close()
+    if rest is not None:
         abstained = not rest and not verifier.written and not reading.rejected
         for s in rest:
             if line := verifier.add(s.text, [(q.passage, q.quote) for q in s.quotes]):
-                yield line if len(verifier.kept) == 1 else " " + line
+                yield sent(line)
         generation = verifier.generation(profile.mechanism, True, started, abstained)
-    except Unreadable:
+    else:
         try:  # the text format, asked for or sent unasked
             draft = parse(reading.raw)
         except MalformedReply as e:
@@ -277,11 +276,10 @@ def write(
             why = f"The language model's reply could not be read ({e}); this is the extractive answer."
             yield offline.text
             return replace(offline, note=why, generation=generation)
-        abstained = draft.abstain
         for sentence, marks in draft.sentences:
             if line := verifier.add(sentence, [draft.quotes[n] for n in dict.fromkeys(marks) if n in draft.quotes]):
-                yield line if len(verifier.kept) == 1 else " " + line
-        generation = verifier.generation("text", True, started, abstained)
+                yield sent(line)
+        generation = verifier.generation("text", True, started, draft.abstain)
     if generation.abstained:
         return Answer(
             question=question, text=NOT_COVERED, abstained=True, answered_by=model, passages=tuple(passages),
@@ -315,14 +313,6 @@ def _answer(
     )
 
 
-def drain(run: Generator[str, None, Answer]) -> Answer:
-    while True:
-        try:
-            next(run)
-        except StopIteration as done:
-            return done.value
-
-
 @dataclass(frozen=True)
 class LLMAnswerer:
     """A language model writes the answer from the passages; `fallback` (the extractive answerer)
@@ -338,7 +328,7 @@ class LLMAnswerer:
         return self.endpoint.name
 
     def answer(self, question: str, passages: Sequence[Passage], *, context: AnswerContext) -> Answer:
-        return drain(self.stream(question, passages, context=context))
+        return AnswerStream(self.stream(question, passages, context=context)).answer
 
     def stream(
         self, question: str, passages: Sequence[Passage], *, context: AnswerContext
@@ -367,20 +357,13 @@ def condense(endpoint: Endpoint, question: str, history: Sequence[Turn], budget:
     """A standalone question written by the model; the question itself if the reply is unusable."""
     lines = [f"User: {t.standalone_question}\nAssistant: {t.answer}" for t in history[-4:]]
     user = "\n".join(lines) + f"\nUser: {question}"
-    profile = endpoint.profile(budget)
-    if profile.structured:
-        system = CONDENSE + ' Reply with a JSON object: {"question": "<the standalone question>"}.'
+    system = CONDENSE + ' Reply with a JSON object: {"question": "<the standalone question>"}.'
+    reply = endpoint.structured([("system", system), ("user", user)], budget, QUESTION_SCHEMA, "question")
+    if reply is not None:
         try:
-            reply = complete(
-                endpoint.llm, [("system", system), ("user", user)], budget, profile.request(QUESTION_SCHEMA, "question")
-            )
-        except LLMRefused:
-            endpoint.demote()
-        else:
-            try:
-                return _question(read_field(reply, "question"), question)
-            except Unreadable:
-                return question if reply.lstrip().startswith("{") else _question(reply, question)  # sent as plain text
+            return _question(read_field(reply, "question"), question)
+        except Unreadable:
+            return question if reply.lstrip().startswith("{") else _question(reply, question)  # sent as plain text
     reply = complete(endpoint.llm, [("system", CONDENSE + " Reply with the question only."), ("user", user)], budget)
     return _question(reply, question)
 
