@@ -107,7 +107,7 @@ def conflict_html(answer: Answer, info_of: Callable[[str], ArticleInfo | None], 
         c = answer.citations[side.citation - 1]
         info = info_of(c.article_id)
         meta = [info.outlet if info and info.outlet else "", info.date.isoformat() if info and info.date else "undated"]
-        link = f'<a class="bq-cite" href="#{anchor}-{side.citation}" title="{_esc(c.quote)}">[{side.citation}]</a>'
+        link = _cite_link(anchor, side.citation, c.quote)
         sides.append(
             f'<div class="bq-side"><div class="bq-side-value">{_esc(side.value)}</div>'
             f'<div class="bq-meta">{_esc(" · ".join(m for m in meta if m))} · {link}</div>'
@@ -122,13 +122,15 @@ def linked_text(text: str, citations: tuple[Citation, ...], anchor: str) -> str:
 
     def link(m: re.Match[str]) -> str:
         n = int(m.group(1))
-        if not 1 <= n <= len(citations):
-            return m.group(0)
-        quote = citations[n - 1].quote
-        hover = quote if len(quote) <= 300 else quote[:299] + "…"
-        return f'<a class="bq-cite" href="#{anchor}-{n}" title="{_esc(hover)}">[{n}]</a>'
+        return _cite_link(anchor, n, citations[n - 1].quote) if 1 <= n <= len(citations) else m.group(0)
 
     return _MARK.sub(link, _esc(text))
+
+
+def _cite_link(anchor: str, n: int, quote: str) -> str:
+    """`[n]` as a link to citation card n, its quote shown on hover."""
+    hover = quote if len(quote) <= 300 else quote[:299] + "…"
+    return f'<a class="bq-cite" href="#{anchor}-{n}" title="{_esc(hover)}">[{n}]</a>'
 
 
 def _esc(text: str) -> str:
