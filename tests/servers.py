@@ -44,27 +44,22 @@ def serve(app: Any) -> Iterator[str]:
 
 
 @contextmanager
-def ui_process(folder: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`python ui.py ARGS` run from `folder` on a free loopback port, as users run it; yields
-    (base url, process) once `/health` answers, and stops the process afterwards."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "ui.py"), "--port", str(port), *args],
-        cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+def process(command: list[str], ready: str, what: str, timeout: float, **popen: Any) -> Iterator[subprocess.Popen]:
+    """`command` as a process (output discarded), yielded once GET `ready` answers 200; stopped
+    afterwards (terminate, then kill after 20 s)."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen)
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + timeout
         while True:
             try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                if httpx.get(ready, timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"python ui.py did not start (exit code {proc.poll()})")
+                raise RuntimeError(f"{what} did not start (exit code {proc.poll()})")
             time.sleep(0.3)
-        yield url, proc
+        yield proc
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -73,3 +68,14 @@ def ui_process(folder: Path, *args: str, env: dict[str, str] | None = None) -> I
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@contextmanager
+def ui_process(folder: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`python ui.py ARGS` run from `folder` on a free loopback port, as users run it; yields
+    (base url, process) once `/health` answers, and stops the process afterwards."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, str(ROOT / "ui.py"), "--port", str(port), *args]
+    with process(command, f"{url}/health", "python ui.py", 180, cwd=folder, env=env) as proc:
+        yield url, proc

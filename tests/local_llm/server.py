@@ -15,14 +15,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
-from tests.servers import ROOT, free_port
+from tests.servers import ROOT, free_port, process
 
 MODEL = "smollm2"
 ENV = {"BRIEFING_LLM_MODEL": MODEL, "BRIEFING_TOP_K": "3", "BRIEFING_LLM_BUDGET": "60", "BRIEFING_LLM_TIMEOUT": "60"}
@@ -53,30 +50,9 @@ def llama_server(threads: int = 2) -> Iterator[str]:
         str(python), "-m", "llama_cpp.server", "--model", str(gguf(python)), "--model_alias", MODEL,
         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", str(threads),
     ]  # fmt: skip
-    log = open(os.devnull, "wb")  # noqa: SIM115 - closed in finally
-    proc = subprocess.Popen(command, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"llama_cpp.server did not start (exit code {proc.poll()})")
-            time.sleep(0.3)
+    with process(command, f"{url}/models", "llama_cpp.server", 120):
         yield url
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
 
 
 def main(argv: list[str]) -> int:
