@@ -81,7 +81,8 @@ def new_session() -> str:
 
 
 def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
-    models = [OFFLINE] + ([f"Language model: {qa.settings.llm_model or 'gpt-4o-mini'}"] if qa.llm is not None else [])
+    model = qa.endpoint.name if qa.endpoint is not None else None  # the model's own name, as the client sends it
+    models = [OFFLINE] + ([f"Language model: {model}"] if model else [])
 
     def articles_table() -> str:
         return sources_html(qa.articles())
@@ -95,10 +96,10 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
 
     def respond(message: str, history: list[dict[str, Any]], session: str, mode: str, top_k: float,
                 date_from: str, date_to: str, chosen: list[str]):  # fmt: skip
-        model = mode != OFFLINE and qa.llm is not None
+        writing = mode != OFFLINE and qa.llm is not None  # a model writes, sentence by sentence
         status = (
             '<div class="bq-status">'
-            + ("the model is writing; checking its quotes…" if model else "searching…")
+            + ("the model is writing; checking its quotes…" if writing else "searching…")
             + "</div>"
         )
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": status}]
@@ -113,7 +114,7 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
             for delta in stream:  # verified sentences only, as each is checked
                 streamed += delta
                 history[-1]["content"] = f'<div class="bq-answer">{html.escape(streamed)}</div>' + (
-                    status if model else ""
+                    status if writing else ""
                 )
                 yield history, ""
             history[-1]["content"] = render(stream.answer)
@@ -217,9 +218,9 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
                     remove = gr.Button("Remove", variant="stop", elem_id="remove")
                 with gr.Tab("Settings"):
                     hint = (
-                        f"A language model writes the answers ({qa.settings.llm_model or 'gpt-4o-mini'}); "
+                        f"A language model writes the answers ({model}); "
                         "its quotes are checked, and the extractive answer stands in when they fail."
-                        if qa.llm is not None
+                        if model
                         else "To let a language model answer, set OPENAI_BASE_URL and BRIEFING_LLM_MODEL "
                         "(or OPENAI_API_KEY) and restart; see the README."
                     )
