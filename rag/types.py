@@ -240,6 +240,13 @@ class Generation:
     seconds: float = 0.0
 
 
+def complete_stream(answer: Answer) -> Generator[str, None, Answer]:
+    """The stream of an answer that is already complete: its text in one delta, then the answer."""
+    if answer.text:
+        yield answer.text
+    return answer
+
+
 class AnswerStream(Iterator[str]):
     """What `ask_stream` returns: iterate it for the answer's verified text as it becomes
     available (the deltas joined are `answer.text`); `answer` is the final `Answer` (reading it
@@ -252,13 +259,7 @@ class AnswerStream(Iterator[str]):
     @classmethod
     def of(cls, answer: Answer) -> AnswerStream:
         """A stream of an answer that is already complete."""
-
-        def run() -> Generator[str, None, Answer]:
-            if answer.text:
-                yield answer.text
-            return answer
-
-        return cls(run())
+        return cls(complete_stream(answer))
 
     def __iter__(self) -> AnswerStream:
         return self

@@ -42,7 +42,7 @@ from rag.llm.structured import ANSWER_SCHEMA, QUESTION_SCHEMA, Reading, Unreadab
 from rag.query.answer import NOT_COVERED
 from rag.query.answerer import AnswerContext, Answerer
 from rag.query.verify import locate, supports
-from rag.types import Answer, AnswerStream, Budget, Citation, Generation, Passage, Turn
+from rag.types import Answer, AnswerStream, Budget, Citation, Generation, Passage, Turn, complete_stream
 
 NOT_IN_CORPUS = "NOT_IN_CORPUS"
 RULES = """You answer questions about a corpus of news and briefing articles, using only the numbered passages given.
@@ -274,8 +274,7 @@ def write(
             if verifier.kept:
                 return _answer(question, verifier, model, passages, note, generation)
             why = f"The language model's reply could not be read ({e}); this is the extractive answer."
-            yield offline.text
-            return replace(offline, note=why, generation=generation)
+            return (yield from complete_stream(replace(offline, note=why, generation=generation)))
         for sentence, marks in draft.sentences:
             if line := verifier.add(sentence, [draft.quotes[n] for n in dict.fromkeys(marks) if n in draft.quotes]):
                 yield sent(line)
@@ -286,14 +285,12 @@ def write(
             generation=generation,
         )  # fmt: skip
     if not verifier.kept:
-        yield offline.text
-        return replace(
-            offline,
-            unsupported_sentences=tuple(verifier.unsupported),
-            note="None of the language model's sentences was supported by a quote found in the sources; "
-            "this is the extractive answer.",
+        why = "None of the language model's sentences was supported by a quote found in the sources; "
+        fallback = replace(
+            offline, unsupported_sentences=tuple(verifier.unsupported), note=why + "this is the extractive answer.",
             generation=generation,
-        )
+        )  # fmt: skip
+        return (yield from complete_stream(fallback))
     return _answer(question, verifier, model, passages, note, generation)
 
 
@@ -336,17 +333,13 @@ class LLMAnswerer:
         offline = self.fallback.answer(question, passages, context=context)
         ranked = context.ranked
         if not ranked or ranked[0].probability < self.gate or (offline.abstained and offline.note):
-            if offline.text:
-                yield offline.text
-            return offline
+            return (yield from complete_stream(offline))
         budget = context.budget or Budget.start(20.0)
         run = write(self.endpoint, question, list(passages), context.texts, offline, budget, context.stream)
         try:
             return (yield from run)
         except LLMUnavailable as e:
-            if offline.text:
-                yield offline.text
-            return replace(offline, note=f"{e}; this is the extractive answer.")
+            return (yield from complete_stream(replace(offline, note=f"{e}; this is the extractive answer.")))
 
 
 CONDENSE = """Rewrite the last user question as one standalone question that can be understood without the conversation.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rag.query.answer import Candidate, compose
-from rag.types import Answer, Budget, Passage
+from rag.types import Answer, Budget, Passage, complete_stream
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,4 @@ class ExtractiveAnswerer:
     def stream(
         self, question: str, passages: Sequence[Passage], *, context: AnswerContext
     ) -> Generator[str, None, Answer]:
-        answer = self.answer(question, passages, context=context)
-        if answer.text:
-            yield answer.text
-        return answer
+        return (yield from complete_stream(self.answer(question, passages, context=context)))
