@@ -41,37 +41,6 @@ _UPPER_SPAN = re.compile(r"^(up to|at most|as many as|as much as|under|below|few
 _LOWER_SPAN = re.compile(r"^(over|more than|at least|above|minimum)\b", re.I)
 
 
-# Question verbs and the words an article uses for the same relation ("who wrote" → "author").
-# General English, used only to credit a sentence for covering a question word; never an answer.
-PARAPHRASES = {
-    "wrote": ("author", "writer", "written"),
-    "write": ("author", "writer", "written"),
-    "written": ("author", "writer", "wrote"),
-    "authored": ("author", "wrote"),
-    "led": ("leader", "head", "headed"),
-    "lead": ("leader", "head"),
-    "founded": ("founder", "established"),
-    "published": ("released", "publication", "issued"),
-    "released": ("published", "publication", "issued"),
-    "said": ("told", "according", "stated", "added"),
-    "say": ("said", "told", "according", "stated", "added"),
-    "says": ("said", "told", "according", "stated", "added"),
-    "need": ("needs", "require", "requires", "necessity"),
-    "needs": ("need", "require", "requires", "necessity"),
-    "owns": ("owner",),
-    "owned": ("owner",),
-    "directed": ("director",),
-    "invented": ("inventor",),
-    "died": ("death", "killed"),
-    "killed": ("died", "death", "deaths"),
-    "cost": ("price", "worth", "value"),
-    "worth": ("value", "valued", "cost"),
-    "sent": ("deployed", "deployment", "sending"),
-    "send": ("deploy", "deployment", "sending"),
-    "deploy": ("deployment", "sent", "send"),
-}
-
-
 def bound(question: str) -> str | None:
     """ "upper" for questions about a maximum, "lower" for a minimum, else None."""
     if _UPPER_Q.search(question):
