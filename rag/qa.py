@@ -34,15 +34,17 @@ from rag.index.build import Progress, ingest_paths, remove_paths
 from rag.index.embed import MINILM_ID, encode
 from rag.index.store import Store, byline_id
 from rag.index.terms import content_words
+from rag.ingest.analyze import parse
 from rag.ingest.read import as_paths
 from rag.llm.client import Endpoint, build_llm
 from rag.query.answer import Calibration, Candidate, score_sentences
 from rag.query.answerer import AnswerContext, Answerer, ExtractiveAnswerer
 from rag.query.paraphrase import Paraphrases
+from rag.query.phrases import Phrase, PhraseModel, short_answer
 from rag.query.question import validate_question
 from rag.query.retrieve import Corpus, retrieve
 from rag.query.understand import AnswerTypes, Understanding, read_question
-from rag.types import Answer, AnswerStream, ArticleInfo, Budget, Filters, IngestReport, Passage
+from rag.types import Answer, AnswerStream, ArticleInfo, Budget, Filters, IngestReport, Passage, Sentence
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -396,7 +398,12 @@ class BriefingQA:
         ranked, texts, unknown = self._read(work)
         passages = tuple(dict.fromkeys(c.passage for c in ranked))
         named = understanding.read.entity_texts()
-        context = AnswerContext(texts, ranked, unknown, budget or Budget.of(self.settings), streaming, named)
+        model = PhraseModel.load()
+
+        def phrase(sentence: Sentence) -> Phrase | None:
+            return short_answer(parse(sentence.text), understanding, model)
+
+        context = AnswerContext(texts, ranked, unknown, budget or Budget.of(self.settings), streaming, named, phrase)
         return (self.extractive if offline else self.answerer), passages, context
 
     def chat(self, session_id: str | None = None, *, filters: Filters | None = None) -> Chat:

@@ -13,8 +13,9 @@ Metrics (defined in eval/README.md):
 Support is judged by `rag.verify.supports()`, the same test that keeps a model's sentences in an
 answer: a documented lexical/numeric test (no entailment model ships as a pip package here):
 every number and name of the claim appears in the evidence, and at least 60 % of its content
-terms do. With a model configured, `llm_judge` can judge instead (`--judge llm`). Text inside “…” in an extractive answer is the quote itself, so the claim
-judged is the answer around it.
+terms do. With a model configured, `llm_judge` can judge instead (`--judge llm`). Text of an answer sentence that is one of its
+citations' quotes, verbatim (or inside “…”), is the quote itself, so the claim judged is the
+answer around it: "Over $1.7 billion: <the quoted sentence> [1][2]" claims "Over $1.7 billion".
 """
 
 from __future__ import annotations
@@ -92,13 +93,20 @@ def llm_judge(endpoint: Any, settings: Settings) -> Judge:
 def statements(answer: Answer) -> list[tuple[str, list[int]]]:
     """(claim, citation numbers) for each answer sentence that cites something."""
     out = []
-    for sentence in re.split(r"(?<=[.!?\]])\s+(?=[A-Z\"“(])", answer.text):
+    text, quotes = answer.text, {}
+    for c in answer.citations:  # a quote stands for itself: one placeholder, kept out of the claim
+        for quote in dict.fromkeys([c.quote, " ".join(c.quote.split())]):
+            if len(quote.split()) > 2 and quote in text:
+                key = f"“q{len(quotes)}”"
+                quotes[key] = quote
+                text = text.replace(quote, key)
+    for sentence in re.split(r"(?<=[.!?\]])\s+(?=[A-Z\"“(])", text):
         marks = [int(m) for m in _MARKS.findall(sentence)]
         if not marks:
             continue
         claim = _MARKS.sub("", _QUOTED.sub("", sentence)).strip(" :.—-")
         if not claim:  # the whole sentence is a quote
-            claim = _MARKS.sub("", sentence).strip()
+            claim = _MARKS.sub("", re.sub(r"“q\d+”", lambda m: quotes.get(m.group(0), m.group(0)), sentence)).strip()
         out.append((claim, marks))
     return out
 

@@ -4,7 +4,7 @@
 `NN_Title.txt` (paragraphs separated by a blank line, so each keeps its offsets) and returns the
 questions with their gold paragraph's span in that file. `benchmark(...)` ingests them and
 reports, for the hybrid retriever and for dense-only and BM25-only baselines in the same run,
-gold paragraph in the top 1 and top 5; for the full `ask`: gold answer in the first / any quote,
+gold paragraph in the top 1 and top 5; for the full `ask`: the first citation inside the gold paragraph, gold answer in the first / any quote,
 token F1 of the short answer, abstention accuracy on unanswerable questions, and latency.
 """
 
@@ -116,7 +116,7 @@ def benchmark(
     if sample and sample < len(questions):
         questions = random.Random(seed).sample(questions, sample)
     hits: dict[str, list[tuple[bool, bool]]] = {"hybrid": [], "dense": [], "bm25": []}
-    first, anyq, f1, abstain, ms = [], [], [], [], []
+    first, anyq, f1, abstain, ms, cited = [], [], [], [], [], []
     outcomes: list[tuple[bool, bool, float, bool]] = []  # answerable, forced abstention, confidence, first quote right
     for q in questions:
         runs = {
@@ -135,6 +135,7 @@ def benchmark(
             outcomes.append((False, forced, answer.confidence, False))
             continue
         quotes = [c.quote for c in answer.citations]
+        cited.append(bool(answer.citations) and _hit([(c.source, c.start, c.end) for c in answer.citations], q, 1))
         first.append(bool(quotes) and any(a in quotes[0] for a in q.answers))
         outcomes.append((True, forced, answer.confidence, first[-1]))
         anyq.append(any(a in c for c in quotes for a in q.answers))
@@ -150,6 +151,7 @@ def benchmark(
             name: {"gold_paragraph_top1": mean([a for a, _ in v]), "gold_paragraph_top5": mean([b for _, b in v])}
             for name, v in hits.items()
         },
+        "first_citation_in_gold_paragraph": mean(cited),
         "answer_in_first_quote": mean(first),
         "answer_in_any_quote": mean(anyq),
         "short_answer_f1": mean(f1),

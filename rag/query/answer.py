@@ -18,8 +18,10 @@ probability that the top one answers the question (`Calibration`). Both are fitt
 it abstains too, saying why, when the question counts something ("how many drones") that no
 likely sentence's context names.
 
-The answer text leads with the short span when the question wants one ("Over $1.7 billion"),
-then the sentence, with numbered citations; the same answer in other articles is cited too, and
+The answer text leads with the short answer ("Over $1.7 billion: <the sentence> [1]"): the
+entity that fits what the question asks for, or the phrase of the sentence that the phrase model
+(`rag.query.phrases`) finds likely enough; then the sentence as the source writes it, with
+numbered citations; the same answer in other articles is cited too, and
 when another article states another value for it, the answer says the sources differ and shows
 both, each with its citation (`Answer.conflicts`).
 Every citation is checked against the stored original text before it is returned.
@@ -30,7 +32,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from importlib.resources import files
 
@@ -38,6 +40,7 @@ import numpy as np
 
 from rag.index.store import byline_id
 from rag.ingest.read import byline_statement
+from rag.query.phrases import Phrase
 from rag.query.retrieve import Corpus
 from rag.query.spans import Span, best_span, bound, bound_words, qualifier, span_bound
 from rag.query.understand import NUMERIC, Understanding
@@ -51,6 +54,7 @@ SYNONYM = 0.8  # word-vector cosine of a synonym ("soldiers" ~ "troops" 0.89; "m
 _UNITS = frozenset({"QUANTITY", "PERCENT"})  # amounts that state their own unit
 _MAX_CITATIONS = 3
 _LEAD_KIND = 0.1  # an entity leads the answer as its short form when the question wants one and it fits
+_LEAD_PHRASE = 0.5  # another phrase leads it when it is more likely than not the answer
 _RIVAL_SHARE, _RIVAL_NEAR = 0.75, 0.15  # a disagreeing source: nearly as likely, its value beside the question's words
 
 
@@ -216,11 +220,13 @@ def compose(
     min_confidence: float,
     unknown: Sequence[str] = (),
     named: Sequence[str] = (),
+    phrase: Callable[[Sentence], Phrase | None] | None = None,
 ) -> Answer:
     """Turn ranked sentences into an `Answer`, or an abstention when the best is not likely enough,
     the question names something (`unknown`: names, numbers) that the corpus never mentions, or
     no likely sentence says what the question asks about (`Candidate.unmet`; `named` are the
-    question's names, for saying what the corpus does mention)."""
+    question's names, for saying what the corpus does mention). `phrase` finds the short answer in
+    a sentence when no entity of the label the question wants leads it (`rag.query.phrases`)."""
     passages = tuple(dict.fromkeys(c.passage for c in ranked))
     usable = [c for c in ranked if not c.unmet]
     if ranked and ranked[0].probability >= min_confidence and not (usable and usable[0].probability >= min_confidence):
@@ -243,6 +249,7 @@ def compose(
         )
     best = ranked[0]
     short = best.span if best.span and best.features[FEATURES.index("kind")] >= _LEAD_KIND else None
+    found = phrase(best.sentence) if phrase is not None else None
     chosen = [best] + (_corroborating(best, ranked[1:], min_confidence) if short else [])
     cited = [_citation(c, texts) for c in chosen]
     citations = verified([c for c, cand in zip(cited, chosen) if same_text(c.quote, cand.sentence.text)], texts)
@@ -256,20 +263,27 @@ def compose(
         )
     marks = "".join(f"[{i}]" for i in range(1, len(citations) + 1))
     sentence = best.sentence.text
-    lead = short.text[0].upper() + short.text[1:] if short else ""
-    text = f"{lead}: “{sentence}” {marks}" if lead else f"{sentence} {marks}"
+    if short and bound(question):  # "the maximum": the amount whose qualifier states that bound
+        found = None
+    brief = found.text if found else short.text if short else ""
+    lead = found.text if found and found.probability >= _LEAD_PHRASE else short.text if short else ""
     conflicts: tuple[Disagreement, ...] = ()
     rival = _disagreeing(best, short, ranked[1:], min_confidence) if short else None
+    extra: list[Citation] = []
     if rival is not None and rival.span is not None:  # another source states another value
         extra = verified([c for c in [_citation(rival, texts)] if same_text(c.quote, rival.sentence.text)], texts)
-        if extra:
-            citations = [*citations, *extra]
-            value = rival.span.text[0].upper() + rival.span.text[1:]
-            text = f"{text} {value}: “{rival.sentence.text}” [{len(citations)}] The sources differ on this."
-            conflicts = (  # each value as its source states it
-                Disagreement(short.text, 1, best.passage.article.source),
-                Disagreement(rival.span.text, len(citations), rival.passage.article.source),
-            )
+    if short and extra:  # each side leads with the value it states
+        lead = brief = short.text
+    text = f"{_capital(lead)}: {sentence} {marks}" if lead else f"{sentence} {marks}"
+    if short and rival is not None and rival.span is not None and extra:
+        citations = [*citations, *extra]
+        text = (
+            f"{text} {_capital(rival.span.text)}: {rival.sentence.text} [{len(citations)}] The sources differ on this."
+        )
+        conflicts = (  # each value as its source states it
+            Disagreement(short.text, 1, best.passage.article.source),
+            Disagreement(rival.span.text, len(citations), rival.passage.article.source),
+        )
     other = _contrast(question, best, ranked[1:], min_confidence) if not conflicts else None
     if other is not None:  # a comparison: the second fact, with its own citation
         extra = verified([c for c in [_citation(other, texts)] if same_text(c.quote, other.sentence.text)], texts)
@@ -281,10 +295,14 @@ def compose(
         text=text,
         citations=tuple(citations),
         confidence=best.probability,
-        short_answer=lead,
+        short_answer=_capital(brief),
         conflicts=conflicts,
         passages=passages,
     )
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _lacking(named: Sequence[str], unmet: Sequence[str]) -> str:

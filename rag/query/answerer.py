@@ -13,12 +13,13 @@ citations in order (`tests/query/test_answerer.py` checks both against the same 
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from rag.query.answer import Candidate, compose
-from rag.types import Answer, Budget, Passage, complete_stream
+from rag.query.phrases import Phrase
+from rag.types import Answer, Budget, Passage, Sentence, complete_stream
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class AnswerContext:
     budget: Budget | None = None  # time for model calls (None: the answerer's default)
     stream: bool = False  # read a model's reply from its streaming endpoint
     named: Sequence[str] = ()  # the question's names (entities), as written
+    phrase: Callable[[Sentence], Phrase | None] | None = None  # the short answer inside a sentence
 
 
 class Answerer(Protocol):
@@ -59,7 +61,9 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, passages: Sequence[Passage], *, context: AnswerContext) -> Answer:
         ranked = list(context.ranked)
-        return compose(question, ranked, context.texts, self.min_confidence, context.unknown, context.named)
+        return compose(
+            question, ranked, context.texts, self.min_confidence, context.unknown, context.named, context.phrase
+        )
 
     def stream(
         self, question: str, passages: Sequence[Passage], *, context: AnswerContext

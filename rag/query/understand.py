@@ -50,6 +50,7 @@ class QuestionRead:
     entities: tuple[Entity, ...] = ()  # offsets into `text`
     lemmas: tuple[str, ...] = ()  # content lemmas, lower-cased
     counted: str = ""  # what "how many / how much" counts ("how many pages" → "pages"), as written
+    noun: str = ""  # the lemma of the noun the wh-word asks about: "which foundation", "what was the estimate"
 
     def entity_texts(self) -> list[str]:
         return [self.text[e.start : e.end] for e in self.entities]
@@ -71,22 +72,25 @@ def read_question(question: str) -> QuestionRead:
         return QuestionRead(question, form=first, focus=first, relation=relation, entities=entities, lemmas=lemmas)
     word = form = wh.lower_
     describe = False
-    counted = ""
+    counted = noun_lemma = ""
     if word == "how" and wh.i + 1 < len(doc) and doc[wh.i + 1].pos_ in ("ADJ", "ADV"):
         adjective = doc[wh.i + 1]
         noun = adjective.head if adjective.head.pos_ == "NOUN" and adjective.dep_ in ("amod", "advmod") else None
         form = f"how {adjective.lower_}"
         focus = form + (f" {noun.lemma_.lower()}" if noun is not None else "")
         counted = noun.lower_ if noun is not None and adjective.lower_ in ("many", "much") else ""
+        noun_lemma = noun.lemma_.lower() if noun is not None else ""
     elif wh.dep_ == "det" and wh.head.pos_ in ("NOUN", "PROPN"):
         focus = f"{word} {_noun(wh.head)}"
+        noun_lemma = wh.head.lemma_.lower()
     elif root is not None and root.lemma_ == "be" and wh.head == root:
         other = next((t for t in root.children if t.dep_ in ("nsubj", "attr") and t != wh), None)
         describe = other is not None and other.pos_ == "PROPN" and word in ("who", "what")
         focus = f"{word} is {_noun(other)}" if other is not None and other.pos_ != "PROPN" else f"{word} is"
+        noun_lemma = other.lemma_.lower() if other is not None and other.pos_ == "NOUN" else ""
     else:
         focus = f"{word} {relation}".strip()
-    return QuestionRead(question, word, form, focus, describe, relation, entities, lemmas, counted)
+    return QuestionRead(question, word, form, focus, describe, relation, entities, lemmas, counted, noun_lemma)
 
 
 def _noun(token: object) -> str:

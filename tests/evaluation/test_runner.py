@@ -107,6 +107,17 @@ def _row(text: str, quotes: list[str], answerable: bool = True, abstained: bool 
     return score(Row(item, Answer("q?", text, cites, abstained=abstained), 0.01), judge or lexical_judge(), {})
 
 
+def test_a_quoted_sentence_is_not_part_of_the_claim() -> None:
+    """ "Short answer: <the quote itself> [1][2]": the claim judged is the short answer, which each
+    citation supports on its own; a sentence that is nothing but a quote is judged as itself."""
+    good = "But even the minimum estimate of shipments is over $1.7 billion, the study reads."
+    row = _row(f"Over $1.7 billion: {good} [1][2]", [good, good])
+    assert statements(row.answer) == [("Over $1.7 billion", [1, 2])]
+    assert row.supported == [True] and row.relevant == [True, True]
+    alone = _row(f"{good} [1]", [good])
+    assert statements(alone.answer) == [(good, [1])]
+
+
 def test_alce_recall_and_precision_by_hand() -> None:
     """Two statements: the first cites a quote that supports it plus one that does not (irrelevant,
     since the first alone supports it); the second cites only an unrelated quote (unsupported)."""

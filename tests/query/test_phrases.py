@@ -1,0 +1,72 @@
+"""The short-answer phrase model over real spaCy parses (`rag.query.phrases`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.ingest.analyze import parse
+from rag.query.phrases import FEATURES, PhraseModel, candidates, features, scored, short_answer
+from rag.query.understand import Understanding, read_question
+
+
+def _understood(question: str, types: dict[str, float]) -> Understanding:
+    return Understanding(read_question(question), types)
+
+
+def test_candidates_are_entities_noun_chunks_and_subtrees() -> None:
+    doc = parse("In 1951 the committee banned cartels across the region.")
+    texts = {doc[lo:hi].text: label for lo, hi, label in candidates(doc)}
+    assert texts["1951"] == "DATE"
+    assert "committee" in texts and "the committee" not in texts  # determiners are trimmed
+    assert "cartels across the region" in texts and "cartels" in texts
+
+
+def test_features_have_the_model_s_shape() -> None:
+    u = _understood("What did the committee ban?", {"NONE": 0.9, "DATE": 0.1})
+    doc = parse("In 1951 the committee banned cartels across the region.")
+    lo, hi, label = candidates(doc)[0]
+    x = features(doc, lo, hi, label, u, {"committee", "ban"})
+    assert x.shape == (len(FEATURES),) and np.isfinite(x).all()
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "types", "expected"),
+    [
+        (
+            "When did the war end?",
+            "The war ended in 1945 after six years of fighting.",
+            {"DATE": 0.9, "NONE": 0.1},
+            "1945",
+        ),
+        (
+            "What did the committee ban?",
+            "In 1951 the committee banned cartels across the region.",
+            {"NONE": 0.9, "DATE": 0.05, "ORG": 0.05},
+            "cartels",
+        ),
+        (
+            "Which river flows through Basel?",
+            "The Rhine flows through Basel before it reaches Germany.",
+            {"LOC": 0.7, "GPE": 0.2, "NONE": 0.1},
+            "Rhine",
+        ),
+    ],
+)
+def test_the_best_phrase_answers_and_does_not_repeat_the_question(
+    question: str, sentence: str, types: dict[str, float], expected: str
+) -> None:
+    best = scored(parse(sentence), _understood(question, types), PhraseModel.load())[0]
+    assert expected in best.text
+    assert sentence[best.start : best.end] == best.text and 0.0 < best.probability < 1.0
+
+
+def test_a_description_question_gets_no_phrase() -> None:
+    u = Understanding(read_question("Who is Olena Guseinova?"), {"PERSON": 0.9, "NONE": 0.1})
+    assert u.read.describe
+    assert short_answer(parse("Olena Guseinova, the study's author, said it."), u, PhraseModel.load()) is None
+
+
+def test_a_model_with_the_wrong_number_of_weights_is_refused() -> None:
+    with pytest.raises(ValueError, match="weights"):
+        PhraseModel((1.0,), 1.0, 0.0, 0.5)
