@@ -150,7 +150,7 @@ def start_chroma(folder: Path) -> tuple[subprocess.Popen, int]:
 
 def measure(chunks: int, work: Path, server: bool) -> dict[str, Any]:
     from rag import BriefingQA
-    from rag.index.embed import encode
+    from rag.index.encoder import encode
 
     files = write_corpus(work / "corpus", chunks)
     extra = write_corpus(work / "extra", 40, seed=1)[:5]

@@ -31,7 +31,7 @@ from rag.chat.session import Chat, Condenser, RuleCondenser
 from rag.config import Settings
 from rag.errors import IndexChangedError, InputError
 from rag.index.build import Progress, ingest_paths, remove_paths
-from rag.index.embed import MINILM_ID, encode
+from rag.index.encoder import MINILM_ID, MiniLM, encode
 from rag.index.store import Store, byline_id
 from rag.index.terms import content_words
 from rag.ingest.analyze import parse
@@ -133,11 +133,11 @@ class BriefingQA:
 
     # components ------------------------------------------------------------------------------
     @property
-    def embedder(self) -> BaseEmbedding:
+    def embedder(self) -> Any:
+        """The encoder: the bundled MiniLM (`rag.index.encoder.MiniLM`) unless one was passed in
+        (any object with `model_name` and `encode(texts)`, or a llama-index `BaseEmbedding`)."""
         if self._embedder is None:
-            from rag.index.embed import MiniLMEmbedding
-
-            self._embedder = MiniLMEmbedding(embed_batch_size=self.settings.embed_batch_size)
+            self._embedder = MiniLM(embed_batch_size=self.settings.embed_batch_size)
         return self._embedder
 
     @property

@@ -8,15 +8,20 @@ an amount is decided here so that the stages agree. Nothing here is about partic
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from functools import cache
-from importlib.resources import files
+from pathlib import Path
 
 
 @cache
 def stopwords(language: str) -> frozenset[str]:
-    """NLTK's stopword list for `language`, from the copy llama-index ships (no download)."""
-    root = files("llama_index.core") / "_static" / "nltk_cache" / "corpora" / "stopwords"
+    """NLTK's stopword list for `language`, from the copy llama-index ships (no download). The
+    file is found without importing llama-index (that import costs a new process ~2 s)."""
+    spec = importlib.util.find_spec("llama_index.core")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("llama-index is not installed: reinstall Briefing QA (make install)")
+    root = Path(next(iter(spec.submodule_search_locations))) / "_static" / "nltk_cache" / "corpora" / "stopwords"
     return frozenset((root / language).read_text(encoding="utf-8").split())
 
 

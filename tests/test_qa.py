@@ -79,3 +79,18 @@ def test_example_questions_are_stable_grammatical_and_answered(seed_qa: Briefing
     assert not any("Korean?" in q for q in first)  # names of people, organisations and places, not adjectives
     for q in first:
         assert not seed_qa.ask(q, offline=True).abstained
+
+
+def test_answering_in_a_new_process_imports_neither_llama_index_nor_gradio(seed_qa: BriefingQA) -> None:
+    """Cold start: a process that only answers never pays for llama-index's or gradio's import
+    (llama-index writes the index; the question path reads Chroma directly)."""
+    code = (
+        "import sys; from rag import BriefingQA, Settings; "
+        f"a = BriefingQA(Settings(index_dir={str(seed_qa.settings.index_dir)!r})).ask("
+        "'What was the minimum arms estimate?', offline=True); "
+        "print(a.abstained, sorted({m.split('.')[0] + '.' + m.split('.')[1] for m in sys.modules "
+        "if m.startswith(('llama_index.', 'gradio.'))}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False []"

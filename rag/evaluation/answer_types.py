@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from rag.evaluation.squad import DEFAULT, load
-from rag.index.embed import MiniLMEmbedding, encode
+from rag.index.embed import MiniLMEmbedding
+from rag.index.encoder import encode
 from rag.ingest.analyze import entities
 from rag.query.understand import NONE, AnswerTypes, read_question
 from rag.types import Entity

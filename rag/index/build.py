@@ -26,7 +26,7 @@ from rag.ingest.chunk import chunk_article
 from rag.ingest.dedupe import facts, same_story
 from rag.errors import SkipFile
 from rag.ingest.read import article_id, byline_statement, discover, read_article
-from rag.index.embed import MINILM_ID, encode
+from rag.index.encoder import MINILM_ID, encode
 from rag.index.store import PIPELINE, Store
 from rag.index.terms import content_words
 from rag.types import Article, ArticleInfo, Chunk, IngestReport, Skipped

@@ -128,8 +128,6 @@ class Store:
     """One index: open with `Store.open(settings, model_id, create=...)`."""
 
     def __init__(self, client: Any, settings: Settings, model_id: str, page: int = PAGE) -> None:
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
         self.settings = settings
         self.page = page  # rows per read of a whole collection or a long id list
         self.model_id = model_id
@@ -142,7 +140,6 @@ class Store:
             client.get_or_create_collection(n, metadata=meta, configuration=cosine, embedding_function=None)
             for n in names
         )
-        self.vector_store = ChromaVectorStore(chroma_collection=self._chunks)
         self._lexicon: LexicalIndex | None = None
         self._lexicon_lock = threading.Lock()
         self._writer: int | None = None  # the thread holding the local write lock
@@ -483,17 +480,13 @@ class Store:
                     lexicon.add([_lexical_row(*row) for row in zip(got["ids"], got["metadatas"], got["documents"])])
             lexicon.set_generation(token)
 
-    def chunk_nodes(self, ids: Sequence[str]) -> dict[str, Any]:
-        """The chunk nodes (llama-index `TextNode`s) of `ids`, by id; missing ids are left out."""
-        from llama_index.core.vector_stores.utils import metadata_dict_to_node
-
+    def chunk_records(self, ids: Sequence[str]) -> dict[str, ChunkRecord]:
+        """The stored chunks of `ids`, by id; missing ids are left out."""
         if not ids:
             return {}
         with _chroma_errors(self.settings):
             got = read_ids(self._chunks, ids, ["documents", "metadatas"], page=self.page)
-        return {
-            i: metadata_dict_to_node(m, text=t) for i, m, t in zip(got["ids"], got["metadatas"], got["documents"])
-        }
+        return {i: ChunkRecord(i, m, t) for i, m, t in zip(got["ids"], got["metadatas"], got["documents"])}
 
     def nodes(self) -> list[Any]:
         """All chunk nodes (llama-index `TextNode`s), read page by page: for tools and tests; no
@@ -504,17 +497,21 @@ class Store:
             got = read_all(self._chunks, ["documents", "metadatas"], page=self.page)
         return [metadata_dict_to_node(m, text=t) for m, t in zip(got["metadatas"], got["documents"])]
 
-    def dense(self, query_vector: np.ndarray, k: int, filters: Filters) -> list[tuple[Any, float]]:
-        """Top-k chunk nodes by cosine similarity, as (node, cosine)."""
-        from llama_index.core.vector_stores.types import VectorStoreQuery
+    def dense(self, query_vector: np.ndarray, k: int, filters: Filters) -> list[tuple[ChunkRecord, float]]:
+        """Top-k stored chunks by cosine similarity, as (chunk record, cosine): one Chroma query.
 
-        query = VectorStoreQuery(
-            query_embedding=query_vector.tolist(), similarity_top_k=k, filters=to_metadata_filters(filters)
-        )
+        Chroma is asked directly, not through llama-index's `ChromaVectorStore.query`: that would
+        import llama-index into every process that answers a question (about 2 s of its cold
+        start) for one call; the collection and its payload are the ones llama-index writes."""
         with _chroma_errors(self.settings):
-            result = self.vector_store.query(query)
-        # ChromaVectorStore reports exp(-distance); with cosine space, distance = 1 - cosine.
-        return [(n, 1.0 + float(np.log(max(s, 1e-12)))) for n, s in zip(result.nodes, result.similarities)]
+            got = self._chunks.query(
+                query_embeddings=[query_vector.tolist()],
+                n_results=k,
+                where=chroma_where(filters),
+                include=["documents", "metadatas", "distances"],
+            )
+        rows = zip(got["ids"][0], got["metadatas"][0], got["documents"][0], got["distances"][0])
+        return [(ChunkRecord(i, m, t), 1.0 - float(d)) for i, m, t, d in rows]  # cosine space: distance = 1 - cos
 
     def sentence_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not ids:
@@ -524,35 +521,42 @@ class Store:
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
 
 
-def node_to_chunk(node: Any) -> Chunk:
-    """Rebuild a `Chunk` (sentences and offsets included) from a stored node."""
-    meta = node.metadata
-    text = node.get_content()
+@dataclass(frozen=True)
+class ChunkRecord:
+    """A chunk as Chroma stores it: id, flat metadata (llama-index's layout) and text."""
+
+    id: str
+    metadata: dict[str, Any]
+    text: str
+
+
+def record_to_chunk(record: ChunkRecord) -> Chunk:
+    """Rebuild a `Chunk` (sentences and offsets included) from its stored record."""
+    meta = record.metadata
     sentences, pos = [], 0
     spans = json.loads(meta["sentences"])
     found = json.loads(meta.get("entities") or "[]") or [[] for _ in spans]
     for (start, end, length), ents in zip(spans, found):
         entities = tuple(Entity(a, b, label) for a, b, label in ents)
-        sentences.append(Sentence(start=start, end=end, text=text[pos : pos + length], entities=entities))
+        sentences.append(Sentence(start=start, end=end, text=record.text[pos : pos + length], entities=entities))
         pos += length + 1
-    return Chunk(id=node.node_id, article_id=meta["article_id"], n=int(meta["n"]), sentences=tuple(sentences))
+    return Chunk(id=record.id, article_id=meta["article_id"], n=int(meta["n"]), sentences=tuple(sentences))
 
 
-def to_metadata_filters(filters: Filters) -> Any:
-    from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter, MetadataFilters
-
+def chroma_where(filters: Filters) -> dict[str, Any] | None:
+    """`filters` as a Chroma `where` clause on the chunks' metadata (None: no filter)."""
     if filters.empty:
         return None
-    items = []
+    items: list[dict[str, Any]] = []
     if filters.sources:
-        items.append(MetadataFilter(key="source", value=list(filters.sources), operator=FilterOperator.IN))
+        items.append({"source": {"$in": list(filters.sources)}})
     if filters.date_from:
-        items.append(MetadataFilter(key="date", value=date_key(filters.date_from), operator=FilterOperator.GTE))
+        items.append({"date": {"$gte": date_key(filters.date_from)}})
     if filters.date_to:
-        items.append(MetadataFilter(key="date", value=date_key(filters.date_to), operator=FilterOperator.LTE))
+        items.append({"date": {"$lte": date_key(filters.date_to)}})
     if filters.date_from or filters.date_to:
-        items.append(MetadataFilter(key="date", value=0, operator=FilterOperator.GT))
-    return MetadataFilters(filters=items)
+        items.append({"date": {"$gt": 0}})  # an undated article matches no date range
+    return items[0] if len(items) == 1 else {"$and": items}
 
 
 def _lexical_row(chunk_id: str, meta: dict[str, Any], text: str) -> Row:
