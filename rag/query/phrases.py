@@ -110,7 +110,24 @@ def candidates(doc: Any) -> list[tuple[int, int, str]]:
             if hi - lo <= MAX_TOKENS:
                 seen.setdefault(_trimmed(doc, lo, hi), "")
             seen.setdefault((t.i, t.i + 1), "")
-    return [(lo, hi, label) for (lo, hi), label in seen.items() if hi > lo and not _only_punct(doc[lo:hi])]
+    return [
+        (lo, hi, label)
+        for (lo, hi), label in seen.items()
+        if hi > lo and not _only_punct(doc[lo:hi]) and _balanced(doc[lo:hi].text)
+    ]
+
+
+def _balanced(text: str) -> bool:
+    """No bracket or quote opened without being closed, or closed without being opened ("Putin (L")."""
+    for left, right in ("()", "[]", "{}", "“”"):
+        depth = 0
+        for ch in text:
+            depth += (ch == left) - (ch == right)
+            if depth < 0:
+                return False
+        if depth:
+            return False
+    return text.count('"') % 2 == 0
 
 
 def _trimmed(doc: Any, lo: int, hi: int) -> tuple[int, int]:
@@ -218,3 +235,27 @@ def short_answer(doc: Any, understanding: Understanding, model: PhraseModel) -> 
         return None  # "Who is X?" wants the sentence
     best = next(iter(scored(doc, understanding, model)), None)
     return best if best is not None and best.probability >= model.threshold else None
+
+
+def describes(doc: Any, name: str, label: str) -> bool:
+    """Whether a parsed sentence says something about `name` rather than only naming it: a
+    person with a title or an apposition ("study author Olena Guseinova", "Kim Jong Un, North
+    Korea's leader"); an organisation or place as a subject or object, not a possessive ("Russia
+    sent …", not "Russia's aggression")."""
+    wanted = [w.lower() for w in name.replace("’", "'").split()]
+    words = [t.lower_.replace("’", "'") for t in doc]
+    for i in range(len(words) - len(wanted) + 1):
+        if words[i : i + len(wanted)] != wanted:
+            continue
+        span = doc[i : i + len(wanted)]
+        root = span.root
+        if label == "PERSON":
+            titled = any(
+                t.pos_ == "NOUN" and t.dep_ in ("compound", "appos", "nmod") and t.head.i in range(span.start, span.end)
+                for t in doc
+            )
+            if titled or (root.dep_ == "appos" and root.head.pos_ == "NOUN"):
+                return True
+        elif root.dep_ in ("nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos", "conj"):
+            return True
+    return False

@@ -70,3 +70,9 @@ def test_a_description_question_gets_no_phrase() -> None:
 def test_a_model_with_the_wrong_number_of_weights_is_refused() -> None:
     with pytest.raises(ValueError, match="weights"):
         PhraseModel((1.0,), 1.0, 0.0, 0.5)
+
+
+def test_a_phrase_never_cuts_a_bracket_or_a_quote_in_half() -> None:
+    doc = parse("Russian President Vladimir Putin (L) shakes hands with Kim Jong Un (R) after the ceremony.")
+    texts = [doc[lo:hi].text for lo, hi, _ in candidates(doc)]
+    assert texts and all(t.count("(") == t.count(")") for t in texts)
