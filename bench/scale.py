@@ -43,16 +43,17 @@ import numpy as np
 
 from rag.config import Settings
 from rag.evaluation.squad import DEFAULT, load
-from rag.index.embed import NumpyEmbedding
 
 REAL_MODEL_UP_TO = 5000
 _PARTS = 10
 
 
-class HashWords(NumpyEmbedding):
-    """Bag of hashed words → unit vector (384-d): deterministic, no model file, ~0.1 ms a text."""
+class HashWords:
+    """Bag of hashed words → unit vector (384-d): deterministic, no model file, ~0.1 ms a text.
+    A plain encoder (`model_name`, `encode`), like `rag.index.encoder.MiniLM`, so the cold-start
+    process imports what a user's would."""
 
-    model_name: str = "hash-words-384"
+    model_name = "hash-words-384"
 
     def encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), 384), dtype=np.float32)
@@ -66,9 +67,9 @@ class HashWords(NumpyEmbedding):
 def embedder_for(chunks: int) -> Any:
     if chunks > REAL_MODEL_UP_TO:
         return HashWords()
-    from rag.index.embed import MiniLMEmbedding
+    from rag.index.encoder import MiniLM
 
-    return MiniLMEmbedding()
+    return MiniLM()
 
 
 def paragraphs() -> list[str]:

@@ -60,7 +60,7 @@ def passage_html(text: str, citation: Citation, context: int = CONTEXT_CHARS) ->
 
 def citation_html(n: int, citation: Citation, text: str, info: ArticleInfo | None, anchor: str = "") -> str:
     meta = [info.outlet if info and info.outlet else "", info.date.isoformat() if info and info.date else ""]
-    meta_text = " · ".join(m for m in meta if m) or "undated"
+    meta_text = " · ".join(m for m in meta if m) or "date not stated"
     ident = f' id="{anchor}-{n}"' if anchor else ""
     return (
         f'<details class="bq-citation"{ident} data-n="{n}"><summary><b>[{n}]</b> {_esc(citation.title)}</summary>'
@@ -106,7 +106,10 @@ def conflict_html(answer: Answer, info_of: Callable[[str], ArticleInfo | None], 
             continue
         c = answer.citations[side.citation - 1]
         info = info_of(c.article_id)
-        meta = [info.outlet if info and info.outlet else "", info.date.isoformat() if info and info.date else "undated"]
+        meta = [
+            info.outlet if info and info.outlet else "",
+            info.date.isoformat() if info and info.date else "date not stated",
+        ]
         link = _cite_link(anchor, side.citation, c.quote)
         sides.append(
             f'<div class="bq-side"><div class="bq-side-value">{_esc(side.value)}</div>'
@@ -145,7 +148,7 @@ def sources_html(articles: list[ArticleInfo]) -> str:
     items = []
     for a in articles:
         meta = " · ".join(
-            x for x in (a.date.isoformat() if a.date else "undated", a.outlet or "", f"{a.chunks} chunks") if x
+            x for x in (a.date.isoformat() if a.date else "date not stated", a.outlet or "", f"{a.chunks} chunks") if x
         )
         dup = ""
         if a.duplicates:

@@ -76,5 +76,5 @@ def test_sources_that_disagree_are_shown_side_by_side() -> None:
     page = answer_html(answer, lambda _: TEXT, infos.get)
     block = page[page.index('<div class="bq-conflict">') :]
     assert block.count('<div class="bq-side">') == 2
-    assert "on Tuesday" in block and "Port News · 2024-03-05" in block and "undated" in block
+    assert "on Tuesday" in block and "Port News · 2024-03-05" in block and "date not stated" in block
     assert re.findall(r'<a class="bq-cite" href="#[^"]+-(\d)"', block) == ["1", "2"]
