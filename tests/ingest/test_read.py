@@ -9,7 +9,7 @@ import pytest
 
 from rag import BriefingQA
 from rag.errors import InputError, SkipFile
-from rag.ingest.read import article_id, build_article, discover, fallback_title, read_article
+from rag.ingest.read import article_id, build_article, discover, read_article
 from tests.conftest import SEEDS
 
 BOILERPLATE = [
@@ -219,16 +219,3 @@ def test_the_byline_statement_claims_only_what_the_byline_says() -> None:
         "T. This article was dated October 28, 2024 and published by Example Times."
     )
     assert byline_statement("T", None, None, None) == ""
-
-
-def test_a_headline_less_article_is_titled_by_its_first_clause() -> None:
-    long = (
-        "A recent study by the Friedrich Naumann Foundation has revealed that arms sales have surged, "
-        "with estimates reaching up to $5.5 billion as the war goes on. Second sentence."
-    )
-    assert fallback_title(long) == (
-        "A recent study by the Friedrich Naumann Foundation has revealed that arms sales have surged"
-    )
-    assert fallback_title("Short first sentence. Another one.") == "Short first sentence."
-    unbroken = "word " * 40
-    assert fallback_title(unbroken).endswith("word…") and len(fallback_title(unbroken)) <= 121
