@@ -55,6 +55,8 @@ _UNITS = frozenset({"QUANTITY", "PERCENT"})  # amounts that state their own unit
 _MAX_CITATIONS = 3
 _LEAD_KIND = 0.1  # an entity leads the answer as its short form when the question wants one and it fits
 _LEAD_PHRASE = 0.5  # another phrase leads it when it is more likely than not the answer
+# Below that, the entity leads only where the phrase model's best phrase overlaps it: when the two
+# disagree ("how often": "Tuesday" against "every 45 minutes"), the sentence stands alone.
 _RIVAL_SHARE, _RIVAL_NEAR = 0.75, 0.15  # a disagreeing source: nearly as likely, its value beside the question's words
 
 
@@ -266,7 +268,8 @@ def compose(
     if short and bound(question):  # "the maximum": the amount whose qualifier states that bound
         found = None
     brief = found.text if found else short.text if short else ""
-    lead = found.text if found and found.probability >= _LEAD_PHRASE else short.text if short else ""
+    agree = short is not None and (found is None or (found.start < short.end and short.start < found.end))
+    lead = found.text if found and found.probability >= _LEAD_PHRASE else short.text if agree and short else ""
     conflicts: tuple[Disagreement, ...] = ()
     rival = _disagreeing(best, short, ranked[1:], min_confidence) if short else None
     extra: list[Citation] = []

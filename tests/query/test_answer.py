@@ -90,7 +90,7 @@ def test_who_is_name_describes_instead_of_naming_someone_else(seed_qa: BriefingQ
 
 @pytest.fixture(scope="module")
 def terminal_qa(tmp_path_factory: pytest.TempPathFactory) -> BriefingQA:
-    """Three short reports with the real model: two disagree on the cost, two agree on the date."""
+    """Four short reports with the real model: two disagree on the cost, two agree on the date."""
     from rag import Settings
 
     root = tmp_path_factory.mktemp("terminal")
@@ -100,6 +100,8 @@ def terminal_qa(tmp_path_factory: pytest.TempPathFactory) -> BriefingQA:
         "b.txt": "Terminal opening draws crowds\n\nCity officials said the new container terminal cost $65 million. "
         "The terminal opened on 3 March 2023 with a ceremony.",
         "c.txt": "Harbour news\n\nFishing boats returned to the old quay on Monday. The weather was calm all week.",
+        "d.txt": "Ferry services resume across the Channel\n\nFerries between Dover and Calais now run every 45 "
+        "minutes, the port authority said on Tuesday. The service had been suspended for three days.",
     }
     for name, text in articles.items():
         (root / name).write_text(text + "\n", encoding="utf-8")
@@ -145,3 +147,11 @@ def test_who_wrote_an_article_is_answered_from_its_byline_with_exact_offsets(see
     with open(first.source, encoding="utf-8") as f:
         assert f.read()[first.start : first.end] == first.quote
     assert "Olena Guseinova" in seed_qa.ask("Who is the author of the study?").text
+
+
+def test_an_entity_the_phrase_model_disagrees_with_does_not_lead(terminal_qa: BriefingQA) -> None:
+    """ "How often": the answer-type model leans to a DATE, so "Tuesday" is the entity of the
+    likeliest label, but the phrase model ranks "every 45 minutes" first: no wrong lead."""
+    answer = terminal_qa.ask("How often do ferries between Dover and Calais run?")
+    assert not answer.abstained and not answer.text.startswith("Tuesday")
+    assert "45 minutes" in answer.short_answer
