@@ -76,6 +76,23 @@ def f1_threshold(p: np.ndarray, y: np.ndarray, n_answerable: int) -> float:
     return cut
 
 
+def print_reliability(p: np.ndarray, observed: np.ndarray) -> None:
+    """Predicted against observed rate in four probability bins (held-out figures)."""
+    for lo in (0.0, 0.25, 0.5, 0.75):
+        m = (p >= lo) & (p < lo + 0.25)
+        if m.any():
+            print(
+                f"  p in [{lo:.2f}, {lo + 0.25:.2f}): n={m.sum():4d} predicted {p[m].mean():.2f} observed {observed[m].mean():.2f}"
+            )
+
+
+def write_model(name: str, data: dict) -> None:
+    """Write a fitted model as `rag/query/<name>`, where the answerer loads it from."""
+    path = Path(__file__).resolve().parent.parent / "query" / name
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--squad", type=Path, default=DEFAULT)
@@ -128,12 +145,7 @@ def main() -> None:
     print(
         f"answered {answered.mean():.3f}; precision when answering {yh[answered].mean() if answered.any() else 0:.3f}"
     )
-    for lo in (0.0, 0.25, 0.5, 0.75):
-        m = (p >= lo) & (p < lo + 0.25)
-        if m.any():
-            print(
-                f"  p in [{lo:.2f}, {lo + 0.25:.2f}): n={m.sum():4d} predicted {p[m].mean():.2f} observed {yh[m].mean():.2f}"
-            )
+    print_reliability(p, yh)
     print("ranking", dict(zip(FEATURES, np.round(w, 3))))
     print("answer weights", dict(zip(FEATURES, np.round(weights, 3))), "bias", round(bias, 3))
     if args.write:
@@ -147,9 +159,7 @@ def main() -> None:
             "source": f"python -m rag.evaluation.calibrate --sample {args.sample} --seed {args.seed} (SQuAD 2.0 dev, 8 articles; "
             "listwise ranking over each question's candidate sentences, then Platt scaling of the top one's score)",
         }
-        path = Path(__file__).resolve().parent.parent / "query" / "calibration.json"
-        path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {path}")
+        write_model("calibration.json", out)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ The seed corpus is never used here.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ import numpy as np
 
 from rag.config import Settings
 from rag.errors import InputError
-from rag.evaluation.calibrate import listwise, logistic
+from rag.evaluation.calibrate import listwise, logistic, print_reliability, write_model
 from rag.evaluation.squad import DEFAULT, Question, load, token_f1, write_corpus
 from rag.ingest.analyze import pipeline
 from rag.qa import BriefingQA
@@ -113,24 +112,18 @@ def main() -> None:
         qa.ingest([Path(tmp) / "corpus"])
         gold, top = collect(qa, questions)
     print(f"{len(top)} answerable questions; {len(gold)} with a sentence holding the answer among the ranked ones")
-    held_z, held_f, held_s, held_y = [], [], [], []
+    held_z, held_f, held_s = [], [], []
     for half in (0, 1):
         w = fit_ranking([s for s in gold if s.question % 2 != half])
         z, f, s = best([s for s in top if s.question % 2 == half], w)
         zf, ff, _ = best([s for s in top if s.question % 2 != half], w)
         a, c = logistic(zf[:, None], (ff >= 0.5).astype(float), l2=1e-3)
         held_z.append(1 / (1 + np.exp(-(a[0] * z + c)))), held_f.append(f), held_s.append(s)
-        held_y.append((f >= 0.5).astype(float))
     p, f, s = np.concatenate(held_z), np.concatenate(held_f), np.concatenate(held_s)
     threshold, f1 = lead_threshold(p, f, s)
     print(f"held out, top-ranked sentence: best phrase F1 {f.mean():.3f}, whole sentence F1 {s.mean():.3f}")
     print(f"lead threshold {threshold:.3f}: mean F1 {f1:.3f}, leading with a phrase {np.mean(p >= threshold):.3f}")
-    for lo in (0.0, 0.25, 0.5, 0.75):
-        m = (p >= lo) & (p < lo + 0.25)
-        if m.any():
-            print(
-                f"  p in [{lo:.2f}, {lo + 0.25:.2f}): n={m.sum():4d} predicted {p[m].mean():.2f} observed {(f[m] >= 0.5).mean():.2f}"
-            )
+    print_reliability(p, (f >= 0.5).astype(float))
     w = fit_ranking(gold)
     z, ff, _ = best(top, w)
     a, c = logistic(z[:, None], (ff >= 0.5).astype(float), l2=1e-3)
@@ -145,9 +138,7 @@ def main() -> None:
             "listwise ranking of the candidate phrases of the sentence holding the answer, Platt scaling over the "
             "top-ranked sentence's best phrase, lead threshold from held-out halves)",
         }
-        path = Path(__file__).resolve().parent.parent / "query" / "phrases.json"
-        path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {path}")
+        write_model("phrases.json", out)
 
 
 if __name__ == "__main__":
