@@ -251,7 +251,6 @@ def compose(
         )
     best = ranked[0]
     short = best.span if best.span and best.features[FEATURES.index("kind")] >= _LEAD_KIND else None
-    found = phrase(best.sentence) if phrase is not None else None
     chosen = [best] + (_corroborating(best, ranked[1:], min_confidence) if short else [])
     cited = [_citation(c, texts) for c in chosen]
     citations = verified([c for c, cand in zip(cited, chosen) if same_text(c.quote, cand.sentence.text)], texts)
@@ -265,8 +264,8 @@ def compose(
         )
     marks = "".join(f"[{i}]" for i in range(1, len(citations) + 1))
     sentence = best.sentence.text
-    if short and bound(question):  # "the maximum": the amount whose qualifier states that bound
-        found = None
+    # "the maximum": the amount whose qualifier states that bound answers, whatever phrase fits best
+    found = phrase(best.sentence) if phrase is not None and not (short and bound(question)) else None
     brief = found.text if found else short.text if short else ""
     agree = short is not None and (found is None or (found.start < short.end and short.start < found.end))
     lead = found.text if found and found.probability >= _LEAD_PHRASE else short.text if agree and short else ""
