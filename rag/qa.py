@@ -32,7 +32,7 @@ from rag.config import Settings
 from rag.errors import IndexChangedError, InputError
 from rag.index.build import Progress, ingest_paths, remove_paths
 from rag.index.encoder import MINILM_ID, MiniLM, encode
-from rag.index.store import Store, byline_id
+from rag.index.store import Store
 from rag.index.terms import content_words
 from rag.ingest.analyze import parse
 from rag.ingest.read import as_paths
@@ -318,9 +318,9 @@ class BriefingQA:
         self, corpus: Corpus, understanding: Understanding, vector: Any, filters: Filters, top_k: int
     ) -> list[Candidate]:
         passages = self._retrieve(corpus, understanding.read.text, vector, filters, top_k)
-        ids = [f"{p.chunk.id}.{k}" for p in passages for k in range(len(p.chunk.sentences))]
-        ids += list(dict.fromkeys(byline_id(p.article) for p in passages if p.article.byline))
-        vectors = corpus.store.sentence_vectors(ids)
+        vectors = corpus.store.sentence_vectors(
+            [p.chunk.id for p in passages], [p.article.id for p in passages if p.article.byline]
+        )
         similar: dict[str, dict[str, float]] = {}
         if (paraphrases := self.paraphrases) is not None:
             words = {w for p in passages for w in content_words(f"{p.article.title} {p.chunk.text}", names=False)}

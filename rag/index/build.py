@@ -3,7 +3,7 @@ link duplicates.
 
 Re-running is safe and cheap: an article whose content hash and pipeline version are already in
 the index costs one metadata read and no embedding. A changed article's chunks are replaced in
-place (`Store.write_article` upserts, then prunes stale ids). A file that cannot be read is
+place (`Store.write_articles` upserts, then prunes stale ids). A file that cannot be read is
 reported in `IngestReport.skipped` and never touches what is already indexed.
 
 Sentences are embedded once, at ingest; a chunk's vector is the normalised mean of its sentence
@@ -27,7 +27,7 @@ from rag.ingest.dedupe import facts, same_story
 from rag.errors import SkipFile
 from rag.ingest.read import article_id, byline_statement, discover, read_article
 from rag.index.encoder import MINILM_ID, encode
-from rag.index.store import PIPELINE, Store
+from rag.index.store import PIPELINE, ArticleWrite, Store
 from rag.index.terms import content_words
 from rag.types import Article, ArticleInfo, Chunk, IngestReport, Skipped
 
@@ -120,7 +120,7 @@ def _flush(
         words = {w for p in pending for c in p.chunks for w in content_words(f"{p.article.title} {c.text}", names=False)}
         if missing := store.lexicon().missing_words(sorted(words)):
             store.lexicon().add_word_vectors(missing, encode(embedder, missing))
-    offset = 0
+    offset, writes = 0, []
     for p in pending:
         n = sum(len(c.sentences) for c in p.chunks)
         vecs, offset = vectors[offset : offset + n], offset + n
@@ -132,15 +132,18 @@ def _flush(
             author=a.author, date=a.date, outlet=a.outlet,
             duplicates=known[a.id].duplicates if a.id in known else (), version=a.version, byline=a.byline,
         )  # fmt: skip
-        store.write_article(info, a.text, p.chunks, vecs, centroid, byline_vectors.get(a.id))
-        links = _duplicates(a, centroid, store, settings)
+        writes.append(ArticleWrite(info, a.text, p.chunks, vecs, centroid, byline_vectors.get(a.id), frozenset(facts(a.clean_text))))
+    store.write_articles(writes)
+    for k, (p, w) in enumerate(zip(pending, writes)):
+        later = {o.info.id for o in writes[k + 1 :]}  # linked from their side, as they would be one by one
+        links = [(o, cos) for o, cos in _duplicates(p.article, w, store, settings) if o not in later]
         if links:
-            store.link_duplicates(a.id, [other for other, _ in links])
+            store.link_duplicates(w.info.id, [other for other, _ in links])
         report = replace(
             report,
-            added=report.added + (() if p.updated else (a.id,)),
-            updated=report.updated + ((a.id,) if p.updated else ()),
-            duplicates=report.duplicates + tuple((a.id, o, s) for o, s in links),
+            added=report.added + (() if p.updated else (w.info.id,)),
+            updated=report.updated + ((w.info.id,) if p.updated else ()),
+            duplicates=report.duplicates + tuple((w.info.id, o, s) for o, s in links),
             chunks_embedded=report.chunks_embedded + len(p.chunks),
         )
     store.bump()
@@ -176,19 +179,17 @@ def _under_any(source: str, roots: list[str]) -> bool:
     return False
 
 
-def _duplicates(article: Article, centroid: np.ndarray, store: Store, settings: Settings) -> list[tuple[str, float]]:
+def _duplicates(article: Article, write: ArticleWrite, store: Store, settings: Settings) -> list[tuple[str, float]]:
     """Other articles with the same text, or on the same topic (article vectors' cosine ≥
     `near_duplicate`) that report the same facts (Jaccard of their numbers and names ≥
-    `near_duplicate_facts`): two write-ups of one study, not two stories on one subject."""
-    near = [(info, cos) for info, cos in store.nearest_articles(centroid, k=6) if info.id != article.id]
-    texts = store.article_texts([info.id for info, _ in near])
-    mine = facts(article.clean_text)
+    `near_duplicate_facts`): two write-ups of one study, not two stories on one subject. The
+    neighbours come from Chroma's ANN over article vectors, with the facts stored at their write."""
     out = []
-    for info, cosine in near:
-        if info.content_hash == article.content_hash:
-            out.append((info.id, 1.0))
+    for near in store.nearest_articles(write.article_vector, k=6):
+        if near.info.id == article.id:
             continue
-        theirs = facts(texts.get(info.id, ""))
-        if same_story(cosine, mine, theirs, min_cosine=settings.near_duplicate, min_shared=settings.near_duplicate_facts):
-            out.append((info.id, round(cosine, 4)))
+        if near.info.content_hash == article.content_hash:
+            out.append((near.info.id, 1.0))
+        elif same_story(near.cosine, set(write.facts), set(near.facts), min_cosine=settings.near_duplicate, min_shared=settings.near_duplicate_facts):
+            out.append((near.info.id, round(near.cosine, 4)))
     return out

@@ -1,11 +1,17 @@
-"""Chroma, and nothing else talks to it: three collections that make one index.
+"""Chroma, and nothing else talks to it: two collections that make one index.
 
-- `{name}-chunks`: the retrievable chunks, written and queried through llama-index's
-  `ChromaVectorStore` (nodes carry article id, source, title, date and sentence offsets).
-- `{name}-sentences`: one vector per sentence (`"{chunk_id}.{k}"`), read back by id to rank
-  answer sentences without re-embedding them at question time.
+- `{name}-chunks`: the retrievable chunks, in the layout llama-index's `ChromaVectorStore`
+  writes (nodes carry article id, source, title, date and sentence offsets). Each chunk's
+  metadata also carries its sentences' vectors (`vectors`: float16, base64), read back with the
+  chunk to rank answer sentences without re-embedding them at question time.
 - `{name}-articles`: one record per article: the original text (the ground truth every quote is
-  checked against), metadata, content hash and an article vector (for near-duplicate links).
+  checked against), metadata, content hash, an article vector (for near-duplicate links) and
+  the byline statement's vector.
+
+Sentence vectors are not a collection of their own (layout 1 had `{name}-sentences`): Chroma
+builds an HNSW graph over every embedding it holds, and nothing searches sentences by vector,
+so that graph cost ~1.5 ms per sentence at ingest (nine in ten of all items written) and had to
+be loaded into memory (1.5 KB a sentence) on the first question, for reads by id.
 
 The chunks collection's metadata records the embedding model; opening an index with another
 model is refused. Local (`chromadb.PersistentClient` under `index_dir`) and server mode
@@ -14,6 +20,7 @@ model is refused. Local (`chromadb.PersistentClient` under `index_dir`) and serv
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import json
@@ -40,7 +47,7 @@ from rag.index.lexical import LexicalIndex, Row
 from rag.index.terms import Terms
 from rag.types import ArticleInfo, Byline, Chunk, Entity, Filters, Sentence
 
-SCHEMA = 1  # the collections' layout; an index of another layout is refused at open
+SCHEMA = 2  # the collections' layout; an index of another layout is refused at open
 PIPELINE = "clean-5/chunk-2/entities-1"  # bump when cleaning or chunking changes: articles are then redone
 _NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end", "sentences", "entities"]  # only the title is
 
@@ -103,6 +110,35 @@ class ArticleState:
     removed: bool = False  # a removal was cut short
 
 
+@dataclass(frozen=True)
+class ArticleWrite:
+    """One article version to write: its record, original text, chunks (entities filled in), the
+    vectors of its chunks' sentences in order, its article vector, its byline statement's vector
+    and the facts near-duplicate checks compare (`rag.ingest.dedupe.facts`)."""
+
+    info: ArticleInfo
+    text: str
+    chunks: Sequence[Chunk]
+    sentence_vectors: np.ndarray
+    article_vector: np.ndarray
+    byline_vector: np.ndarray | None = None
+    facts: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A stored article near a vector: its record, the cosine, and the facts it was written with."""
+
+    info: ArticleInfo
+    cosine: float
+    facts: frozenset[str]
+
+
+def _parts(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
 @contextlib.contextmanager
 def _chroma_errors(settings: Settings) -> Iterator[None]:
     """Chroma's errors on a read path, as `IndexChangedError` (the caller reopens and retries)."""
@@ -134,11 +170,10 @@ class Store:
         self._client = client
         meta = {"embed_model": model_id, "schema": SCHEMA}
         cosine = {"hnsw": {"space": "cosine"}}
-        names = [f"{settings.collection}-{kind}" for kind in ("chunks", "sentences", "articles")]
-        self._names = names
-        self._chunks, self._sentences, self._articles = (
+        self._names = {kind: f"{settings.collection}-{kind}" for kind in ("chunks", "articles")}
+        self._chunks, self._articles = (
             client.get_or_create_collection(n, metadata=meta, configuration=cosine, embedding_function=None)
-            for n in names
+            for n in self._names.values()
         )
         self._lexicon: LexicalIndex | None = None
         self._lexicon_lock = threading.Lock()
@@ -176,7 +211,7 @@ class Store:
 
     @classmethod
     def delete_index(cls, settings: Settings) -> None:
-        """Drop the three collections (for `ingest --rebuild`)."""
+        """Drop the collections (for `ingest --rebuild`), layout 1's sentences collection too."""
         client = _client(settings, create=True)
         for kind in ("chunks", "sentences", "articles"):
             with contextlib.suppress(Exception):  # an absent collection is fine
@@ -190,7 +225,7 @@ class Store:
         """A token that every committed write changes (kept in the articles collection's metadata,
         so processes sharing a local folder or a Chroma server all see it)."""
         try:
-            meta = self._client.get_collection(self._names[2], embedding_function=None).metadata or {}
+            meta = self._client.get_collection(self._names["articles"], embedding_function=None).metadata or {}
         except Exception as e:  # noqa: BLE001 - a collection dropped by `ingest --rebuild` elsewhere
             raise IndexChangedError(
                 f"The index at {_where(self.settings)} changed while it was read ({e}); ask again."
@@ -305,102 +340,115 @@ class Store:
             got = read_ids(self._articles, ids, ["documents"], page=self.page)
         return dict(zip(got["ids"], got["documents"]))
 
-    def nearest_articles(self, vector: np.ndarray, k: int = 5) -> list[tuple[ArticleInfo, float]]:
-        """Articles whose article vectors are closest to `vector`, as (info, cosine)."""
+    def nearest_articles(self, vector: np.ndarray, k: int = 5) -> list[Neighbour]:
+        """Articles whose article vectors are closest to `vector` (Chroma's ANN), nearest first."""
         n = min(k, self._articles.count())
         if n == 0:
             return []
         got = self._articles.query(query_embeddings=[vector.tolist()], n_results=n, include=["metadatas", "distances"])
         return [
-            (_info(i, m), 1.0 - float(d))
+            Neighbour(_info(i, m), 1.0 - float(d), frozenset(json.loads(m.get("facts") or "[]")))
             for i, m, d in zip(got["ids"][0], got["metadatas"][0], got["distances"][0])
             if not m.get("removed")
         ]
 
     # writing ---------------------------------------------------------------------------------
-    def write_article(
-        self,
-        info: ArticleInfo,
-        text: str,
-        chunks: Sequence[Chunk],
-        sentence_vectors: np.ndarray,
-        article_vector: np.ndarray,
-        byline_vector: np.ndarray | None = None,
-    ) -> None:
-        """Write a version of an article so that a reader sees the old version or the new one, whole.
+    def write_articles(self, writes: Sequence[ArticleWrite]) -> None:
+        """Write a version of each article so that a reader sees its old version or its new one,
+        whole; a batch of articles costs the same few Chroma calls as one.
 
-        1. The new version's chunks and sentence vectors, under ids that carry the version (the
-           old version's stay where they are, still the ones readers use).
-        2. The article record: text, metadata and `version`, in one upsert. This is the switch.
-        3. The other versions' chunks and sentences are deleted, then the record's `stale` mark.
-        A crash before 2 leaves the old version answerable and the old hash in place, so the next
-        ingest redoes the article; a crash within 3 leaves unseen chunks that the next ingest
-        prunes (`ArticleState.stale`).
+        1. The new versions' chunks, with their sentence vectors, under ids that carry the version
+           (the old versions' stay where they are, still the ones readers use).
+        2. The article records: text, metadata, facts, byline vector and `version`, in one
+           upsert. This is the switch.
+        3. The other versions' chunks are deleted, then the records' `stale` marks.
+        A crash before 2 leaves the old versions answerable and the old hashes in place, so the
+        next ingest redoes the articles; a crash within 3 leaves unseen chunks that the next
+        ingest prunes (`ArticleState.stale`).
         """
         from llama_index.core.schema import MetadataMode, NodeRelationship, RelatedNodeInfo, TextNode
         from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
-        sentence_ids, offset, nodes = [], 0, []
-        for chunk in chunks:
-            vecs = sentence_vectors[offset : offset + len(chunk.sentences)]
-            offset += len(chunk.sentences)
-            mean = vecs.mean(axis=0)
-            sentence_ids += [f"{chunk.id}.{k}" for k in range(len(chunk.sentences))]
-            node = TextNode(
-                id_=chunk.id,
-                text=chunk.text,
-                metadata=_chunk_meta(info, chunk),
-                embedding=(mean / max(float(np.linalg.norm(mean)), 1e-12)).tolist(),
-                excluded_embed_metadata_keys=_NOT_SEARCHED,
-                excluded_llm_metadata_keys=_NOT_SEARCHED,
-            )
-            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=info.id)
-            nodes.append(node)
-        vectors = sentence_vectors.tolist()
-        if byline_vector is not None and info.byline is not None:
-            sentence_ids.append(byline_id(info))
-            vectors.append(byline_vector.tolist())
-        if nodes:
-            # ChromaVectorStore.add() calls collection.add(), which keeps an existing id's old
-            # content; a rewritten chunk must overwrite in place, so upsert the same payload.
-            self._chunks.upsert(
-                ids=[n.node_id for n in nodes],
-                embeddings=[n.get_embedding() for n in nodes],
-                metadatas=[node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in nodes],
-                documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in nodes],
-            )
-            self.lexicon().add([_lexical_row(n.node_id, n.metadata, c.text) for n, c in zip(nodes, chunks)])
-            self._sentences.upsert(
-                ids=sentence_ids,
-                embeddings=vectors,
-                metadatas=[{"article_id": info.id, "version": info.version}] * len(sentence_ids),
-            )
-        self._articles.upsert(
-            ids=[info.id],
-            documents=[text],
-            embeddings=[article_vector.tolist()],
-            metadatas=[_article_meta(info) | {"stale": True}],
-        )
-        self.prune(info.id, {c.id for c in chunks}, set(sentence_ids))
-
-    def prune(self, article_id: str, chunk_ids: set[str] | None = None, sentence_ids: set[str] | None = None) -> None:
-        """Delete the article's chunks and sentences other than `chunk_ids` / `sentence_ids`
-        (default: other than those of the record's current version), then clear `stale`."""
-        record = self._articles.get(ids=[article_id], include=["metadatas"])
-        if not record["ids"]:
+        if not writes:
             return
-        version = record["metadatas"][0].get("version", "")
+        nodes, packed, chunks = [], [], []
+        for w in writes:
+            offset = 0
+            for chunk in w.chunks:
+                vecs = w.sentence_vectors[offset : offset + len(chunk.sentences)]
+                offset += len(chunk.sentences)
+                mean = vecs.mean(axis=0)
+                node = TextNode(
+                    id_=chunk.id,
+                    text=chunk.text,
+                    metadata=_chunk_meta(w.info, chunk),
+                    embedding=(mean / max(float(np.linalg.norm(mean)), 1e-12)).tolist(),
+                    excluded_embed_metadata_keys=_NOT_SEARCHED,
+                    excluded_llm_metadata_keys=_NOT_SEARCHED,
+                )
+                node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=w.info.id)
+                nodes.append(node)
+                packed.append(pack_vectors(vecs))
+                chunks.append(chunk)
+        for part in range(0, len(nodes), self.page):
+            # ChromaVectorStore.add() calls collection.add(), which keeps an existing id's old
+            # content; a rewritten chunk must overwrite in place, so upsert the same payload. The
+            # sentence vectors go beside llama-index's fields, not into the node's own metadata
+            # (which llama-index copies once more into `_node_content`).
+            some = nodes[part : part + self.page]
+            self._chunks.upsert(
+                ids=[n.node_id for n in some],
+                embeddings=[n.get_embedding() for n in some],
+                metadatas=[
+                    node_to_metadata_dict(n, remove_text=True, flat_metadata=True) | {"vectors": v}
+                    for n, v in zip(some, packed[part : part + self.page])
+                ],
+                documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in some],
+            )
+        self.lexicon().add([_lexical_row(n.node_id, n.metadata, c.text) for n, c in zip(nodes, chunks)])
+        self._articles.upsert(
+            ids=[w.info.id for w in writes],
+            documents=[w.text for w in writes],
+            embeddings=[w.article_vector.tolist() for w in writes],
+            metadatas=[
+                _article_meta(w.info) | {
+                    "stale": True,
+                    "facts": json.dumps(sorted(w.facts)),
+                    "byline_vector": pack_vectors(w.byline_vector[None, :])
+                    if w.byline_vector is not None and w.info.byline is not None else "",
+                }
+                for w in writes
+            ],
+        )  # fmt: skip
+        self._prune({w.info.id: {c.id for c in w.chunks} for w in writes})
 
-        def keep(ids: set[str] | None, i: str, m: dict[str, Any]) -> bool:
-            return i in ids if ids is not None else m.get("version") == version
+    def prune(self, article_id: str) -> None:
+        """Delete the article's chunks of versions other than its record's, then clear `stale`."""
+        self._prune({article_id: None})
 
-        for collection, ids in ((self._chunks, chunk_ids), (self._sentences, sentence_ids)):
-            got = collection.get(where={"article_id": article_id}, include=["metadatas"])
-            if stale := sorted(i for i, m in zip(got["ids"], got["metadatas"]) if not keep(ids, i, m)):
-                collection.delete(ids=stale)
-            if collection is self._chunks:
-                self.lexicon().keep_only(article_id, [i for i, m in zip(got["ids"], got["metadatas"]) if keep(ids, i, m)])
-        self._articles.update(ids=[article_id], metadatas=[{"stale": False}])
+    def _prune(self, keep: dict[str, set[str] | None]) -> None:
+        """For each article, delete its chunks other than `keep[id]` (None: other than those of its
+        record's current version), then clear the `stale` marks: four Chroma calls in all."""
+        records = read_ids(self._articles, sorted(keep), ["metadatas"], page=self.page)
+        versions = {i: m.get("version", "") for i, m in zip(records["ids"], records["metadatas"])}
+        if not versions:
+            return
+        stale, kept = [], {i: [] for i in versions}
+        for part in _parts(sorted(versions), self.page):
+            got = read_all(self._chunks, ["metadatas"], where={"article_id": {"$in": part}}, page=self.page)
+            for i, m in zip(got["ids"], got["metadatas"]):
+                article, ids = m["article_id"], keep[m["article_id"]]
+                if (i in ids) if ids is not None else m.get("version") == versions[article]:
+                    kept[article].append(i)
+                else:
+                    stale.append(i)
+        for part in _parts(sorted(stale), self.page):
+            self._chunks.delete(ids=part)
+        for article, ids in kept.items():
+            self.lexicon().keep_only(article, ids)
+        done = sorted(versions)
+        for part in _parts(done, self.page):
+            self._articles.update(ids=part, metadatas=[{"stale": False}] * len(part))
 
     def remove_articles(self, ids: Sequence[str]) -> None:
         """Remove articles: marked first (readers stop seeing them), then their chunks, sentences,
@@ -418,7 +466,6 @@ class Store:
         for part in pages:
             where = {"article_id": {"$in": part}}
             self._chunks.delete(where=where)
-            self._sentences.delete(where=where)
             self.lexicon().remove_articles(part)
         gone = set(found)
         linked = {d for m in got["metadatas"] for d in (m.get("duplicates") or "").split(",") if d} - gone
@@ -513,12 +560,33 @@ class Store:
         rows = zip(got["ids"][0], got["metadatas"][0], got["documents"][0], got["distances"][0])
         return [(ChunkRecord(i, m, t), 1.0 - float(d)) for i, m, t, d in rows]  # cosine space: distance = 1 - cos
 
-    def sentence_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        if not ids:
-            return {}
+    def sentence_vectors(self, chunk_ids: Sequence[str], article_ids: Sequence[str] = ()) -> dict[str, np.ndarray]:
+        """The vectors of the sentences of `chunk_ids` (keyed `"{chunk_id}.{k}"`) and of the byline
+        statements of `article_ids` (keyed `byline_id`): two reads by id."""
+        out: dict[str, np.ndarray] = {}
         with _chroma_errors(self.settings):
-            got = self._sentences.get(ids=list(ids), include=["embeddings"])
-        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+            chunks = read_ids(self._chunks, list(dict.fromkeys(chunk_ids)), ["metadatas"], page=self.page)
+            articles = read_ids(self._articles, list(dict.fromkeys(article_ids)), ["metadatas"], page=self.page)
+        for i, m in zip(chunks["ids"], chunks["metadatas"]):
+            out |= {f"{i}.{k}": v for k, v in enumerate(unpack_vectors(m.get("vectors") or ""))}
+        for i, m in zip(articles["ids"], articles["metadatas"]):
+            if vecs := unpack_vectors(m.get("byline_vector") or ""):
+                out[byline_id(_info(i, m))] = vecs[0]
+        return out
+
+
+def pack_vectors(vectors: np.ndarray) -> str:
+    """Rows of unit vectors as one metadata string (float16, base64: 0.03 % off in cosine)."""
+    return base64.b64encode(np.ascontiguousarray(vectors, dtype="<f2").tobytes()).decode("ascii") + f":{vectors.shape[1]}"
+
+
+def unpack_vectors(packed: str) -> list[np.ndarray]:
+    """The rows `pack_vectors` wrote, as float32 vectors ([] for an empty string)."""
+    if not packed:
+        return []
+    data, _, dim = packed.rpartition(":")
+    flat = np.frombuffer(base64.b64decode(data), dtype="<f2").astype(np.float32)
+    return list(flat.reshape(-1, int(dim)))
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag import BriefingQA, Filters, IndexCorruptError, IndexNotFoundError, Settings, StoreUnavailableError
+from rag.index.store import pack_vectors, unpack_vectors
 from tests.fakes import HashEmbedding
 from tests.servers import free_port
 
@@ -51,8 +53,9 @@ def test_changed_file_replaces_its_chunks_without_orphans(fake_qa: BriefingQA, t
     assert after == [f"{article}@{version}#0"]
     nodes = fake_qa._index.store.nodes()
     assert "Wheat" in nodes[0].get_content()
-    sentence_ids = fake_qa._index.store._sentences.get(include=[])["ids"]
-    assert sorted(sentence_ids) == [f"{article}@{version}#0.0", f"{article}@{version}#0.1"]
+    store = fake_qa._index.store
+    assert store._chunks.count() == 1  # the old version's chunks are gone
+    assert sorted(store.sentence_vectors(after)) == [f"{article}@{version}#0.0", f"{article}@{version}#0.1"]
     answer = fake_qa.ask("Why did wheat prices fall?")
     assert all("strait" not in c.quote for c in answer.citations)
 
@@ -124,6 +127,37 @@ def test_index_from_another_embedding_model_is_refused(fake_qa: BriefingQA, seed
 
     with pytest.raises(IndexCorruptError, match="built with the embedding model 'hash-embedding-64'.*--rebuild"):
         BriefingQA.open(tmp_path / "index", embedder=Other()).ask("anything?")
+
+
+def test_an_index_of_the_old_layout_is_refused_with_the_rebuild_command(fake_qa: BriefingQA, seeds: Path, tmp_path: Path) -> None:
+    fake_qa.ingest([seeds])
+    store = fake_qa._index.store
+    store._chunks.modify(metadata={**store._chunks.metadata, "schema": 1})
+    with pytest.raises(IndexCorruptError, match="layout version 1.*--rebuild"):
+        BriefingQA.open(tmp_path / "index", embedder=HashEmbedding()).ask("anything?")
+
+
+def test_sentence_vectors_are_stored_with_their_chunk(fake_qa: BriefingQA, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(ARTICLE)
+    fake_qa.ingest([tmp_path / "a.txt"])
+    store = fake_qa._index.store
+    [chunk_id] = _chunk_ids(fake_qa)
+    vectors = store.sentence_vectors([chunk_id, "no-such-chunk"])
+    sentences = ["Ship traffic in the strait rose 12% in March.", "Officials said the route was safe again."]
+    expected = HashEmbedding().encode(sentences)
+    assert sorted(vectors) == [f"{chunk_id}.0", f"{chunk_id}.1"]
+    for k, want in enumerate(expected):
+        assert np.allclose(vectors[f"{chunk_id}.{k}"], want, atol=1e-3)  # float16
+    assert store.sentence_vectors([]) == {}
+
+
+def test_packed_vectors_round_trip() -> None:
+    rows = np.random.default_rng(0).normal(size=(3, 384)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    back = np.stack(unpack_vectors(pack_vectors(rows)))
+    assert back.shape == (3, 384)
+    assert np.abs(back @ rows.T - rows @ rows.T).max() < 1e-3
+    assert unpack_vectors("") == []
 
 
 def test_corrupted_index_is_reported(tmp_path: Path) -> None:
@@ -256,7 +290,7 @@ def test_a_chroma_failure_while_writing_is_a_clear_error_and_loses_nothing(
     def fail(*args: object, **kwargs: object) -> None:
         raise InternalError("database or disk is full")
 
-    monkeypatch.setattr(Store, "write_article", fail)
+    monkeypatch.setattr(Store, "write_articles", fail)
     with pytest.raises(IndexWriteError, match="disk is full.*run the same ingest again"):
         fake_qa.ingest([corpus])
     monkeypatch.undo()
