@@ -43,6 +43,7 @@ import numpy as np
 
 from rag.config import Settings
 from rag.evaluation.squad import DEFAULT, load
+from rag.index.store import lexicon_path
 
 REAL_MODEL_UP_TO = 5000
 _PARTS = 10
@@ -99,30 +100,18 @@ def write_corpus(folder: Path, chunks: int, seed: int = 0) -> list[Path]:
     return files
 
 
-def rss_mb() -> float:
+def rss_mb(key: str = "VmRSS") -> float:
+    """This process's resident set in MB; `key="VmHWM"` its peak. Not `getrusage`'s `ru_maxrss`:
+    Linux carries the parent's peak over `fork` + `exec` into it, so a child started by a large
+    benchmark process reported that process's RSS as its own peak."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{key}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
 
 def disk_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
-
-
-def child_ask(index: str, chunks: int, question: str, settings_json: str) -> None:  # noqa: D401
-    """Run in a new process: open, answer once, print seconds and peak RSS as JSON."""
-    import resource
-
-    start = time.perf_counter()
-    from rag import BriefingQA
-
-    settings = Settings(**json.loads(settings_json)).with_(index_dir=Path(index))
-    qa = BriefingQA.open(index, settings=settings, embedder=embedder_for(chunks))
-    qa.ask(question, offline=True)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "rss_mb": rss_mb(), "peak_rss_mb": peak}))
 
 
 def free_port() -> int:
@@ -149,9 +138,12 @@ def start_chroma(folder: Path) -> tuple[subprocess.Popen, int]:
     raise SystemExit("chroma run did not start within 60 s")
 
 
-def measure(chunks: int, work: Path, server: bool) -> dict[str, Any]:
+def measure(chunks: int, work: Path, server: bool, also_server: bool = False) -> list[dict[str, Any]]:
+    """Build a corpus of `chunks` chunks and ingest it; then probe it (`probe`) through local
+    Chroma, or through a `chroma run` holding the collections (`server`). With `also_server`,
+    the locally built collections are then served by `chroma run` from the same folder and
+    probed again: server-mode figures at a size whose ingest is too long to run twice."""
     from rag import BriefingQA
-    from rag.index.encoder import encode
 
     files = write_corpus(work / "corpus", chunks)
     extra = write_corpus(work / "extra", 40, seed=1)[:5]
@@ -161,8 +153,7 @@ def measure(chunks: int, work: Path, server: bool) -> dict[str, Any]:
         proc, port = start_chroma(work / "server")
         settings = settings.with_(chroma_host="127.0.0.1", chroma_port=port)
     try:
-        embedder = embedder_for(chunks)
-        qa = BriefingQA(settings, embedder=embedder)
+        qa = BriefingQA(settings, embedder=embedder_for(chunks))
         parts = [files[i::_PARTS] for i in range(_PARTS)]
         per_part, total_chunks, start = [], 0, time.perf_counter()
         for part in parts:
@@ -171,93 +162,150 @@ def measure(chunks: int, work: Path, server: bool) -> dict[str, Any]:
             per_part.append((time.perf_counter() - t, report.chunks_embedded))
             total_chunks += report.chunks_embedded
         ingest_s = time.perf_counter() - start
+        qa._index.store.close()  # `chroma run` may open this folder next
         first, last = (s / max(c, 1) * 1000 for s, c in (per_part[0], per_part[-1]))
-        qs = questions()
-        child = subprocess.run(
-            [sys.executable, "-m", "bench.scale", "--child-ask", str(settings.index_dir), str(chunks), qs[0],
-             settings.model_dump_json(include={"chroma_host", "chroma_port", "collection"})],
-            capture_output=True, text=True, timeout=600, cwd=Path(__file__).resolve().parent.parent,
-        )  # fmt: skip
-        if child.returncode != 0:
-            raise SystemExit(f"the cold-start process failed:\n{child.stderr[-2000:]}")
-        cold = json.loads(child.stdout.strip().splitlines()[-1])
-        qa.ask(qs[0], offline=True)  # warm: model, index open
-        times = []
-        for q in qs:
-            t = time.perf_counter()
-            qa.ask(q, offline=True)
-            times.append(1000 * (time.perf_counter() - t))
-        vectors = encode(embedder, qs)
-        store = qa._index.store  # the benchmark compares against the bare collection underneath
-        bare = []
-        for v in vectors:
-            t = time.perf_counter()
-            store._chunks.query(query_embeddings=[v.tolist()], n_results=5, include=["documents", "metadatas"])
-            bare.append(1000 * (time.perf_counter() - t))
-        one, embed_s = [], []
-        for path in extra:
-            t = time.perf_counter()
-            qa.ingest([path])
-            one.append(time.perf_counter() - t)
-            from rag.ingest.chunk import chunk_article
-            from rag.ingest.read import read_article
-
-            sentences = [s.text for c in chunk_article(read_article(str(path))) for s in c.sentences]
-            t = time.perf_counter()
-            encode(embedder, sentences)
-            embed_s.append(time.perf_counter() - t)
-        times.sort()
-        bare.sort()
-        return {
+        built = {
             "chunks": total_chunks,
             "articles": len(files),
-            "embedder": embedder.model_name,
+            "embedder": embedder_for(chunks).model_name,
             "ingest_chunks_per_s": total_chunks / ingest_s,
             "ingest_s_per_1k_first_part": first,
             "ingest_s_per_1k_last_part": last,
             "linearity": last / first if first else 0.0,
-            "disk_mb": disk_mb(settings.index_dir) + (disk_mb(work / "server") if server else 0.0),
-            "cold_start_s": cold["seconds"],
-            "cold_rss_mb": cold["rss_mb"],
-            "cold_peak_rss_mb": cold["peak_rss_mb"],
-            "ask_p50_ms": statistics.median(times),
-            "ask_p95_ms": times[int(0.95 * len(times)) - 1],
-            "bare_chroma_p50_ms": statistics.median(bare),
-            "bare_chroma_p95_ms": bare[int(0.95 * len(bare)) - 1],
-            "one_article_ingest_s": statistics.median(one),
-            "one_article_embed_s": statistics.median(embed_s),
-            "long_lived_rss_mb": rss_mb(),
+            "mode": "server" if server else "local",
         }
+        rows = [built | probe(settings, chunks, extra[: len(extra) // 2 if also_server else len(extra)])]
+        rows[0]["disk_mb"] = disk_mb(settings.index_dir) + (disk_mb(work / "server") if server else 0.0)
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=30)
+    if also_server and not server:
+        proc, port = start_chroma(settings.index_dir)
+        try:
+            remote = settings.with_(chroma_host="127.0.0.1", chroma_port=port)
+            # the lexical index is a cache kept per server address; the collections and their
+            # generation token are the ones just built, so the local one is that server's too
+            shutil.copy(lexicon_path(settings), lexicon_path(remote))
+            rows.append(built | {"mode": "server (same collections)"} | probe(remote, chunks, extra[len(extra) // 2 :]))
+            rows[-1]["disk_mb"] = rows[0]["disk_mb"]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    return rows
+
+
+def probe(settings: Settings, chunks: int, extra: list[Path]) -> dict[str, Any]:
+    """Cold start (a new process that opens the index and answers once), then a second new
+    process's warm figures (`child_probe`)."""
+    root = Path(__file__).resolve().parent.parent
+    wire = settings.model_dump_json(include={"chroma_host", "chroma_port", "collection"})
+    out = {}
+    for flag, args in (("--child-ask", [questions()[0]]), ("--child-probe", [json.dumps([str(p) for p in extra])])):
+        child = subprocess.run(
+            [sys.executable, "-m", "bench.scale", flag, str(settings.index_dir), str(chunks), *args, wire],
+            capture_output=True, text=True, timeout=3600, cwd=root,
+        )  # fmt: skip
+        if child.returncode != 0:
+            raise SystemExit(f"the {flag[8:]} process failed:\n{child.stderr[-2000:]}")
+        out |= json.loads(child.stdout.strip().splitlines()[-1])
+    return out
+
+
+def _open(index: str, chunks: int, settings_json: str) -> Any:
+    from rag import BriefingQA
+
+    settings = Settings(**json.loads(settings_json)).with_(index_dir=Path(index))
+    return BriefingQA.open(index, settings=settings, embedder=embedder_for(chunks))
+
+
+def child_ask(index: str, chunks: int, question: str, settings_json: str) -> None:
+    """Run in a new process: open, answer once, print seconds and RSS (after, and peak) as JSON."""
+    start = time.perf_counter()
+    qa = _open(index, chunks, settings_json)
+    qa.ask(question, offline=True)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"cold_start_s": seconds, "cold_rss_mb": rss_mb(), "cold_peak_rss_mb": rss_mb("VmHWM")}))
+
+
+def child_probe(index: str, chunks: int, extra_json: str, settings_json: str) -> None:
+    """Run in a new process, as a long-lived server would: 100 questions (warm p50 / p95) next
+    to a bare Chroma top-k query for the same question vectors, then one-article ingests
+    (median seconds, and how much of it was embedding), then this process's RSS."""
+    from rag.index.encoder import encode
+    from rag.ingest.chunk import chunk_article
+    from rag.ingest.read import read_article
+
+    qa = _open(index, chunks, settings_json)
+    qs = questions()
+    qa.ask(qs[0], offline=True)  # warm: model, index open
+    times = []
+    for q in qs:
+        t = time.perf_counter()
+        qa.ask(q, offline=True)
+        times.append(1000 * (time.perf_counter() - t))
+    vectors = encode(qa.embedder, qs)
+    store = qa._index.store  # the benchmark compares against the bare collection underneath
+    bare = []
+    for v in vectors:
+        t = time.perf_counter()
+        store._chunks.query(query_embeddings=[v.tolist()], n_results=5, include=["documents", "metadatas"])
+        bare.append(1000 * (time.perf_counter() - t))
+    one, embed_s = [], []
+    for path in map(Path, json.loads(extra_json)):
+        t = time.perf_counter()
+        qa.ingest([path])
+        one.append(time.perf_counter() - t)
+        sentences = [s.text for c in chunk_article(read_article(str(path))) for s in c.sentences]
+        t = time.perf_counter()
+        encode(qa.embedder, sentences)
+        embed_s.append(time.perf_counter() - t)
+    qa.ask(qs[0], offline=True)  # the ingests are seen
+    times.sort()
+    bare.sort()
+    print(json.dumps({
+        "ask_p50_ms": statistics.median(times),
+        "ask_p95_ms": times[int(0.95 * len(times)) - 1],
+        "bare_chroma_p50_ms": statistics.median(bare),
+        "bare_chroma_p95_ms": bare[int(0.95 * len(bare)) - 1],
+        "one_article_ingest_s": statistics.median(one),
+        "one_article_embed_s": statistics.median(embed_s),
+        "long_lived_rss_mb": rss_mb(),
+    }))  # fmt: skip
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "--child-ask":
-        child_ask(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
+    children = {"--child-ask": child_ask, "--child-probe": child_probe}
+    if len(sys.argv) > 1 and sys.argv[1] in children:
+        children[sys.argv[1]](sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--chunks", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--server", action="store_true", help="keep the collections in a local `chroma run`")
+    ap.add_argument(
+        "--also-server",
+        action="store_true",
+        help="then serve the locally built collections by `chroma run` and probe again",
+    )
     args = ap.parse_args()
     rows = []
     for n in args.chunks:
         work = Path(tempfile.mkdtemp(prefix=f"scale-{n}-"))
         try:
-            rows.append(measure(n, work, args.server))
+            for row in measure(n, work, args.server, args.also_server):
+                rows.append(row)
+                print(json.dumps(row), flush=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        print(json.dumps(rows[-1]), flush=True)
-    mode = "Chroma server on 127.0.0.1" if args.server else "local Chroma"
-    print(f"\nscale ({mode}; ask and bare Chroma query over the same 100 SQuAD questions)")
-    head = ("chunks", "ingest/s", "last/first 1k", "disk MB", "cold s", "cold RSS (peak)", "ask p50/p95",
+    print(
+        "\nscale (ask and bare Chroma query over the same 100 SQuAD questions; warm figures from a second new process)"
+    )
+    head = ("chunks", "Chroma", "ingest/s", "last/first 1k", "disk MB", "cold s", "cold RSS (peak)", "ask p50/p95",
             "bare p50/p95", "1-article s (embed)", "RSS after")  # fmt: skip
     print(" | ".join(head))
     for r in rows:
         print(
-            f"{r['chunks']:,} | {r['ingest_chunks_per_s']:.0f} | {r['linearity']:.2f} | {r['disk_mb']:.0f} | "
+            f"{r['chunks']:,} | {r['mode']} | {r['ingest_chunks_per_s']:.0f} | {r['linearity']:.2f} | {r['disk_mb']:.0f} | "
             f"{r['cold_start_s']:.2f} | {r['cold_rss_mb']:.0f} ({r['cold_peak_rss_mb']:.0f}) MB | {r['ask_p50_ms']:.0f}/{r['ask_p95_ms']:.0f} ms | "
             f"{r['bare_chroma_p50_ms']:.1f}/{r['bare_chroma_p95_ms']:.1f} ms | "
             f"{r['one_article_ingest_s']:.2f} ({r['one_article_embed_s']:.2f}) | {r['long_lived_rss_mb']:.0f} MB"
