@@ -72,6 +72,7 @@ class Article:
     date: dt.date | None = None
     outlet: str | None = None
     byline: Byline | None = None
+    title_derived: bool = False  # no headline: `title` was made from the first sentence
 
     @property
     def clean_text(self) -> str:
@@ -134,6 +135,7 @@ class ArticleInfo:
     duplicates: tuple[str, ...] = ()  # ids of exact or near-duplicate articles
     version: str = ""  # the content version whose chunks readers see (`Article.version`)
     byline: Byline | None = None
+    title_derived: bool = False  # no headline: `title` repeats the first sentence's words
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,7 @@ def _flush(
             id=a.id, source=a.source, title=a.title, content_hash=a.content_hash, chunks=len(p.chunks),
             author=a.author, date=a.date, outlet=a.outlet,
             duplicates=known[a.id].duplicates if a.id in known else (), version=a.version, byline=a.byline,
+            title_derived=a.title_derived,
         )  # fmt: skip
         writes.append(ArticleWrite(info, a.text, p.chunks, vecs, centroid, byline_vectors.get(a.id), frozenset(facts(a.clean_text))))
     store.write_articles(writes)

@@ -48,8 +48,8 @@ from rag.index.terms import Terms
 from rag.types import ArticleInfo, Byline, Chunk, Entity, Filters, Sentence
 
 SCHEMA = 2  # the collections' layout; an index of another layout is refused at open
-PIPELINE = "clean-5/chunk-2/entities-1"  # bump when cleaning or chunking changes: articles are then redone
-_NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end", "sentences", "entities"]  # only the title is
+PIPELINE = "clean-6/chunk-2/entities-1"  # bump when cleaning or chunking changes: articles are then redone
+_NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end", "sentences", "entities", "title_derived"]  # only the title is
 
 
 # Rows per Chroma read or delete. One call over more rows than SQLite's variable limit (32,766)
@@ -628,9 +628,11 @@ def chroma_where(filters: Filters) -> dict[str, Any] | None:
 
 
 def _lexical_row(chunk_id: str, meta: dict[str, Any], text: str) -> Row:
-    """What the lexical index keeps of a chunk (its title and text are what BM25 searches)."""
+    """What the lexical index keeps of a chunk: its headline and text are what BM25 searches (a
+    title made from the first sentence is left out: it would count that sentence's words twice)."""
+    title = "" if meta.get("title_derived") else meta.get("title", "")
     return Row(chunk_id, meta["article_id"], meta.get("version", ""), meta.get("source", ""), int(meta.get("date", 0)),
-               f"{meta.get('title', '')} {text}")  # fmt: skip
+               f"{title} {text}")  # fmt: skip
 
 
 def _chunk_meta(info: ArticleInfo, chunk: Chunk) -> dict[str, Any]:
@@ -638,6 +640,7 @@ def _chunk_meta(info: ArticleInfo, chunk: Chunk) -> dict[str, Any]:
         "article_id": info.id,
         "source": info.source,
         "title": info.title,
+        "title_derived": info.title_derived,
         "date": date_key(info.date),
         "n": chunk.n,
         "version": info.version,
@@ -657,6 +660,7 @@ def _article_meta(info: ArticleInfo) -> dict[str, Any]:
     return {
         "source": info.source,
         "title": info.title,
+        "title_derived": info.title_derived,
         "author": info.author or "",
         "date": date_key(info.date),
         "outlet": info.outlet or "",
@@ -693,6 +697,7 @@ def _info(article_id: str, m: dict[str, Any]) -> ArticleInfo:
         duplicates=tuple(d for d in m.get("duplicates", "").split(",") if d),
         version=m.get("version", ""),
         byline=_byline(m.get("byline") or ""),
+        title_derived=bool(m.get("title_derived")),
     )
 
 

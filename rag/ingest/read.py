@@ -143,11 +143,12 @@ def build_article(source: str, text: str, kind: str) -> Article:
         text=text,
         blocks=tuple(blocks),
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        title=meta.get("title") or found.title or _fallback_title(blocks[0].text),
+        title=meta.get("title") or found.title or fallback_title(blocks[0].text),
         author=author,
         date=date,
         outlet=outlet,
         byline=find_byline(text, author, date, outlet),
+        title_derived=not (meta.get("title") or found.title),
     )
 
 
@@ -286,8 +287,15 @@ def _date_value(value: str) -> dt.date | None:
     return parsed.date() if parsed else None
 
 
-def _fallback_title(text: str, limit: int = 90) -> str:
+def fallback_title(text: str, limit: int = 120, least: int = 40) -> str:
+    """A headline-less article's title: its first sentence, or, when that is long, the sentence up
+    to the last clause break (comma, semicolon, colon, dash) that leaves at least `least`
+    characters ("A recent study … has revealed that North Korea's arms sales to Russia have
+    surged"), else cut at a word with "…"."""
     first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
     if len(first) <= limit:
         return first
+    breaks = [m.start() for m in re.finditer(r"\s*[,;:]\s|\s[–—-]\s", first[: limit + 1]) if m.start() >= least]
+    if breaks:
+        return first[: breaks[-1]]
     return first[:limit].rsplit(" ", 1)[0] + "…"

@@ -193,7 +193,7 @@ def score_sentences(
     out = []
     for rank, passage in enumerate(passages):
         sents = passage.chunk.sentences
-        title_terms = set(corpus.terms(passage.article.title))
+        title_terms = set() if passage.article.title_derived else set(corpus.terms(passage.article.title))
         for k, sentence in enumerate(sents):
             vector = sentence_vectors.get(f"{passage.chunk.id}.{k}")
             dense = float(vector @ query_vector) if vector is not None else passage.dense

@@ -9,7 +9,7 @@ import pytest
 
 from rag import BriefingQA
 from rag.errors import InputError, SkipFile
-from rag.ingest.read import article_id, build_article, discover, read_article
+from rag.ingest.read import article_id, build_article, discover, fallback_title, read_article
 from tests.conftest import SEEDS
 
 BOILERPLATE = [
@@ -219,3 +219,29 @@ def test_the_byline_statement_claims_only_what_the_byline_says() -> None:
         "T. This article was dated October 28, 2024 and published by Example Times."
     )
     assert byline_statement("T", None, None, None) == ""
+
+
+def test_a_headline_less_article_is_titled_by_its_first_clause() -> None:
+    long = (
+        "A recent study by the Friedrich Naumann Foundation has revealed that arms sales have surged, "
+        "with estimates reaching up to $5.5 billion as the war goes on. Second sentence."
+    )
+    assert fallback_title(long) == (
+        "A recent study by the Friedrich Naumann Foundation has revealed that arms sales have surged"
+    )
+    assert fallback_title("Short first sentence. Another one.") == "Short first sentence."
+    unbroken = "word " * 40
+    assert fallback_title(unbroken).endswith("word…") and len(fallback_title(unbroken)) <= 121
+
+
+def test_a_derived_title_is_marked_and_kept_out_of_what_bm25_searches() -> None:
+    from rag.index.store import _lexical_row
+
+    bare = build_article("a.txt", "Ferries resumed on Tuesday after the storm. Crews cleared the port.\n", "text")
+    headed = build_article("b.md", "# Port of Dover reopens after the storm\n\nFerries resumed on Tuesday after the storm.\n", "markdown")
+    assert bare.title_derived and bare.title == "Ferries resumed on Tuesday after the storm."
+    assert not headed.title_derived and headed.title == "Port of Dover reopens after the storm"
+    meta = {"article_id": "a", "title": bare.title, "title_derived": True}
+    assert _lexical_row("a#0", meta, "body").text.split() == ["body"]
+    assert _lexical_row("b#0", {**meta, "title_derived": False}, "body").text.split()[-1] == "body"
+    assert "Ferries" in _lexical_row("b#0", {**meta, "title_derived": False}, "body").text
