@@ -437,8 +437,9 @@ class Store:
         for part in _parts(sorted(versions), self.page):
             got = read_all(self._chunks, ["metadatas"], where={"article_id": {"$in": part}}, page=self.page)
             for i, m in zip(got["ids"], got["metadatas"]):
-                article, ids = m["article_id"], keep[m["article_id"]]
-                if (i in ids) if ids is not None else m.get("version") == versions[article]:
+                article, wanted = m["article_id"], keep[m["article_id"]]
+                current = i in wanted if wanted is not None else m.get("version") == versions[article]
+                if current:
                     kept[article].append(i)
                 else:
                     stale.append(i)
@@ -446,13 +447,12 @@ class Store:
             self._chunks.delete(ids=part)
         for article, ids in kept.items():
             self.lexicon().keep_only(article, ids)
-        done = sorted(versions)
-        for part in _parts(done, self.page):
+        for part in _parts(sorted(versions), self.page):
             self._articles.update(ids=part, metadatas=[{"stale": False}] * len(part))
 
     def remove_articles(self, ids: Sequence[str]) -> None:
-        """Remove articles: marked first (readers stop seeing them), then their chunks, sentences,
-        duplicate links and records. A crash part-way leaves a mark the next ingest finishes."""
+        """Remove articles: marked first (readers stop seeing them), then their chunks, duplicate
+        links and records. A crash part-way leaves a mark the next ingest finishes."""
         ids = sorted(set(ids))
         if not ids:
             return
