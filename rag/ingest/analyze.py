@@ -51,7 +51,16 @@ def entities(texts: Sequence[str], batch_size: int = 128) -> list[tuple[Entity, 
     if not texts:
         return []
     docs = pipeline().pipe(list(texts), batch_size=batch_size, disable=_NOT_FOR_ENTITIES)
-    return [tuple(Entity(e.start_char, e.end_char, e.label_) for e in doc.ents) for doc in docs]
+    return [tuple(Entity(e.start_char, _name_end(e), e.label_) for e in doc.ents) for doc in docs]
+
+
+def _name_end(span: Any) -> int:
+    """Where an entity's name ends: the small model often takes a possessive clitic into the
+    entity ("North Korea’s" as a GPE); the name stops before it."""
+    last = span[-1]
+    if len(span) > 1 and last.norm_ in ("'s", "'"):
+        return span[-2].idx + len(span[-2].text)
+    return span.end_char
 
 
 def annotate(chunks: Sequence[Chunk]) -> list[Chunk]:

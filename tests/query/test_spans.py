@@ -39,3 +39,10 @@ def test_no_span_when_the_question_names_the_only_fitting_entity_or_wants_a_sent
     assert best_span(s, _wants(GPE=0.9), {"north", "korea", "russia"}) is None
     describe = Understanding(QuestionRead("Who is Kim Jong Un?", wh="who", describe=True), {"PERSON": 0.9})
     assert best_span(_sentence("Kim Jong Un met Vladimir Putin."), describe, {"kim"}) is None
+
+
+def test_an_entity_name_stops_before_a_possessive() -> None:
+    text = "The strain on North Korea’s resources grew, and Russia's army needed shells."
+    found = {text[e.start : e.end]: e.label for e in entities([text])[0]}
+    assert "North Korea" in found and "Russia" in found
+    assert not any(name.endswith(("’s", "'s")) for name in found)
