@@ -318,9 +318,8 @@ class BriefingQA:
         self, corpus: Corpus, understanding: Understanding, vector: Any, filters: Filters, top_k: int
     ) -> list[Candidate]:
         passages = self._retrieve(corpus, understanding.read.text, vector, filters, top_k)
-        vectors = corpus.store.sentence_vectors(
-            [p.chunk.id for p in passages], [p.article.id for p in passages if p.article.byline]
-        )
+        vectors = {f"{p.chunk.id}.{k}": v for p in passages for k, v in enumerate(p.sentence_vectors)}
+        vectors |= corpus.store.byline_vectors([p.article.id for p in passages if p.article.byline])
         similar: dict[str, dict[str, float]] = {}
         if (paraphrases := self.paraphrases) is not None:
             words = {w for p in passages for w in content_words(f"{p.article.title} {p.chunk.text}", names=False)}

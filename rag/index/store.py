@@ -560,16 +560,23 @@ class Store:
         rows = zip(got["ids"][0], got["metadatas"][0], got["documents"][0], got["distances"][0])
         return [(ChunkRecord(i, m, t), 1.0 - float(d)) for i, m, t, d in rows]  # cosine space: distance = 1 - cos
 
-    def sentence_vectors(self, chunk_ids: Sequence[str], article_ids: Sequence[str] = ()) -> dict[str, np.ndarray]:
-        """The vectors of the sentences of `chunk_ids` (keyed `"{chunk_id}.{k}"`) and of the byline
-        statements of `article_ids` (keyed `byline_id`): two reads by id."""
-        out: dict[str, np.ndarray] = {}
+    def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The vectors of the sentences of `chunk_ids`, keyed `"{chunk_id}.{k}"` (retrieval reads
+        them with the chunks; this is for tools and tests)."""
         with _chroma_errors(self.settings):
-            chunks = read_ids(self._chunks, list(dict.fromkeys(chunk_ids)), ["metadatas"], page=self.page)
-            articles = read_ids(self._articles, list(dict.fromkeys(article_ids)), ["metadatas"], page=self.page)
-        for i, m in zip(chunks["ids"], chunks["metadatas"]):
-            out |= {f"{i}.{k}": v for k, v in enumerate(unpack_vectors(m.get("vectors") or ""))}
-        for i, m in zip(articles["ids"], articles["metadatas"]):
+            got = read_ids(self._chunks, list(dict.fromkeys(chunk_ids)), ["metadatas"], page=self.page)
+        return {
+            f"{i}.{k}": v for i, m in zip(got["ids"], got["metadatas"]) for k, v in enumerate(unpack_vectors(m.get("vectors") or ""))
+        }
+
+    def byline_vectors(self, article_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The vectors of the byline statements of `article_ids`, keyed `byline_id`: one read by id."""
+        if not article_ids:
+            return {}
+        with _chroma_errors(self.settings):
+            got = read_ids(self._articles, list(dict.fromkeys(article_ids)), ["metadatas"], page=self.page)
+        out = {}
+        for i, m in zip(got["ids"], got["metadatas"]):
             if vecs := unpack_vectors(m.get("byline_vector") or ""):
                 out[byline_id(_info(i, m))] = vecs[0]
         return out

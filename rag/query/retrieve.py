@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.index.store import ChunkRecord, Store, date_key, record_to_chunk
+from rag.index.store import ChunkRecord, Store, date_key, record_to_chunk, unpack_vectors
 from rag.index.terms import Terms
 from rag.types import ArticleInfo, Filters, Passage
 
@@ -140,6 +140,7 @@ def retrieve(
             article=corpus.articles[record.metadata["article_id"]],
             score=float(score),
             dense=float(cosines.get(record.id, 0.0)),
+            sentence_vectors=tuple(unpack_vectors(record.metadata.get("vectors") or "")),
         )
         for record, score in fused[:top_k]
         if corpus.visible(record.metadata)
