@@ -56,14 +56,16 @@ def ingest_paths(
     paths = list(paths)
     files, unsupported = discover(paths)
     report = IngestReport(skipped=tuple(Skipped(s, r) for s, r in unsupported))
-    state = store.article_state()
+    # the records of these files only (an ingest of one article reads one record, not the whole
+    # collection), and any removal a crash cut short
+    state = store.article_state(sorted({article_id(f) for f in files}))
     finished = False  # an interrupted removal or replacement finished here
-    if interrupted := [i for i, st in state.items() if st.removed]:
+    if interrupted := sorted(store.article_state(where={"removed": True})):
         store.remove_articles(interrupted)
         finished = True
     if sync:
         gone = [
-            i for i, st in state.items()
+            i for i, st in store.article_state().items()
             if not st.removed and _under_any(st.source, [p for p in paths if os.path.isdir(p)])
             and not os.path.exists(st.source)
         ]  # fmt: skip

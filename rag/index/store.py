@@ -317,9 +317,15 @@ class Store:
         got = read_ids(self._articles, ids, ["metadatas"], page=self.page)
         return {i: _info(i, m) for i, m in zip(got["ids"], got["metadatas"]) if not m.get("removed")}
 
-    def article_state(self) -> dict[str, ArticleState]:
-        """Every article record, with what ingest needs to skip, redo or finish it."""
-        got = read_all(self._articles, ["metadatas"], page=self.page)
+    def article_state(
+        self, ids: Sequence[str] | None = None, *, where: dict[str, Any] | None = None
+    ) -> dict[str, ArticleState]:
+        """The records of `ids` (default: every record, or those matching `where`), with what
+        ingest needs to skip, redo or finish them."""
+        if ids is not None:
+            got = read_ids(self._articles, list(ids), ["metadatas"], page=self.page)
+        else:
+            got = read_all(self._articles, ["metadatas"], where=where, page=self.page)
         return {
             i: ArticleState(
                 content_hash=m.get("content_hash", ""),
