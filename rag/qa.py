@@ -264,20 +264,24 @@ class BriefingQA:
         from rag.ingest.analyze import entities
 
         counts: Counter[str] = Counter()
+        articled: Counter[str] = Counter()  # mentions written "the Friedrich Naumann Foundation"
         kinds: dict[str, str] = {}
         texts = [self.article_text(a.id) for a in sorted(self.articles(), key=lambda a: a.id)[:sample]]
         for text, found in zip(texts, entities(texts)):  # one spaCy batch
             for e in found:
-                name = text[e.start : e.end].replace("’", "'").removesuffix("'s").strip()
+                written = text[e.start : e.end].replace("’", "'").removesuffix("'s").strip()
+                name = written.removeprefix("the ").removeprefix("The ")  # the model takes the article in, or not
                 if e.label in EXAMPLE_TEMPLATES and len(name.split()) >= 2 - (e.label != "PERSON"):
                     counts[name] += 1
                     kinds.setdefault(name, e.label)
+                    articled[name] += name != written or text[: e.start].split()[-1:] in (["the"], ["The"])
         ranked = sorted(counts, key=lambda name: (-counts[name], name))
         by_kind = [[name for name in ranked if kinds[name] == kind] for kind in EXAMPLE_TEMPLATES]
         mixed = [name for group in itertools.zip_longest(*by_kind) for name in group if name]  # kinds take turns
         out: list[str] = []
         for name in mixed[: 4 * n]:
-            question = EXAMPLE_TEMPLATES[kinds[name]].format(name)
+            written = f"the {name}" if 2 * articled[name] > counts[name] else name  # as the articles name it
+            question = EXAMPLE_TEMPLATES[kinds[name]].format(written)
             answer = self.ask(question, offline=True)
             quote = answer.citations[0].quote if answer.citations else ""
             if answer.confidence >= EXAMPLE_CONFIDENCE and quote and describes(parse(quote), name, kinds[name]):

@@ -81,6 +81,10 @@ def test_example_questions_are_stable_grammatical_and_answered(seed_qa: Briefing
         answer = seed_qa.ask(q, offline=True)
         name = q.removeprefix("Who is ").removeprefix("What is reported about ").removesuffix("?")
         assert not answer.abstained and name.lower() in answer.citations[0].quote.lower()
+        texts = " ".join(seed_qa.article_text(a.id) for a in seed_qa.articles())
+        bare = name.removeprefix("the ")
+        if texts.count(f"the {bare}") * 2 > texts.count(bare):  # named with its article, as the text does
+            assert name == f"the {bare}", q
 
 
 def test_a_sentence_describes_a_person_by_a_title_and_a_place_as_an_actor() -> None:

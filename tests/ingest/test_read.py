@@ -238,7 +238,9 @@ def test_a_derived_title_is_marked_and_kept_out_of_what_bm25_searches() -> None:
     from rag.index.store import _lexical_row
 
     bare = build_article("a.txt", "Ferries resumed on Tuesday after the storm. Crews cleared the port.\n", "text")
-    headed = build_article("b.md", "# Port of Dover reopens after the storm\n\nFerries resumed on Tuesday after the storm.\n", "markdown")
+    headed = build_article(
+        "b.md", "# Port of Dover reopens after the storm\n\nFerries resumed on Tuesday after the storm.\n", "markdown"
+    )
     assert bare.title_derived and bare.title == "Ferries resumed on Tuesday after the storm."
     assert not headed.title_derived and headed.title == "Port of Dover reopens after the storm"
     meta = {"article_id": "a", "title": bare.title, "title_derived": True}
