@@ -139,7 +139,7 @@ def _flush(
     store.write_articles(writes)
     for k, (p, w) in enumerate(zip(pending, writes)):
         later = {o.info.id for o in writes[k + 1 :]}  # linked from their side, as they would be one by one
-        links = [(o, cos) for o, cos in _duplicates(p.article, w, store, settings) if o not in later]
+        links = [(o, cos) for o, cos in _duplicates(w, store, settings) if o not in later]
         if links:
             store.link_duplicates(w.info.id, [other for other, _ in links])
         report = replace(
@@ -182,17 +182,17 @@ def _under_any(source: str, roots: list[str]) -> bool:
     return False
 
 
-def _duplicates(article: Article, write: ArticleWrite, store: Store, settings: Settings) -> list[tuple[str, float]]:
+def _duplicates(write: ArticleWrite, store: Store, settings: Settings) -> list[tuple[str, float]]:
     """Other articles with the same text, or on the same topic (article vectors' cosine ≥
     `near_duplicate`) that report the same facts (Jaccard of their numbers and names ≥
     `near_duplicate_facts`): two write-ups of one study, not two stories on one subject. The
     neighbours come from Chroma's ANN over article vectors, with the facts stored at their write."""
     out = []
     for near in store.nearest_articles(write.article_vector, k=6):
-        if near.info.id == article.id:
+        if near.info.id == write.info.id:
             continue
-        if near.info.content_hash == article.content_hash:
+        if near.info.content_hash == write.info.content_hash:
             out.append((near.info.id, 1.0))
-        elif same_story(near.cosine, set(write.facts), set(near.facts), min_cosine=settings.near_duplicate, min_shared=settings.near_duplicate_facts):
+        elif same_story(near.cosine, write.facts, near.facts, min_cosine=settings.near_duplicate, min_shared=settings.near_duplicate_facts):
             out.append((near.info.id, round(near.cosine, 4)))
     return out

@@ -466,7 +466,7 @@ class Store:
         if not got["ids"]:
             return
         found = list(got["ids"])
-        pages = [found[i : i + self.page] for i in range(0, len(found), self.page)]
+        pages = list(_parts(found, self.page))
         for part in pages:
             self._articles.update(ids=part, metadatas=[{"removed": True}] * len(part))
         for part in pages:

@@ -7,11 +7,14 @@ reads text.
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 
 from rag.vocab import MULTIWORD_NAME, quantities, stopwords
 
 
-def same_story(cosine: float, mine: set[str], theirs: set[str], *, min_cosine: float, min_shared: float) -> bool:
+def same_story(
+    cosine: float, mine: AbstractSet[str], theirs: AbstractSet[str], *, min_cosine: float, min_shared: float
+) -> bool:
     """Close article vectors (cosine ≥ `min_cosine`) **and** shared facts (Jaccard ≥ `min_shared`)."""
     shared = len(mine & theirs) / max(len(mine | theirs), 1)
     return cosine >= min_cosine and shared >= min_shared
