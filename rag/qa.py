@@ -128,7 +128,7 @@ class BriefingQA:
         """Open an existing index (`IndexNotFoundError` if there is none)."""
         settings = kwargs.pop("settings", None) or Settings.from_env()
         qa = cls(settings.with_(index_dir=Path(index_dir)), **kwargs)
-        qa.articles()  # opens the index: IndexNotFoundError now, not on first use
+        qa._read(lambda corpus: corpus.empty)  # opens the index: IndexNotFoundError now, not on first use
         return qa
 
     # components ------------------------------------------------------------------------------

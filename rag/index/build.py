@@ -60,7 +60,7 @@ def ingest_paths(
     # collection), and any removal a crash cut short
     state = store.article_state(sorted({article_id(f) for f in files}))
     finished = False  # an interrupted removal or replacement finished here
-    if interrupted := sorted(store.article_state(where={"removed": True})):
+    if interrupted := store.interrupted_removals():
         store.remove_articles(interrupted)
         finished = True
     if sync:

@@ -159,10 +159,16 @@ class LexicalIndex:
         if date_to:
             where.append("c.date <= ?")
             params.append(date_to)
-        sql = (
-            "SELECT c.id, c.article_id, c.version, bm25(fts) FROM fts JOIN chunks c ON c.rowid = fts.rowid "
-            f"WHERE {' AND '.join(where)} ORDER BY bm25(fts) LIMIT ?"
-        )
+        if len(where) == 1:  # no filter: rank in the FTS table alone, then join the k best rows
+            sql = (
+                "SELECT c.id, c.article_id, c.version, f.score FROM (SELECT rowid, bm25(fts) AS score FROM fts "
+                "WHERE fts MATCH ? ORDER BY score LIMIT ?) f JOIN chunks c ON c.rowid = f.rowid ORDER BY f.score"
+            )  # joining every matching row before the sort took half the query's time at 100k rows
+        else:
+            sql = (
+                "SELECT c.id, c.article_id, c.version, bm25(fts) FROM fts JOIN chunks c ON c.rowid = fts.rowid "
+                f"WHERE {' AND '.join(where)} ORDER BY bm25(fts) LIMIT ?"
+            )
         with self._lock:
             got = self._db.execute(sql, [*params, k]).fetchall()
         return [Hit(i, a, v, -float(s)) for i, a, v, s in got]

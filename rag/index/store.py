@@ -224,20 +224,40 @@ class Store:
     def generation(self) -> str:
         """A token that every committed write changes (kept in the articles collection's metadata,
         so processes sharing a local folder or a Chroma server all see it)."""
+        return str(self._meta().get("generation", ""))
+
+    def _meta(self) -> dict[str, Any]:
+        """The articles collection's metadata, as stored now (not as this process opened it)."""
         try:
-            meta = self._client.get_collection(self._names["articles"], embedding_function=None).metadata or {}
+            return dict(self._client.get_collection(self._names["articles"], embedding_function=None).metadata or {})
         except Exception as e:  # noqa: BLE001 - a collection dropped by `ingest --rebuild` elsewhere
             raise IndexChangedError(
                 f"The index at {_where(self.settings)} changed while it was read ({e}); ask again."
             ) from e
-        return str(meta.get("generation", ""))
+
+    def _set_meta(self, **changes: Any) -> None:
+        meta = self._meta()
+        meta.update(embed_model=self.model_id, schema=SCHEMA, **changes)
+        self._articles.modify(metadata=meta)
 
     def bump(self) -> str:
         """Record that the index changed; returns the new token."""
         token = uuid.uuid4().hex
-        self._articles.modify(metadata={"embed_model": self.model_id, "schema": SCHEMA, "generation": token})
+        self._set_meta(generation=token)
         self.lexicon().set_generation(token)  # a crash before this line: the next reader rebuilds it
         return token
+
+    def interrupted_removals(self) -> list[str]:
+        """The articles whose removal a crash cut short. The records are searched only when the
+        index says a removal may be unfinished: `remove_articles` sets that flag before it marks
+        any record and clears it when it is done (a filtered read of every record took 0.3–0.5 s
+        at 15k articles, on every ingest). An index written before the flag existed is searched once."""
+        if not self._meta().get("removing", 1):
+            return []
+        found = sorted(self.article_state(where={"removed": True}))
+        if not found:
+            self._set_meta(removing=0)
+        return found
 
     @contextlib.contextmanager
     def write_lock(self, wait: float = 600.0) -> Iterator[None]:
@@ -467,6 +487,7 @@ class Store:
             return
         found = list(got["ids"])
         pages = list(_parts(found, self.page))
+        self._set_meta(removing=1)  # before any mark: `interrupted_removals` looks for marks while it is set
         for part in pages:
             self._articles.update(ids=part, metadatas=[{"removed": True}] * len(part))
         for part in pages:
@@ -486,6 +507,7 @@ class Store:
             )
         for part in pages:
             self._articles.delete(ids=part)
+        self._set_meta(removing=0)
 
     def link_duplicates(self, article_id: str, others: Sequence[str]) -> None:
         """Record `others` as duplicates of `article_id`, and the reverse links too."""

@@ -7,8 +7,8 @@ dense query goes to the Chroma collection llama-index's layout was written to). 
 
 Neither index is held in memory: the dense one is Chroma's, the lexical one an FTS5 table the
 ingest updates per article; a retrieved chunk is fetched from the store by id. The `Corpus`
-keeps the article table (read once per generation of the index, until `refresh()`) and the IDF
-of the terms it has looked up. The term statistics that answer-sentence scoring uses
+keeps the records of the articles it has retrieved from and the IDF of the terms it has looked
+up, both until `refresh()` (a new generation of the index). The term statistics that answer-sentence scoring uses
 (`Corpus.idf`) are the lexical index's own document frequencies, and `Terms` splits,
 lower-cases and stems text exactly as that index does, so BM25 and the scoring agree on what a
 term is.
@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from rag.index.store import ChunkRecord, Store, date_key, record_to_chunk, unpack_vectors
+from rag.index.lexical import Hit
+from rag.index.store import Store, date_key, record_to_chunk, unpack_vectors
 from rag.index.terms import Terms
 from rag.types import ArticleInfo, Filters, Passage
 
@@ -36,29 +37,43 @@ class Corpus:
         self.candidates = candidates  # BM25 hits per question
         self.terms = Terms()
         self._idf: dict[str, float] = {}  # IDF of the terms looked up since the last refresh
+        self._infos: dict[str, ArticleInfo | None] = {}  # records read since then (None: not visible)
 
     def refresh(self) -> None:
         for name in ("articles", "_documents", "_mean_idf"):
             self.__dict__.pop(name, None)
         self._idf = {}
+        self._infos = {}
 
     @property
     def empty(self) -> bool:
-        return not self.articles
+        return not self._documents
+
+    def infos(self, ids: list[str]) -> dict[str, ArticleInfo]:
+        """The records of the articles `ids` that readers see, read from the store once per
+        generation of the index: a question reads the records of the articles it retrieved,
+        never the whole table (14,865 records took seconds to read at 100k chunks)."""
+        missing = [i for i in dict.fromkeys(ids) if i not in self._infos]
+        if missing:
+            found = self.store.article_infos(missing)
+            self._infos.update({i: found.get(i) for i in missing})
+        return {i: info for i in ids if (info := self._infos[i]) is not None}
 
     def visible(self, meta: dict[str, Any]) -> bool:
         """A chunk is read only while its article is indexed and the chunk is of the version the
         article record names (the record is switched last when an article is rewritten)."""
-        info = self.articles.get(meta.get("article_id", ""))
+        article_id = meta.get("article_id", "")
+        info = self.infos([article_id]).get(article_id)
         return info is not None and meta.get("version", "") == info.version
 
     @cached_property
     def articles(self) -> dict[str, ArticleInfo]:
+        """Every article readers see (for listing them; answering reads only `infos`)."""
         return self.store.articles()
 
-    def lexical(self, question: str, filters: Filters, k: int) -> list[tuple[ChunkRecord, float]]:
-        """The `k` best chunks for `question` by BM25 that readers may see, as (chunk record,
-        score); the records are fetched from the store by id."""
+    def lexical(self, question: str, filters: Filters, k: int) -> list[Hit]:
+        """The `k` best chunks for `question` by BM25 that readers may see (ids and scores: the
+        caller fetches the records of those it keeps)."""
         lexicon = self.store.lexicon()
         hits = lexicon.search(
             question,
@@ -67,9 +82,8 @@ class Corpus:
             date_from=date_key(filters.date_from),
             date_to=date_key(filters.date_to),
         )
-        hits = [h for h in hits if self.visible({"article_id": h.article_id, "version": h.version})]
-        records = self.store.chunk_records([h.id for h in hits])
-        return [(records[h.id], h.score) for h in hits if h.id in records]
+        self.infos([h.article_id for h in hits])  # one read for all of them
+        return [h for h in hits if self.visible({"article_id": h.article_id, "version": h.version})]
 
     @cached_property
     def _documents(self) -> int:
@@ -129,25 +143,31 @@ def retrieve(
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     if corpus.empty:
         return []
-    dense = corpus.store.dense(query_vector, candidates, filters) if mode != "lexical" else []
-    lexical = corpus.lexical(question, filters, candidates) if mode != "dense" else []
-    lexical = [(record, score) for record, score in lexical if score > 0]
+    dense: list[tuple[Any, float]] = corpus.store.dense(query_vector, candidates, filters) if mode != "lexical" else []
+    lexical: list[tuple[Any, float]] = []
+    if mode != "dense":
+        lexical = [(hit, hit.score) for hit in corpus.lexical(question, filters, candidates) if hit.score > 0]
     cosines = {record.id: cosine for record, cosine in dense}
-    fused = fuse([dense, lexical], [0.5, 0.5]) if mode == "hybrid" else dense or lexical
+    fused = (fuse([dense, lexical], [0.5, 0.5]) if mode == "hybrid" else dense or lexical)[:top_k]
+    # only the kept BM25 hits that dense retrieval did not bring are read, in one call
+    fetched = corpus.store.chunk_records([hit.id for hit, _ in fused if isinstance(hit, Hit)])
+    records = [(fetched.get(hit.id) if isinstance(hit, Hit) else hit, score) for hit, score in fused]
+    records = [(record, score) for record, score in records if record is not None]
+    infos = corpus.infos([record.metadata.get("article_id", "") for record, _ in records])  # one read for all
+    kept = [(record, score) for record, score in records if corpus.visible(record.metadata)]
     return [
         Passage(
             chunk=record_to_chunk(record),
-            article=corpus.articles[record.metadata["article_id"]],
+            article=infos[record.metadata["article_id"]],
             score=float(score),
             dense=float(cosines.get(record.id, 0.0)),
             sentence_vectors=tuple(unpack_vectors(record.metadata.get("vectors") or "")),
         )
-        for record, score in fused[:top_k]
-        if corpus.visible(record.metadata)
+        for record, score in kept
     ]
 
 
-def fuse(results: list[list[tuple[ChunkRecord, float]]], weights: list[float]) -> list[tuple[ChunkRecord, float]]:
+def fuse(results: list[list[tuple[Any, float]]], weights: list[float]) -> list[tuple[Any, float]]:
     """Distribution-based score fusion: each retriever's scores rescaled so that its mean ± 3
     standard deviations spans [0, 1], times its weight, then summed per chunk; best first.
 
@@ -155,8 +175,10 @@ def fuse(results: list[list[tuple[ChunkRecord, float]]], weights: list[float]) -
     against 0.757 with reciprocal-rank fusion, which throws away how far ahead a clear BM25
     winner is. This is the formula of llama-index's `QueryFusionRetriever` in its
     `DIST_BASED_SCORE` mode (the figures above were measured with it), written out here so that
-    answering a question does not import llama-index (about 2 s of a new process's start)."""
-    total: dict[str, tuple[ChunkRecord, float]] = {}
+    answering a question does not import llama-index (about 2 s of a new process's start).
+    The hits are anything with an `id` (chunk records, BM25 hits); a chunk both retrievers found
+    keeps the first list's hit."""
+    total: dict[str, tuple[Any, float]] = {}
     for hits, weight in zip(results, weights):
         if not hits:
             continue
@@ -166,6 +188,6 @@ def fuse(results: list[list[tuple[ChunkRecord, float]]], weights: list[float]) -
         lo, hi = mean - 3 * spread, mean + 3 * spread
         for record, score in hits:
             scaled = (1.0 if hi > 0 else 0.0) if hi == lo else (score - lo) / (hi - lo)
-            before = total.get(record.id, (record, 0.0))[1]
-            total[record.id] = (record, before + weight * scaled)
+            first, before = total.get(record.id, (record, 0.0))
+            total[record.id] = (first, before + weight * scaled)
     return sorted(total.values(), key=lambda hit: -hit[1])

@@ -108,3 +108,48 @@ def test_kill_at_every_write_step_of_a_replacement(tmp_path: Path, monkeypatch: 
     else:
         raise AssertionError("the ingest never ran to the end")
     assert kill_at >= 6 and seen == {OLD, NEW}  # kills fell both before and after the switch
+
+
+def test_a_removal_cut_short_is_finished_by_the_next_ingest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A removal that fails after marking its records leaves the index flagged; the next ingest
+    (of another file) finds the marked record and finishes the removal. Once nothing is pending,
+    the flag is clear and an ingest reads only its own files' records."""
+    from rag.index.lexical import LexicalIndex
+    from rag.index.store import Store
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "dover.txt").write_text(OLD, encoding="utf-8")
+    (tmp_path / "corpus" / "other.txt").write_text("Wheat prices fell 3% on Friday in Kansas.\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    qa = BriefingQA(
+        Settings(index_dir=tmp_path / "index"), embedder=HashEmbedding()
+    )  # absolute: Chroma caches clients by path
+    qa.ingest(["corpus"])
+    dover = next(a.id for a in qa.articles() if a.source.endswith("dover.txt"))
+
+    def crash(self: LexicalIndex, ids: object) -> None:
+        raise RuntimeError("killed mid-removal")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(LexicalIndex, "remove_articles", crash)
+        with pytest.raises(RuntimeError, match="mid-removal"):
+            qa.remove(["corpus/dover.txt"])
+    assert dover not in {a.id for a in qa.articles()}  # marked: readers no longer see it
+    store = qa._index.store
+    assert store._meta()["removing"] == 1 and store.interrupted_removals() == [dover]
+
+    (tmp_path / "late.txt").write_text("Rail strikes ended on Monday in Lyon.\n", encoding="utf-8")
+    qa.ingest(["late.txt"])
+    store = qa._index.store
+    assert store._meta()["removing"] == 0 and store.interrupted_removals() == []
+    assert len(qa.articles()) == 2 and dover not in {a.id for a in qa.articles()}
+    assert store._articles.get(ids=[dover])["ids"] == []  # the record is gone, not only marked
+    assert all(m["article_id"] != dover for m in store._chunks.get(include=["metadatas"])["metadatas"])
+
+    searched: list[dict] = []
+    original = Store.article_state
+    monkeypatch.setattr(
+        Store, "article_state", lambda self, ids=None, **kw: searched.append(kw) or original(self, ids, **kw)
+    )
+    qa.ingest(["late.txt"])
+    assert searched and all("where" not in kw for kw in searched)  # no search of every record for marks
