@@ -1,6 +1,13 @@
 """Scale benchmark: corpora of N chunks built from the vendored SQuAD text, through the public API.
 
-    python -m bench.scale [--chunks 1000 10000] [--server]
+    python -m bench.scale [--chunks 1000 10000] [--server | --also-server] [--keep DIR] [--skip-entities]
+    python -m bench.scale --probe DIR [--also-server]
+
+`--keep DIR` builds in DIR (one size) and leaves it there; `--probe DIR` runs only the probes
+below on an index kept that way (a 100k build takes 40–80 minutes, its probes one).
+`--skip-entities` ingests without spaCy's entity pass (answers then have no entities to type-
+match, but what opening, retrieving and writing cost is the same): the row says so, and its
+ingest figures are not those of a real ingest.
 
 For each size it writes articles made of SQuAD paragraphs (each article a different draw and
 order of paragraphs under its own headline, so no two are the same text), ingests them with
@@ -195,6 +202,37 @@ def measure(chunks: int, work: Path, server: bool, also_server: bool = False) ->
     return rows
 
 
+def measure_kept(work: Path, also_server: bool) -> list[dict[str, Any]]:
+    """The probes alone, on the index a `--keep` run left in `work` (its ingest figures were
+    printed then)."""
+    from rag.index.lexical import LexicalIndex
+    from rag.index.terms import Terms
+
+    settings = Settings(index_dir=work / "index")
+    lexicon = LexicalIndex(lexicon_path(settings), Terms())
+    chunks = lexicon.count()
+    lexicon.close()
+    if not chunks:
+        raise SystemExit(f"no index to probe in {work}: build one with --keep {work}")
+    # new articles each probe (the last probe's are indexed now): a folder and a draw of their own
+    extra = write_corpus(work / f"extra-{chunks}", 40, seed=chunks)[:6]  # medians of three
+    half = len(extra) // 2 if also_server else len(extra)
+    rows = [
+        {"chunks": chunks, "mode": "local", "disk_mb": disk_mb(settings.index_dir)}
+        | probe(settings, chunks, extra[:half])
+    ]
+    if also_server:
+        proc, port = start_chroma(settings.index_dir)
+        try:
+            remote = settings.with_(chroma_host="127.0.0.1", chroma_port=port)
+            shutil.copy(lexicon_path(settings), lexicon_path(remote))
+            rows.append(rows[0] | {"mode": "server (same collections)"} | probe(remote, chunks, extra[half:]))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    return rows
+
+
 def probe(settings: Settings, chunks: int, extra: list[Path]) -> dict[str, Any]:
     """Cold start (a new process that opens the index and answers once), then a second new
     process's warm figures (`child_probe`)."""
@@ -287,16 +325,30 @@ def main() -> None:
         action="store_true",
         help="then serve the locally built collections by `chroma run` and probe again",
     )
+    ap.add_argument("--keep", type=Path, help="build in this folder (one size) and keep it")
+    ap.add_argument("--probe", type=Path, help="only probe the index kept in this folder by --keep")
+    ap.add_argument("--skip-entities", action="store_true", help="ingest without the entity pass")
     args = ap.parse_args()
+    if args.keep and len(args.chunks) != 1:
+        ap.error("--keep takes one size")
+    if args.skip_entities:
+        import rag.index.build
+
+        rag.index.build.annotate = lambda chunks: list(chunks)  # this process's ingests only
     rows = []
-    for n in args.chunks:
-        work = Path(tempfile.mkdtemp(prefix=f"scale-{n}-"))
+    if args.probe:
+        for row in measure_kept(args.probe, args.also_server):
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    for n in [] if args.probe else args.chunks:
+        work = args.keep or Path(tempfile.mkdtemp(prefix=f"scale-{n}-"))
         try:
             for row in measure(n, work, args.server, args.also_server):
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+                rows.append(row | {"entities": not args.skip_entities})
+                print(json.dumps(rows[-1]), flush=True)
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            if not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
     print(
         "\nscale (ask and bare Chroma query over the same 100 SQuAD questions; warm figures from a second new process)"
     )
@@ -304,8 +356,9 @@ def main() -> None:
             "bare p50/p95", "1-article s (embed)", "RSS after")  # fmt: skip
     print(" | ".join(head))
     for r in rows:
+        built = f"{r['ingest_chunks_per_s']:.0f} | {r['linearity']:.2f}" if "linearity" in r else "– | –"
         print(
-            f"{r['chunks']:,} | {r['mode']} | {r['ingest_chunks_per_s']:.0f} | {r['linearity']:.2f} | {r['disk_mb']:.0f} | "
+            f"{r['chunks']:,} | {r['mode']} | {built} | {r['disk_mb']:.0f} | "
             f"{r['cold_start_s']:.2f} | {r['cold_rss_mb']:.0f} ({r['cold_peak_rss_mb']:.0f}) MB | {r['ask_p50_ms']:.0f}/{r['ask_p95_ms']:.0f} ms | "
             f"{r['bare_chroma_p50_ms']:.1f}/{r['bare_chroma_p95_ms']:.1f} ms | "
             f"{r['one_article_ingest_s']:.2f} ({r['one_article_embed_s']:.2f}) | {r['long_lived_rss_mb']:.0f} MB"
