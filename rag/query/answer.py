@@ -147,7 +147,8 @@ def score_sentences(
     question = understanding.read.text
     wanted = bound(question)  # a question about a maximum or a minimum asks for an amount
     bound_terms = set(corpus.terms(" ".join(bound_words(question))))
-    q_terms = set(corpus.terms(question))
+    q_order = corpus.terms(question)
+    q_terms = set(q_order)
     names = corpus.terms.names(question)
     q_words = {w.lower() for w in re.findall(r"\w+", question)}
     weight = {t: corpus.idf_of(t, name=t in names) for t in q_terms}
@@ -184,9 +185,10 @@ def score_sentences(
         return (f"{read.form} {read.counted}",)
 
     def candidate(
-        passage: Passage, rank: int, sentence: Sentence, dense: float, own: set[str], around: set[str]
+        passage: Passage, rank: int, sentence: Sentence, dense: float, order: list[str], own: set[str], around: set[str]
     ) -> Candidate:
-        """A sentence with its features; `own` and `around` are its terms and its context's."""
+        """A sentence with its features; `order` is its text's terms in order, `own` and `around`
+        the terms it states and its context's."""
         span = best_span(sentence, understanding, q_words, wanted) if expects > 0 or wanted else None
         if wanted and span and span.label in NUMERIC and span_bound(span, sentence.text) == wanted:
             own, around = own | bound_terms, around | bound_terms  # "up to" states the maximum
@@ -197,7 +199,6 @@ def score_sentences(
         kind_feature = fitted * (2.0 * (span.fit if span else 0.0) - 1.0)  # a fitting entity, or one missing
         near = 1.0 / (1 + span.gap) if span else 0.0
         named = len(names & own) / len(names) if names else 1.0
-        order = corpus.terms(sentence.text)
         features = np.array(
             [
                 dense, coverage(own), coverage(around), named, kind_feature, near, 1.0 / (1 + rank),
@@ -209,7 +210,6 @@ def score_sentences(
         return Candidate(passage, sentence, features, probability, span, unmet(around, span), ranking)
 
     top_score = max((p.score for p in passages), default=0.0)
-    q_order = corpus.terms(question)
     q_pairs = set(zip(q_order, q_order[1:]))
     out = []
     for rank, passage in enumerate(passages):
@@ -218,9 +218,9 @@ def score_sentences(
         for k, sentence in enumerate(sents):
             vector = sentence_vectors.get(f"{passage.chunk.id}.{k}")
             dense = float(vector @ query_vector) if vector is not None else passage.dense
-            own = set(corpus.terms(sentence.text))
+            order = corpus.terms(sentence.text)
             around = set(corpus.terms(" ".join(s.text for s in sents[max(k - 1, 0) : k + 2]))) | title_terms
-            out.append(candidate(passage, rank, sentence, dense, own, around))
+            out.append(candidate(passage, rank, sentence, dense, order, set(order), around))
     seen: set[str] = set()
     for rank, passage in enumerate(passages):  # each article's byline, scored as what it states
         article = passage.article
@@ -232,7 +232,8 @@ def score_sentences(
             continue
         sentence = Sentence(article.byline.start, article.byline.end, article.byline.text, article.byline.entities)
         own = set(corpus.terms(byline_statement(article.title, article.author, article.date, article.outlet)))
-        out.append(candidate(passage, rank, sentence, float(vector @ query_vector), own, own))
+        dense = float(vector @ query_vector)
+        out.append(candidate(passage, rank, sentence, dense, corpus.terms(sentence.text), own, own))
     return sorted(out, key=lambda c: -c.score)
 
 
