@@ -188,18 +188,22 @@ def measure(chunks: int, work: Path, server: bool, also_server: bool = False) ->
             proc.terminate()
             proc.wait(timeout=30)
     if also_server and not server:
-        proc, port = start_chroma(settings.index_dir)
-        try:
-            remote = settings.with_(chroma_host="127.0.0.1", chroma_port=port)
-            # the lexical index is a cache kept per server address; the collections and their
-            # generation token are the ones just built, so the local one is that server's too
-            shutil.copy(lexicon_path(settings), lexicon_path(remote))
-            rows.append(built | {"mode": "server (same collections)"} | probe(remote, chunks, extra[len(extra) // 2 :]))
-            rows[-1]["disk_mb"] = rows[0]["disk_mb"]
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+        rows.append(rows[0] | probe_served(settings, chunks, extra[len(extra) // 2 :]))
     return rows
+
+
+def probe_served(settings: Settings, chunks: int, extra: list[Path]) -> dict[str, Any]:
+    """`probe` through a `chroma run` serving the local index folder of `settings`."""
+    proc, port = start_chroma(settings.index_dir)
+    try:
+        remote = settings.with_(chroma_host="127.0.0.1", chroma_port=port)
+        # the lexical index is a cache kept per server address; the collections and their
+        # generation token are the local ones, so the local lexicon is that server's too
+        shutil.copy(lexicon_path(settings), lexicon_path(remote))
+        return {"mode": "server (same collections)"} | probe(remote, chunks, extra)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def measure_kept(work: Path, also_server: bool) -> list[dict[str, Any]]:
@@ -222,14 +226,7 @@ def measure_kept(work: Path, also_server: bool) -> list[dict[str, Any]]:
         | probe(settings, chunks, extra[:half])
     ]
     if also_server:
-        proc, port = start_chroma(settings.index_dir)
-        try:
-            remote = settings.with_(chroma_host="127.0.0.1", chroma_port=port)
-            shutil.copy(lexicon_path(settings), lexicon_path(remote))
-            rows.append(rows[0] | {"mode": "server (same collections)"} | probe(remote, chunks, extra[half:]))
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+        rows.append(rows[0] | probe_served(settings, chunks, extra[half:]))
     return rows
 
 
