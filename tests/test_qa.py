@@ -77,11 +77,11 @@ def test_example_questions_are_stable_grammatical_and_answered(seed_qa: Briefing
     assert first == again and 2 <= len(first) <= 4  # the same corpus, the same examples
     assert any(q.startswith("Who is ") for q in first) and any(q.startswith("What is reported about ") for q in first)
     assert not any("Korean?" in q for q in first)  # names of people, organisations and places, not adjectives
+    texts = " ".join(seed_qa.article_text(a.id) for a in seed_qa.articles())
     for q in first:
         answer = seed_qa.ask(q, offline=True)
         name = q.removeprefix("Who is ").removeprefix("What is reported about ").removesuffix("?")
         assert not answer.abstained and name.lower() in answer.citations[0].quote.lower()
-        texts = " ".join(seed_qa.article_text(a.id) for a in seed_qa.articles())
         bare = name.removeprefix("the ")
         if texts.count(f"the {bare}") * 2 > texts.count(bare):  # named with its article, as the text does
             assert name == f"the {bare}", q

@@ -121,9 +121,8 @@ def test_a_removal_cut_short_is_finished_by_the_next_ingest(tmp_path: Path, monk
     (tmp_path / "corpus" / "dover.txt").write_text(OLD, encoding="utf-8")
     (tmp_path / "corpus" / "other.txt").write_text("Wheat prices fell 3% on Friday in Kansas.\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    qa = BriefingQA(
-        Settings(index_dir=tmp_path / "index"), embedder=HashEmbedding()
-    )  # absolute: Chroma caches clients by path
+    # an absolute index path: Chroma caches its clients by path, and other tests use "index" too
+    qa = BriefingQA(Settings(index_dir=tmp_path / "index"), embedder=HashEmbedding())
     qa.ingest(["corpus"])
     dover = next(a.id for a in qa.articles() if a.source.endswith("dover.txt"))
 
