@@ -91,7 +91,7 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
         return [a.source for a in qa.articles()]
 
     def render(answer: Answer) -> str:
-        infos = {a.id: a for a in qa.articles()}
+        infos = qa.article_infos([c.article_id for c in answer.citations])
         return answer_html(answer, qa.article_text, infos.get)
 
     def respond(message: str, history: list[dict[str, Any]], session: str, mode: str, top_k: float,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -242,7 +242,17 @@ class BriefingQA:
             return remove_paths(given, corpus.store)
 
     def articles(self) -> list[ArticleInfo]:
+        """Every indexed article, by source (reads the whole article table: for listing them)."""
         return self._read(lambda corpus: sorted(corpus.articles.values(), key=lambda a: a.source))
+
+    def article_infos(self, ids: Sequence[str]) -> dict[str, ArticleInfo]:
+        """The records of the indexed articles among `ids` (what rendering an answer needs; read
+        once per generation of the index, never the whole table)."""
+        return self._read(lambda corpus: corpus.infos(list(ids)))
+
+    def article_count(self) -> int:
+        """How many articles are indexed, without reading their records."""
+        return self._read(lambda corpus: corpus.store.article_count())
 
     def article_text(self, article_id: str) -> str:
         """The original text of an indexed article (what citation offsets point into)."""

@@ -330,6 +330,15 @@ class Store:
             got = read_all(self._articles, ["metadatas"], page=self.page)
         return {i: _info(i, m) for i, m in zip(got["ids"], got["metadatas"]) if not m.get("removed")}
 
+    def article_count(self) -> int:
+        """How many articles readers see, counted without reading the records (the marked records
+        of an unfinished removal are read and left out only while the index says one may be)."""
+        with _chroma_errors(self.settings):
+            total = self._articles.count()
+            if self._meta().get("removing", 1):
+                total -= len(self.article_state(where={"removed": True}))
+        return total
+
     def article_infos(self, ids: Sequence[str]) -> dict[str, ArticleInfo]:
         """The records of the articles `ids` that readers see (missing ids are left out)."""
         if not ids:

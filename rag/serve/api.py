@@ -104,7 +104,7 @@ def create_app(qa: BriefingQA, *, auth: tuple[str, str] | None = None) -> FastAP
 
     @api.get("/health")
     def health() -> dict[str, Any]:
-        return {"status": "ok", "articles": len(qa.articles())}
+        return {"status": "ok", "articles": qa.article_count()}
 
     @api.post("/ask")
     def ask(req: AskRequest) -> dict[str, Any]:

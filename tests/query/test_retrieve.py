@@ -60,3 +60,6 @@ def test_answering_reads_only_the_records_of_the_articles_it_retrieved(
     answer = qa.ask("What was the minimum arms estimate?", top_k=2)
     assert answer.passages and all(p.article.source.startswith("seeds/") for p in answer.passages)
     assert sum(len(ids) for ids in fetched) <= 2  # at most the kept passages, never all 20 BM25 hits
+    cited = {c.article_id for c in answer.citations}
+    assert cited and set(qa.article_infos(sorted(cited))) == cited  # what the UI renders an answer with
+    assert qa.article_count() == 2  # what /health reports

@@ -88,6 +88,8 @@ def test_api_auth(seed_qa: BriefingQA) -> None:
     token = base64.b64encode(b"ann:s3cret").decode()
     ok = client.post("/ask", json={"question": "Who wrote the study?"}, headers={"Authorization": f"Basic {token}"})
     assert ok.status_code == 200
+    health = client.get("/health", headers={"Authorization": f"Basic {token}"})
+    assert health.json() == {"status": "ok", "articles": len(seed_qa.articles())}  # counted, not listed
 
 
 def test_docs_and_schema_need_the_credentials_too(seed_qa: BriefingQA) -> None:
