@@ -1,12 +1,17 @@
-"""The lexical index: BM25 in SQLite FTS5, updated per article, and kept in step with the store."""
+"""The lexical index: BM25 over postings in SQLite, updated per article, and kept in step with the store."""
 
 from __future__ import annotations
 
+import math
+import sqlite3
 from pathlib import Path
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given, settings
 
 from rag import BriefingQA, Filters, Settings
+from rag.index import lexical
 from rag.index.lexical import LexicalIndex, Row
 from rag.index.store import Store, lexicon_path
 from rag.index.terms import Terms
@@ -85,3 +90,90 @@ def test_answering_reads_no_whole_collection(tmp_path: Path, seeds: Path, monkey
     monkeypatch.setattr(Store, "nodes", refuse)
     answer = reopened.ask("How many high-level meetings were there in 2024?")
     assert answer.passages and reopened.retrieve("meetings", filters=Filters(sources=(answer.passages[0].article.source,)))
+
+
+WORDS = ["wheat", "ships", "strait", "prices", "steel", "grain", "rates", "march", "ports", "oats"]
+
+
+def reference_bm25(rows: dict[str, str], question: str, terms: Terms) -> list[tuple[str, float]]:
+    """BM25 as FTS5 computes it (k1 1.2, b 0.75, IDF ln((N − n + 0.5)/(n + 0.5)) floored at 1e-6),
+    written out over the live rows, for the index to be checked against."""
+    docs = {i: terms(text) for i, text in rows.items()}
+    n, average = len(docs), sum(map(len, docs.values())) / max(len(docs), 1)
+    scores: dict[str, float] = {}
+    for term in dict.fromkeys(terms(question)):
+        df = sum(term in d for d in docs.values())
+        if not df:
+            continue
+        idf = max(math.log((n - df + 0.5) / (df + 0.5)), 1e-6)
+        for i, d in docs.items():
+            if tf := d.count(term):
+                scores[i] = scores.get(i, 0.0) + idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * len(d) / average))
+    return sorted(scores.items(), key=lambda x: -x[1])
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["add", "add", "add", "keep", "remove"]),
+            st.integers(0, 5),  # article
+            st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=8), min_size=1, max_size=3),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+def test_bm25_over_merged_segments_is_bm25_over_the_live_rows(tmp_path_factory: pytest.TempPathFactory, steps) -> None:
+    """Whatever the writes (new chunks, rewrites, other versions dropped, articles removed) and
+    however the segments were merged, the ranking is BM25 over the rows that are live now, and
+    merging leaves no more than `FANOUT - 1` segments of a level."""
+    terms = Terms()
+    index = LexicalIndex(tmp_path_factory.mktemp("lex") / "lexical.sqlite3", terms)
+    live: dict[str, tuple[str, str]] = {}  # chunk id → (article, text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lexical, "FANOUT", 2)  # merge often
+        for op, article, texts in steps:
+            a = f"art{article}"
+            if op == "add":
+                rows = [Row(f"{a}#{j}", a, "v", f"{a}.txt", 0, " ".join(words)) for j, words in enumerate(texts)]
+                index.add(rows)
+                live |= {r.id: (a, r.text) for r in rows}
+            elif op == "keep":
+                keep = [f"{a}#0"]
+                index.keep_only(a, keep)
+                live = {i: v for i, v in live.items() if v[0] != a or i in keep}
+            else:
+                index.remove_articles([a])
+                live = {i: v for i, v in live.items() if v[0] != a}
+            for question in ("wheat ships", "steel prices march", "oats"):
+                got = [(h.id, h.score) for h in index.search(question, 50)]
+                want = reference_bm25({i: t for i, (_, t) in live.items()}, question, terms)
+                assert dict(got) == pytest.approx(dict(want)), (question, got, want)
+                assert [s for _, s in got] == sorted((s for _, s in got), reverse=True)
+                top = [h.score for h in index.search(question, 2)]  # no deleted row takes a place
+                assert top == pytest.approx([s for _, s in want[:2]])
+        levels = index._db.execute("SELECT level, count(*) FROM segments GROUP BY level").fetchall()
+        assert all(count < 2 for _, count in levels)
+    assert index.count() == len(live)
+
+
+def test_a_layout_1_index_is_dropped_and_rebuilt_from_the_store(tmp_path: Path) -> None:
+    """The FTS5 layout of earlier versions is replaced on open; the store sees no generation and
+    indexes its chunks again, so questions keep finding them."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("Ship traffic in the strait rose 12% in March.\n", encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index")
+    BriefingQA(settings, embedder=HashEmbedding()).ingest([tmp_path / "docs"])
+    path = lexicon_path(settings)
+    with sqlite3.connect(path) as db:  # what layout 1 left: an FTS5 table over the chunks, and its vocab
+        db.executescript(
+            "DROP TABLE postings; DROP TABLE vocab; UPDATE meta SET value = '1' WHERE key = 'schema';"
+            "CREATE VIRTUAL TABLE fts USING fts5(body, content='chunks', content_rowid='rowid');"
+            "CREATE VIRTUAL TABLE vocab USING fts5vocab(fts, 'row');"
+        )
+    again = BriefingQA(settings, embedder=HashEmbedding())
+    assert [p.article.source for p in again.retrieve("strait traffic", mode="lexical")] == [str(tmp_path / "docs" / "a.txt")]
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+        assert db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'fts'").fetchone() == (0,)
