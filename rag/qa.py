@@ -333,7 +333,7 @@ class BriefingQA:
     ) -> list[Candidate]:
         passages = self._retrieve(corpus, understanding.read.text, vector, filters, top_k)
         vectors = {f"{p.chunk.id}.{k}": v for p in passages for k, v in enumerate(p.sentence_vectors)}
-        vectors |= corpus.store.byline_vectors([p.article.id for p in passages if p.article.byline])
+        vectors |= corpus.byline_vectors([p.article.id for p in passages if p.article.byline])
         similar: dict[str, dict[str, float]] = {}
         if (paraphrases := self.paraphrases) is not None:
             words = {w for p in passages for w in content_words(f"{p.article.title} {p.chunk.text}", names=False)}

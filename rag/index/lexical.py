@@ -14,9 +14,11 @@ same BM25, the same ranks: 3 ms / 4 ms on that corpus).
   as `terms`), joined by spaces. Row ids only grow (`AUTOINCREMENT`): a deleted row's id is
   never given to another chunk.
 - `postings`: per term and **segment**, the rows that hold the term, as one blob of
-  (row id, term count, row length). Every write adds a segment; when `FANOUT` segments of one
-  level exist they are merged into one of the next level (so a term has at most
-  `FANOUT - 1` blobs per level, and a write rewrites O(log n) postings on average).
+  (row id, term count, row length). Every write adds a segment, of the level its size sets
+  (`FANOUT` ** level rows or more); when `FANOUT` segments of one level exist they are merged
+  into one (so a term has at most `FANOUT - 1` blobs per level, and a row is rewritten about
+  log_FANOUT(n) times in all: a one-article write merges a few small segments, and a merge of
+  the largest ones is rare).
 - `dead`: rows deleted since the segment holding them was last merged; a query leaves them
   out, and the merge drops them. When they outnumber a tenth of the live rows, every segment
   is merged into one.
@@ -56,8 +58,7 @@ CREATE TABLE IF NOT EXISTS chunks(
     rowid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, article_id TEXT NOT NULL,
     version TEXT NOT NULL, source TEXT NOT NULL, date INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
-CREATE TABLE IF NOT EXISTS segments(id INTEGER PRIMARY KEY, level INTEGER NOT NULL, low INTEGER NOT NULL,
-    high INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS segments(id INTEGER PRIMARY KEY, level INTEGER NOT NULL, size INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS postings(term TEXT NOT NULL, segment INTEGER NOT NULL, rows BLOB NOT NULL,
     PRIMARY KEY (term, segment)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS vocab(term TEXT PRIMARY KEY, doc INTEGER NOT NULL) WITHOUT ROWID;
@@ -187,7 +188,7 @@ class LexicalIndex:
         self._count(-len(gone), -sum(len(body.split()) for _, body in gone))
 
     def _post(self, rows: list[tuple[int, str]]) -> None:
-        """Write the postings of `rows` (row id, terms) as a new segment of level 0."""
+        """Write the postings of `rows` (row id, terms) as a new segment."""
         if not rows:
             return
         postings: dict[str, list[tuple[int, int, int]]] = {}
@@ -195,8 +196,7 @@ class LexicalIndex:
             terms = body.split()
             for term, tf in Counter(terms).items():
                 postings.setdefault(term, []).append((rowid, min(tf, 65535), min(len(terms), 65535)))
-        segment = self._db.execute("INSERT INTO segments(level, low, high) VALUES (0, ?, ?)",
-                                   (min(r for r, _ in rows), max(r for r, _ in rows))).lastrowid  # fmt: skip
+        segment = self._segment(len(rows))
         self._db.executemany(
             "INSERT INTO postings VALUES (?, ?, ?)",
             [(t, segment, np.array(sorted(p), dtype=_POSTING).tobytes()) for t, p in postings.items()],
@@ -206,6 +206,14 @@ class LexicalIndex:
             [(t, len(p)) for t, p in postings.items()],
         )
         self._count(len(rows), sum(len(body.split()) for _, body in rows))
+
+    def _segment(self, size: int) -> int:
+        """A new segment of `size` rows. Its level is set by its size (`FANOUT` ** level rows or
+        more), so a one-article write and a page of a rebuild start at different levels, and a
+        merge costs what its rows cost."""
+        level = int(math.log(max(size, 1), FANOUT) + 1e-9)
+        got = self._db.execute("INSERT INTO segments(level, size) VALUES (?, ?)", (level, size))
+        return int(got.lastrowid or 0)
 
     def _count(self, documents: int, length: int) -> None:
         n, total = self._stats()
@@ -219,38 +227,32 @@ class LexicalIndex:
         return int(got.get("documents", 0)), int(got.get("length", 0))
 
     def _merge(self) -> None:
-        """Merge `FANOUT` segments of a level into one of the next, while any level has that many;
-        everything into one when dead rows pile up (a large removal)."""
+        """Merge the segments of a level while it has `FANOUT` of them; every segment into one
+        when dead rows pile up (a large removal)."""
         dead = self._db.execute("SELECT count(*) FROM dead").fetchone()[0]
         if dead and dead > _DEAD_SHARE * max(self._stats()[0], 1):
-            top = self._db.execute("SELECT coalesce(max(level), 0) FROM segments").fetchone()[0]
-            self._merge_segments([i for (i,) in self._db.execute("SELECT id FROM segments")], top + 1)
+            self._merge_segments([i for (i,) in self._db.execute("SELECT id FROM segments")])
         while got := self._db.execute(
             "SELECT level FROM segments GROUP BY level HAVING count(*) >= ? ORDER BY level LIMIT 1", (FANOUT,)
         ).fetchone():
-            ids = [i for (i,) in self._db.execute("SELECT id FROM segments WHERE level = ?", got)]
-            self._merge_segments(ids, got[0] + 1)
+            self._merge_segments([i for (i,) in self._db.execute("SELECT id FROM segments WHERE level = ?", got)])
 
-    def _merge_segments(self, ids: list[int], level: int) -> None:
-        """One segment of `level` in place of `ids`, without the dead rows they hold."""
-        if not ids:
+    def _merge_segments(self, ids: list[int]) -> None:
+        """One segment in place of `ids`, without the dead rows they hold (a row's postings are
+        all in the segment its write made, or in the one that segment was merged into)."""
+        if len(ids) < 2 and not self._db.execute("SELECT 1 FROM dead LIMIT 1").fetchone():
             return
         marks = _marks(ids)
-        low, high = self._db.execute(f"SELECT min(low), max(high) FROM segments WHERE id IN ({marks})", ids).fetchone()
-        spans = self._db.execute(f"SELECT low, high FROM segments WHERE id IN ({marks})", ids).fetchall()
-        dead = np.array(
-            [r for (r,) in self._db.execute("SELECT rowid FROM dead WHERE rowid BETWEEN ? AND ?", (low, high))
-             if any(a <= r <= b for a, b in spans)], dtype=np.uint32,
-        )  # fmt: skip
         blobs: dict[str, list[bytes]] = {}
         for term, blob in self._db.execute(f"SELECT term, rows FROM postings WHERE segment IN ({marks})", ids):
             blobs.setdefault(term, []).append(blob)
-        segment = self._db.execute(
-            "INSERT INTO segments(level, low, high) VALUES (?, ?, ?)", (level, low, high)
-        ).lastrowid
+        postings = {t: np.concatenate([np.frombuffer(b, dtype=_POSTING) for b in parts]) for t, parts in blobs.items()}
+        held = np.unique(np.concatenate([p["row"] for p in postings.values()])) if postings else np.zeros(0, np.uint32)
+        dead = np.array([r for (r,) in self._db.execute("SELECT rowid FROM dead")], dtype=np.uint32)
+        dead = dead[np.isin(dead, held)]
+        segment = self._segment(len(held) - len(dead))
         merged = []
-        for term, parts in blobs.items():
-            rows = np.concatenate([np.frombuffer(b, dtype=_POSTING) for b in parts])
+        for term, rows in postings.items():
             if dead.size:
                 rows = rows[~np.isin(rows["row"], dead)]
             if rows.size:

@@ -341,10 +341,20 @@ class Store:
 
     def article_infos(self, ids: Sequence[str]) -> dict[str, ArticleInfo]:
         """The records of the articles `ids` that readers see (missing ids are left out)."""
+        return {i: info for i, (info, _) in self.article_records(ids).items()}
+
+    def article_records(self, ids: Sequence[str]) -> dict[str, tuple[ArticleInfo, np.ndarray | None]]:
+        """The records of the articles `ids` that readers see, each with the vector of its byline
+        statement (None without a byline), in one read by id (missing ids are left out)."""
         if not ids:
             return {}
-        got = read_ids(self._articles, ids, ["metadatas"], page=self.page)
-        return {i: _info(i, m) for i, m in zip(got["ids"], got["metadatas"]) if not m.get("removed")}
+        with _chroma_errors(self.settings):
+            got = read_ids(self._articles, list(dict.fromkeys(ids)), ["metadatas"], page=self.page)
+        return {
+            i: (_info(i, m), next(iter(unpack_vectors(m.get("byline_vector") or "")), None))
+            for i, m in zip(got["ids"], got["metadatas"])
+            if not m.get("removed")
+        }
 
     def article_state(
         self, ids: Sequence[str] | None = None, *, where: dict[str, Any] | None = None
@@ -605,18 +615,6 @@ class Store:
         return {
             f"{i}.{k}": v for i, m in zip(got["ids"], got["metadatas"]) for k, v in enumerate(unpack_vectors(m.get("vectors") or ""))
         }
-
-    def byline_vectors(self, article_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """The vectors of the byline statements of `article_ids`, keyed `byline_id`: one read by id."""
-        if not article_ids:
-            return {}
-        with _chroma_errors(self.settings):
-            got = read_ids(self._articles, list(dict.fromkeys(article_ids)), ["metadatas"], page=self.page)
-        out = {}
-        for i, m in zip(got["ids"], got["metadatas"]):
-            if vecs := unpack_vectors(m.get("byline_vector") or ""):
-                out[byline_id(_info(i, m))] = vecs[0]
-        return out
 
 
 def pack_vectors(vectors: np.ndarray) -> str:

@@ -1,12 +1,12 @@
-"""Hybrid retrieval: dense (Chroma, cosine) + BM25 (SQLite FTS5, `rag.index.lexical`), fused by normalised score.
+"""Hybrid retrieval: dense (Chroma, cosine) + BM25 (postings in SQLite, `rag.index.lexical`), fused by normalised score.
 
 The two result lists are fused by distribution-based score fusion (`fuse`: llama-index's
 `QueryFusionRetriever` formula, written out so that answering does not import llama-index; the
 dense query goes to the Chroma collection llama-index's layout was written to). Metadata filters (sources, date range) go to Chroma as a
 `where` clause and to the lexical index as SQL conditions, so both obey the same filter.
 
-Neither index is held in memory: the dense one is Chroma's, the lexical one an FTS5 table the
-ingest updates per article; a retrieved chunk is fetched from the store by id. The `Corpus`
+Neither index is held in memory: the dense one is Chroma's, the lexical one a SQLite file of
+postings the ingest updates per article; a retrieved chunk is fetched from the store by id. The `Corpus`
 keeps the records of the articles it has retrieved from and the IDF of the terms it has looked
 up, both until `refresh()` (a new generation of the index). The term statistics that answer-sentence scoring uses
 (`Corpus.idf`) are the lexical index's own document frequencies, and `Terms` splits,
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from rag.index.lexical import Hit
-from rag.index.store import Store, date_key, record_to_chunk, unpack_vectors
+from rag.index.store import Store, byline_id, date_key, record_to_chunk, unpack_vectors
 from rag.index.terms import Terms
 from rag.types import ArticleInfo, Filters, Passage
 
@@ -38,12 +38,14 @@ class Corpus:
         self.terms = Terms()
         self._idf: dict[str, float] = {}  # IDF of the terms looked up since the last refresh
         self._infos: dict[str, ArticleInfo | None] = {}  # records read since then (None: not visible)
+        self._bylines: dict[str, np.ndarray] = {}  # their byline statements' vectors, by article id
 
     def refresh(self) -> None:
         for name in ("articles", "_documents", "_mean_idf"):
             self.__dict__.pop(name, None)
         self._idf = {}
         self._infos = {}
+        self._bylines = {}
 
     @property
     def empty(self) -> bool:
@@ -55,9 +57,16 @@ class Corpus:
         never the whole table (14,865 records took seconds to read at 100k chunks)."""
         missing = [i for i in dict.fromkeys(ids) if i not in self._infos]
         if missing:
-            found = self.store.article_infos(missing)
-            self._infos.update({i: found.get(i) for i in missing})
+            found = self.store.article_records(missing)
+            self._infos.update({i: found[i][0] if i in found else None for i in missing})
+            self._bylines.update({i: vector for i, (_, vector) in found.items() if vector is not None})
         return {i: info for i in ids if (info := self._infos[i]) is not None}
+
+    def byline_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """The vectors of the byline statements of the articles `ids`, keyed `byline_id` (read
+        with their records, in the same call)."""
+        infos = self.infos(ids)
+        return {byline_id(info): self._bylines[i] for i, info in infos.items() if i in self._bylines}
 
     def visible(self, meta: dict[str, Any]) -> bool:
         """A chunk is read only while its article is indexed and the chunk is of the version the
@@ -72,8 +81,8 @@ class Corpus:
         return self.store.articles()
 
     def lexical(self, question: str, filters: Filters, k: int) -> list[Hit]:
-        """The `k` best chunks for `question` by BM25 that readers may see (ids and scores: the
-        caller fetches the records of those it keeps)."""
+        """The `k` best chunks for `question` by BM25 (ids and scores: the caller fetches the
+        chunks it keeps, and drops those readers may not see)."""
         lexicon = self.store.lexicon()
         hits = lexicon.search(
             question,
@@ -82,8 +91,7 @@ class Corpus:
             date_from=date_key(filters.date_from),
             date_to=date_key(filters.date_to),
         )
-        self.infos([h.article_id for h in hits])  # one read for all of them
-        return [h for h in hits if self.visible({"article_id": h.article_id, "version": h.version})]
+        return hits
 
     @cached_property
     def _documents(self) -> int:
@@ -144,16 +152,17 @@ def retrieve(
     if corpus.empty:
         return []
     dense: list[tuple[Any, float]] = corpus.store.dense(query_vector, candidates, filters) if mode != "lexical" else []
-    lexical: list[tuple[Any, float]] = []
-    if mode != "dense":
-        lexical = [(hit, hit.score) for hit in corpus.lexical(question, filters, candidates) if hit.score > 0]
+    hits = corpus.lexical(question, filters, candidates) if mode != "dense" else []
+    lexical: list[tuple[Any, float]] = [(hit, hit.score) for hit in hits if hit.score > 0]
     cosines = {record.id: cosine for record, cosine in dense}
     fused = (fuse([dense, lexical], [0.5, 0.5]) if mode == "hybrid" else dense or lexical)[:top_k]
     # only the kept BM25 hits that dense retrieval did not bring are read, in one call
     fetched = corpus.store.chunk_records([hit.id for hit, _ in fused if isinstance(hit, Hit)])
     records = [(fetched.get(hit.id) if isinstance(hit, Hit) else hit, score) for hit, score in fused]
     records = [(record, score) for record, score in records if record is not None]
-    infos = corpus.infos([record.metadata.get("article_id", "") for record, _ in records])  # one read for all
+    # the records of the kept chunks' articles, in one read: a chunk of an article being rewritten
+    # or removed (rare, and only for a moment) is dropped here, for either retriever
+    infos = corpus.infos([record.metadata.get("article_id", "") for record, _ in records])
     kept = [(record, score) for record, score in records if corpus.visible(record.metadata)]
     return [
         Passage(
