@@ -13,8 +13,10 @@ same BM25, the same ranks: 3 ms / 4 ms on that corpus).
   chunk's title and text split, lower-cased and stemmed by `rag.index.terms.Terms` (passed in
   as `terms`), joined by spaces. Row ids only grow (`AUTOINCREMENT`): a deleted row's id is
   never given to another chunk.
-- `postings`: per term and **segment**, the rows that hold the term, as one blob of
-  (row id, term count, row length). Every write adds a segment, of the level its size sets
+- `postings`: per **segment** and term, the rows that hold the term, as one blob of uint32
+  pairs (row id; term count << 16 | row length), keyed by segment first so that a write
+  appends and a merge reads its segments in order (an index by term serves the questions).
+  Every write adds a segment, of the level its size sets
   (`FANOUT` ** level rows or more); when `FANOUT` segments of one level exist they are merged
   into one (so a term has at most `FANOUT - 1` blobs per level, and a row is rewritten about
   log_FANOUT(n) times in all: a one-article write merges a few small segments, and a merge of
@@ -59,8 +61,9 @@ CREATE TABLE IF NOT EXISTS chunks(
     version TEXT NOT NULL, source TEXT NOT NULL, date INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE TABLE IF NOT EXISTS segments(id INTEGER PRIMARY KEY, level INTEGER NOT NULL, size INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS postings(term TEXT NOT NULL, segment INTEGER NOT NULL, rows BLOB NOT NULL,
-    PRIMARY KEY (term, segment)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS postings(segment INTEGER NOT NULL, term TEXT NOT NULL, rows BLOB NOT NULL,
+    PRIMARY KEY (segment, term)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS postings_term ON postings(term);
 CREATE TABLE IF NOT EXISTS vocab(term TEXT PRIMARY KEY, doc INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead(rowid INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS words(word TEXT PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID;
@@ -74,7 +77,7 @@ _BATCH = 500  # ids per SQL statement (far below SQLite's variable limit)
 FANOUT = 8  # segments of one level merged into one of the next
 _DEAD_SHARE = 0.1  # dead rows above this share of the live ones: merge everything
 _K1, _B = 1.2, 0.75
-_POSTING = np.dtype([("row", "<u4"), ("tf", "<u2"), ("dl", "<u2")])
+_EMPTY = np.zeros((0, 2), dtype="<u4")
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,7 @@ class LexicalIndex:
         for _, body in gone:
             counts.update(set(body.split()))
         self._db.executemany("UPDATE vocab SET doc = doc - ? WHERE term = ?", [(n, t) for t, n in counts.items()])
-        self._db.execute("DELETE FROM vocab WHERE doc <= 0")
+        self._db.executemany("DELETE FROM vocab WHERE term = ? AND doc <= 0", [(t,) for t in counts])
         self._db.executemany("INSERT INTO dead VALUES (?)", [(r,) for r, _ in gone])
         self._count(-len(gone), -sum(len(body.split()) for _, body in gone))
 
@@ -191,19 +194,20 @@ class LexicalIndex:
         """Write the postings of `rows` (row id, terms) as a new segment."""
         if not rows:
             return
-        postings: dict[str, list[tuple[int, int, int]]] = {}
+        postings: dict[str, list[int]] = {}
         for rowid, body in rows:
             terms = body.split()
+            length = min(len(terms), 0xFFFF)
             for term, tf in Counter(terms).items():
-                postings.setdefault(term, []).append((rowid, min(tf, 65535), min(len(terms), 65535)))
+                postings.setdefault(term, []).extend((rowid, min(tf, 0xFFFF) << 16 | length))
         segment = self._segment(len(rows))
         self._db.executemany(
             "INSERT INTO postings VALUES (?, ?, ?)",
-            [(t, segment, np.array(sorted(p), dtype=_POSTING).tobytes()) for t, p in postings.items()],
+            [(segment, t, np.array(postings[t], dtype="<u4").tobytes()) for t in sorted(postings)],
         )
         self._db.executemany(
             "INSERT INTO vocab VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET doc = doc + excluded.doc",
-            [(t, len(p)) for t, p in postings.items()],
+            [(t, len(postings[t]) // 2) for t in sorted(postings)],  # in key order: fewer pages touched
         )
         self._count(len(rows), sum(len(body.split()) for _, body in rows))
 
@@ -246,20 +250,23 @@ class LexicalIndex:
         blobs: dict[str, list[bytes]] = {}
         for term, blob in self._db.execute(f"SELECT term, rows FROM postings WHERE segment IN ({marks})", ids):
             blobs.setdefault(term, []).append(blob)
-        postings = {t: np.concatenate([np.frombuffer(b, dtype=_POSTING) for b in parts]) for t, parts in blobs.items()}
-        held = np.unique(np.concatenate([p["row"] for p in postings.values()])) if postings else np.zeros(0, np.uint32)
-        dead = np.array([r for (r,) in self._db.execute("SELECT rowid FROM dead")], dtype=np.uint32)
-        dead = dead[np.isin(dead, held)]
-        segment = self._segment(len(held) - len(dead))
-        merged = []
-        for term, rows in postings.items():
+        held = self._db.execute(f"SELECT sum(size) FROM segments WHERE id IN ({marks})", ids).fetchone()[0] or 0
+        dead = np.array([r for (r,) in self._db.execute("SELECT rowid FROM dead")], dtype="<u4")
+        segment = self._segment(held)  # its size counts the dead rows it drops: a level, not a census
+        merged, dropped = [], np.zeros(0, dtype="<u4")
+        for term, parts in blobs.items():
+            rows = np.frombuffer(b"".join(parts), dtype="<u4").reshape(-1, 2)
             if dead.size:
-                rows = rows[~np.isin(rows["row"], dead)]
+                gone = np.isin(rows[:, 0], dead)
+                if gone.any():
+                    dropped = np.union1d(dropped, rows[gone, 0])
+                    rows = rows[~gone]
             if rows.size:
-                merged.append((term, segment, np.sort(rows, order="row").tobytes()))
+                merged.append((segment, term, rows.tobytes()))
+        self._db.execute("UPDATE segments SET size = ? WHERE id = ?", (held - len(dropped), segment))
         self._db.execute(f"DELETE FROM postings WHERE segment IN ({marks})", ids)
         self._db.executemany("INSERT INTO postings VALUES (?, ?, ?)", merged)
-        self._db.executemany("DELETE FROM dead WHERE rowid = ?", [(int(r),) for r in dead])
+        self._db.executemany("DELETE FROM dead WHERE rowid = ?", [(int(r),) for r in dropped])
         self._db.execute(f"DELETE FROM segments WHERE id IN ({marks})", ids)
 
     # reading -----------------------------------------------------------------------------
@@ -279,13 +286,13 @@ class LexicalIndex:
             postings = [(frequencies[t], self._postings(t)) for t in stems if frequencies.get(t)]
             if not postings:
                 return []
-            size = 1 + max(int(p["row"].max()) for _, p in postings if p.size)
+            size = 1 + max(int(p[:, 0].max()) for _, p in postings if p.size)
             scores = np.zeros(size, dtype=np.float64)
             average = length / documents
             for df, p in postings:
                 idf = max(math.log((documents - df + 0.5) / (df + 0.5)), 1e-6)
-                tf = p["tf"].astype(np.float64)
-                scores[p["row"]] += idf * tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * p["dl"] / average))
+                tf, dl = (p[:, 1] >> 16).astype(np.float64), p[:, 1] & 0xFFFF
+                scores[p[:, 0]] += idf * tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * dl / average))
             dead = [r for (r,) in self._db.execute("SELECT rowid FROM dead WHERE rowid < ?", (size,))]
             scores[dead] = 0.0
             if sources or date_from or date_to:
@@ -305,7 +312,7 @@ class LexicalIndex:
 
     def _postings(self, term: str) -> np.ndarray:
         blobs = [b for (b,) in self._db.execute("SELECT rows FROM postings WHERE term = ?", (term,))]
-        return np.concatenate([np.frombuffer(b, dtype=_POSTING) for b in blobs]) if blobs else np.zeros(0, _POSTING)
+        return np.frombuffer(b"".join(blobs), dtype="<u4").reshape(-1, 2) if blobs else _EMPTY
 
     def _allowed(self, sources: Sequence[str], date_from: int, date_to: int, size: int) -> list[int]:
         where, params = ["rowid < ?"], [size]
