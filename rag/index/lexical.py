@@ -287,7 +287,7 @@ class LexicalIndex:
             postings = [(frequencies[t], self._postings(t)) for t in stems if frequencies.get(t)]
             if not postings:
                 return []
-            size = 1 + max(int(p[:, 0].max()) for _, p in postings if p.size)
+            size = 1 + max((int(p[:, 0].max()) for _, p in postings if p.size), default=0)
             scores = np.zeros(size, dtype=np.float64)
             average = length / documents
             for df, p in postings:
