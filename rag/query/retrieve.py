@@ -83,15 +83,13 @@ class Corpus:
     def lexical(self, question: str, filters: Filters, k: int) -> list[Hit]:
         """The `k` best chunks for `question` by BM25 (ids and scores: the caller fetches the
         chunks it keeps, and drops those readers may not see)."""
-        lexicon = self.store.lexicon()
-        hits = lexicon.search(
+        return self.store.lexicon().search(
             question,
             k,
             sources=sorted(filters.sources or ()),
             date_from=date_key(filters.date_from),
             date_to=date_key(filters.date_to),
         )
-        return hits
 
     @cached_property
     def _documents(self) -> int:
