@@ -34,7 +34,7 @@ from rag.index.build import Progress, ingest_paths, remove_paths
 from rag.index.encoder import MINILM_ID, MiniLM, encode
 from rag.index.store import Store
 from rag.index.terms import content_words
-from rag.ingest.analyze import parse
+from rag.ingest.analyze import parse, parse_stored
 from rag.ingest.read import as_paths
 from rag.llm.client import Endpoint, build_llm
 from rag.query.answer import Calibration, Candidate, score_sentences
@@ -417,7 +417,7 @@ class BriefingQA:
         model = PhraseModel.load()
 
         def phrase(sentence: Sentence) -> Phrase | None:
-            return short_answer(parse(sentence.text), understanding, model)
+            return short_answer(parse_stored(sentence), understanding, model)
 
         context = AnswerContext(texts, ranked, unknown, budget or Budget.of(self.settings), streaming, named, phrase)
         return (self.extractive if offline else self.answerer), passages, context

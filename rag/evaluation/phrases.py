@@ -32,7 +32,7 @@ from rag.config import Settings
 from rag.errors import InputError
 from rag.evaluation.calibrate import listwise, logistic, print_reliability, write_model
 from rag.evaluation.squad import DEFAULT, Question, load, token_f1, write_corpus
-from rag.ingest.analyze import pipeline
+from rag.ingest.analyze import parse_stored
 from rag.qa import BriefingQA
 from rag.query.phrases import FEATURES, asked_words, candidates, features
 
@@ -49,7 +49,6 @@ class Sample:
 
 def collect(qa: BriefingQA, questions: Sequence[Question]) -> tuple[list[Sample], list[Sample]]:
     """(samples in gold sentences, samples in top-ranked sentences) for the answerable questions."""
-    nlp = pipeline()
     gold, top = [], []
     for i, q in enumerate(questions):
         try:
@@ -64,7 +63,7 @@ def collect(qa: BriefingQA, questions: Sequence[Question]) -> tuple[list[Sample]
         for sentence, out in ((holding, gold), (ranked[0], top)):
             if sentence is None:
                 continue
-            doc = nlp(sentence.sentence.text)
+            doc = parse_stored(sentence.sentence)
             spans = candidates(doc)
             if not spans:
                 continue

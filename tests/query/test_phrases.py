@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.ingest.analyze import parse
+from rag.ingest.analyze import entities, parse, parse_stored
 from rag.query.phrases import FEATURES, PhraseModel, candidates, features, scored, short_answer
 from rag.query.understand import Understanding, read_question
+from rag.types import Entity, Sentence
 
 
 def _understood(question: str, types: dict[str, float]) -> Understanding:
@@ -20,6 +21,18 @@ def test_candidates_are_entities_noun_chunks_and_subtrees() -> None:
     assert texts["1951"] == "DATE"
     assert "committee" in texts and "the committee" not in texts  # determiners are trimmed
     assert "cartels across the region" in texts and "cartels" in texts
+
+
+def test_a_stored_sentence_is_parsed_with_the_entities_ingest_found() -> None:
+    text = "In 1951 the committee in Paris banned cartels across the region."
+    stored = Sentence(0, len(text), text, entities([text])[0])
+    doc, full = parse_stored(stored), parse(text)
+    assert [(e.text, e.label_) for e in doc.ents] == [(e.text, e.label_) for e in full.ents]
+    assert [t.dep_ for t in doc] == [t.dep_ for t in full]  # the same parse, without a second entity pass
+    # the stored entities are the parse's, even where the recogniser would say otherwise
+    mine = parse_stored(Sentence(0, len(text), text, (Entity(text.index("committee"), text.index(" in Paris"), "ORG"),)))
+    assert [(e.text, e.label_) for e in mine.ents] == [("committee", "ORG")]
+    assert mine[text[: text.index("committee")].count(" ")].ent_type_ == "ORG"
 
 
 def test_features_have_the_model_s_shape() -> None:
