@@ -30,7 +30,9 @@ def test_a_stored_sentence_is_parsed_with_the_entities_ingest_found() -> None:
     assert [(e.text, e.label_) for e in doc.ents] == [(e.text, e.label_) for e in full.ents]
     assert [t.dep_ for t in doc] == [t.dep_ for t in full]  # the same parse, without a second entity pass
     # the stored entities are the parse's, even where the recogniser would say otherwise
-    mine = parse_stored(Sentence(0, len(text), text, (Entity(text.index("committee"), text.index(" in Paris"), "ORG"),)))
+    mine = parse_stored(
+        Sentence(0, len(text), text, (Entity(text.index("committee"), text.index(" in Paris"), "ORG"),))
+    )
     assert [(e.text, e.label_) for e in mine.ents] == [("committee", "ORG")]
     assert mine[text[: text.index("committee")].count(" ")].ent_type_ == "ORG"
 
