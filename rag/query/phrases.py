@@ -1,8 +1,8 @@
 """The short answer inside the cited sentence: the phrase of its parse that answers the question.
 
-`short_answer(sentence, understanding, model)` parses the one sentence an answer cites with
-spaCy's full pipeline (`rag.ingest.analyze.parse_many`; ingest stores only entities, so the
-parse is made here, for the few sentences that need it) and scores every candidate phrase:
+`short_answer(doc, understanding, model)` takes the parse of the one sentence an answer cites
+(`rag.ingest.analyze.parse_stored`: ingest stores only entities, so the rest of the parse is
+made at question time, for the few sentences that need it) and scores every candidate phrase:
 
 - its named entities, its noun chunks, and the subtrees of its nouns, numbers and adjectives
   up to `MAX_TOKENS` tokens ("the Rhine", "a tributary of the Rhine", "igneous");
