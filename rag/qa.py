@@ -31,7 +31,7 @@ from rag.chat.session import Chat, Condenser, RuleCondenser
 from rag.config import Settings
 from rag.errors import IndexChangedError, InputError
 from rag.index.build import Progress, ingest_paths, remove_paths
-from rag.index.encoder import MINILM_ID, MiniLM, encode
+from rag.index.encoder import MINILM_ID, MiniLM, VectorCache, encode
 from rag.index.store import Store
 from rag.index.terms import content_words
 from rag.ingest.analyze import parse, parse_stored
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from llama_index.core.llms import LLM
 
 MAX_TOP_K = 50
+QUESTION_VECTORS = 4096  # questions, foci and forms whose vectors a BriefingQA keeps (1.5 KB each)
 
 
 class _Readers:
@@ -105,6 +106,7 @@ class BriefingQA:
         self._embedder = embedder
         self._calibration = calibration
         self._paraphrases: Paraphrases | None = None
+        self._question_vectors: VectorCache | None = None
         self._llm = llm if llm is not None else build_llm(self.settings)
         # Who answers, chosen by configuration: the extractive answerer, or a model that falls back to it.
         self.extractive: Answerer = ExtractiveAnswerer(self.settings.min_confidence)
@@ -139,6 +141,14 @@ class BriefingQA:
         if self._embedder is None:
             self._embedder = MiniLM(embed_batch_size=self.settings.embed_batch_size)
         return self._embedder
+
+    @property
+    def question_vectors(self) -> VectorCache:
+        """The vectors of questions and of their focus and form phrases, cached: forms ("what",
+        "how many") and foci ("what type") recur, and each costs a model run."""
+        if self._question_vectors is None:
+            self._question_vectors = VectorCache(lambda texts: encode(self.embedder, texts), QUESTION_VECTORS)
+        return self._question_vectors
 
     @property
     def llm(self) -> LLM | None:
@@ -306,7 +316,7 @@ class BriefingQA:
         """The passages an answer is written from; `mode` "dense" or "lexical" for one retriever alone."""
         question = validate_question(question, self.settings.max_question_chars)
         k = self._top_k(top_k)
-        vector = encode(self.embedder, [question])[0]
+        vector = self.question_vectors.vectors([question])[0]
         return self._read(lambda corpus: self._retrieve(corpus, question, vector, _filters(filters), k, mode))
 
     def _retrieve(
@@ -348,9 +358,9 @@ class BriefingQA:
 
     def _understood(self, question: str) -> tuple[Any, Understanding]:
         """The question's vector and its understanding (one encoder call for the question, its
-        focus and its form)."""
+        focus and its form, less those encoded before)."""
         read = read_question(question)
-        vector, focus, form = encode(self.embedder, [question, read.focus or question, read.form or question])
+        vector, focus, form = self.question_vectors.vectors([question, read.focus or question, read.form or question])
         return vector, Understanding(read, self.answer_types.predict(vector, focus, form))
 
     def ask(
@@ -408,7 +418,7 @@ class BriefingQA:
 
         def work(corpus: Corpus) -> tuple[list[Candidate], dict[str, str], list[str]]:
             ranked = self._rank(corpus, understanding, vector, _filters(filters), k)
-            texts = corpus.store.article_texts(sorted({c.passage.article.id for c in ranked}))
+            texts = corpus.texts(sorted({c.passage.article.id for c in ranked}))
             return ranked, texts, corpus.unknown_names(question)
 
         ranked, texts, unknown = self._read(work)
@@ -417,6 +427,8 @@ class BriefingQA:
         model = PhraseModel.load()
 
         def phrase(sentence: Sentence) -> Phrase | None:
+            if understanding.read.describe:
+                return None  # "Who is X?" wants the sentence: no parse needed to say so
             return short_answer(parse_stored(sentence), understanding, model)
 
         context = AnswerContext(texts, ranked, unknown, budget or Budget.of(self.settings), streaming, named, phrase)

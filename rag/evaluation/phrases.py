@@ -34,7 +34,7 @@ from rag.evaluation.calibrate import listwise, logistic, print_reliability, writ
 from rag.evaluation.squad import DEFAULT, Question, load, token_f1, write_corpus
 from rag.ingest.analyze import parse_stored
 from rag.qa import BriefingQA
-from rag.query.phrases import FEATURES, asked_words, candidates, features
+from rag.query.phrases import FEATURES, asked_tokens, asked_words, candidates, features
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,8 @@ def collect(qa: BriefingQA, questions: Sequence[Question]) -> tuple[list[Sample]
             spans = candidates(doc)
             if not spans:
                 continue
-            x = np.array([features(doc, lo, hi, label, understanding, asked) for lo, hi, label in spans])
+            said = asked_tokens(doc, asked)
+            x = np.array([features(doc, lo, hi, label, understanding, asked, said) for lo, hi, label in spans])
             f1 = np.array([max(token_f1(doc[lo:hi].text, a) for a in q.answers) for lo, hi, _ in spans])
             out.append(Sample(i, x, f1, max(token_f1(doc.text, a) for a in q.answers)))
     return gold, top

@@ -16,12 +16,12 @@ vectors used are kept in a bounded cache owned by the instance.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-Lookup = Callable[[list[str]], Mapping[str, np.ndarray]]  # words → their stored vectors
+from rag.index.encoder import Lookup, VectorCache
+
 THRESHOLD = 0.65  # cosine of two single-word vectors that still name the same thing (SQuAD: 0.65 beat 0.6 and 0.7)
 
 
@@ -31,31 +31,13 @@ class Paraphrases:
     def __init__(self, encode: Callable[[list[str]], np.ndarray], threshold: float = THRESHOLD, limit: int = 100_000):
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-        self._encode = encode
         self.threshold = threshold
-        self._limit = limit
-        self._vectors: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
+        self._cache = VectorCache(encode, limit)
 
     def vectors(self, words: Sequence[str], stored: Lookup | None = None) -> np.ndarray:
         """Unit vectors of `words`, one row each: from the cache, else from `stored` (the vectors
         the index computed at ingest), else encoded now; then cached."""
-        with self._lock:
-            missing = [w for w in dict.fromkeys(words) if w not in self._vectors]
-        if missing:
-            fresh = dict(stored(missing)) if stored is not None else {}
-            rest = [w for w in missing if w not in fresh]
-            if rest:
-                fresh.update(zip(rest, self._encode(rest)))
-            with self._lock:
-                if len(self._vectors) + len(fresh) > self._limit:
-                    self._vectors.clear()  # a vocabulary past the limit: start over rather than grow
-                self._vectors.update(fresh)
-        with self._lock:
-            rows = [self._vectors.get(w) for w in words]
-        if any(r is None for r in rows):  # cleared between the two steps by another thread
-            return self._encode(list(words))
-        return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+        return self._cache.vectors(words, stored)
 
     def similar(
         self, question_words: Iterable[str], passage_words: Iterable[str], stored: Lookup | None = None

@@ -143,8 +143,12 @@ def _only_punct(span: Any) -> bool:
     return all(t.is_punct or t.is_space for t in span)
 
 
-def features(doc: Any, lo: int, hi: int, label: str, understanding: Understanding, asked: set[str]) -> np.ndarray:
-    """`FEATURES` of the phrase `doc[lo:hi]`; `asked` are the question's lower-cased words and lemmas."""
+def features(
+    doc: Any, lo: int, hi: int, label: str, understanding: Understanding, asked: set[str], said: list[Any] | None = None
+) -> np.ndarray:
+    """`FEATURES` of the phrase `doc[lo:hi]`; `asked` are the question's lower-cased words and
+    lemmas, `said` the sentence's tokens among them (`asked_tokens`: the same for every phrase of
+    one sentence, so `scored` finds them once)."""
     span = doc[lo:hi]
     head = span.root
     exact = bool(label)
@@ -152,9 +156,9 @@ def features(doc: Any, lo: int, hi: int, label: str, understanding: Understandin
     content = [t for t in span if t.is_alpha and not t.is_stop] or [t for t in span if not t.is_punct]
     noun = understanding.read.noun
     repeats = asked - {noun}  # "the Treaty of Amsterdam" answers "which treaty"
-    said = [t for t in content if t.lower_ in repeats or t.lemma_.lower() in repeats]
+    repeated = [t for t in content if t.lower_ in repeats or t.lemma_.lower() in repeats]
     holds = bool(noun) and any(t.lemma_.lower() == noun for t in [*span, head.head, *head.children])
-    anchors = [t for t in doc if (t.i < lo or t.i >= hi) and _is_asked(t, asked)]
+    anchors = [t for t in (asked_tokens(doc, asked) if said is None else said) if t.i < lo or t.i >= hi]
     if anchors:
         nearest = min(anchors, key=lambda a: lo - a.i if a.i < lo else a.i - hi + 1)
         gap = lo - nearest.i - 1 if nearest.i < lo else nearest.i - hi
@@ -175,8 +179,8 @@ def features(doc: Any, lo: int, hi: int, label: str, understanding: Understandin
             float(exact),
             understanding.types.get(label or NONE, 0.0),
             float(holds),
-            len(said) / len(content) if content else 0.0,
-            float(bool(content) and len(said) == len(content)),
+            len(repeated) / len(content) if content else 0.0,
+            float(bool(content) and len(repeated) == len(content)),
             near,
             tree,
             float(hangs),
@@ -191,8 +195,10 @@ def features(doc: Any, lo: int, hi: int, label: str, understanding: Understandin
     return np.concatenate([base, base * none])
 
 
-def _is_asked(token: Any, asked: set[str]) -> bool:
-    return token.is_alpha and not token.is_stop and (token.lower_ in asked or token.lemma_.lower() in asked)
+def asked_tokens(doc: Any, asked: set[str]) -> list[Any]:
+    """The content words of a parsed sentence that the question says (`asked`: its lower-cased
+    words and lemmas), in order."""
+    return [t for t in doc if t.is_alpha and not t.is_stop and (t.lower_ in asked or t.lemma_.lower() in asked)]
 
 
 def _steps(a: Any, b: Any) -> int:
@@ -221,9 +227,10 @@ def asked_words(understanding: Understanding) -> set[str]:
 def scored(doc: Any, understanding: Understanding, model: PhraseModel) -> list[Phrase]:
     """Every candidate phrase of a parsed sentence, best first."""
     asked = asked_words(understanding)
+    said = asked_tokens(doc, asked)
     out = []
     for lo, hi, label in candidates(doc):
-        score = model.score(features(doc, lo, hi, label, understanding, asked))
+        score = model.score(features(doc, lo, hi, label, understanding, asked, said))
         span = doc[lo:hi]
         out.append(Phrase(span.start_char, span.end_char, span.text, label, score, model.probability(score)))
     return sorted(out, key=lambda p: -p.score)

@@ -27,6 +27,8 @@ from rag.index.store import Store, byline_id, date_key, record_to_chunk, unpack_
 from rag.index.terms import Terms
 from rag.types import ArticleInfo, Filters, Passage
 
+TEXTS = 256  # article texts a `Corpus` keeps (a few MB)
+
 
 class Corpus:
     """What retrieval needs from the whole index: the article table (read once per generation of
@@ -39,6 +41,7 @@ class Corpus:
         self._idf: dict[str, float] = {}  # IDF of the terms looked up since the last refresh
         self._infos: dict[str, ArticleInfo | None] = {}  # records read since then (None: not visible)
         self._bylines: dict[str, np.ndarray] = {}  # their byline statements' vectors, by article id
+        self._texts: dict[str, str] = {}  # original texts of articles answers cited from, at most `TEXTS`
 
     def refresh(self) -> None:
         for name in ("articles", "_documents", "_mean_idf"):
@@ -46,6 +49,7 @@ class Corpus:
         self._idf = {}
         self._infos = {}
         self._bylines = {}
+        self._texts = {}
 
     @property
     def empty(self) -> bool:
@@ -61,6 +65,22 @@ class Corpus:
             self._infos.update({i: found[i][0] if i in found else None for i in missing})
             self._bylines.update({i: vector for i, (_, vector) in found.items() if vector is not None})
         return {i: info for i in ids if (info := self._infos[i]) is not None}
+
+    def texts(self, ids: list[str]) -> dict[str, str]:
+        """The original texts of the articles `ids` (what quotes are verified against), kept for
+        the next questions until there are `TEXTS` of them: questions in a row retrieve from the
+        same few articles."""
+        kept = self._texts
+        out = {i: kept[i] for i in ids if i in kept}
+        missing = [i for i in dict.fromkeys(ids) if i not in out]
+        if missing:
+            found = self.store.article_texts(missing)
+            out.update(found)
+            if len(kept) + len(found) > TEXTS:
+                self._texts = found  # past the bound: start over rather than grow
+            else:
+                kept.update(found)
+        return {i: out[i] for i in ids if i in out}
 
     def byline_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """The vectors of the byline statements of the articles `ids`, keyed `byline_id` (read

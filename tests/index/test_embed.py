@@ -44,3 +44,20 @@ def test_a_long_text_is_not_batched_with_much_shorter_ones() -> None:
     assert _batches([10, 12, 20, 24], 32) == [[0, 1, 2, 3]]  # within twice the shortest, plus slack
     assert _batches([8] * 5, 2) == [[0, 1], [2, 3], [4]]  # and never more than the batch size
     assert _batches([], 4) == []
+
+
+def test_a_vector_cache_encodes_each_text_once_in_one_call_and_keeps_the_order() -> None:
+    from rag.index.encoder import VectorCache
+
+    calls: list[list[str]] = []
+
+    def encode(texts: list[str]) -> np.ndarray:
+        calls.append(texts)
+        return np.array([[float(len(t)), 1.0] for t in texts], dtype=np.float32)
+
+    cache = VectorCache(encode, limit=10)
+    first = cache.vectors(["what", "how many", "what"])
+    second = cache.vectors(["how many", "who", "what"], stored=lambda texts: {"who": np.array([9.0, 9.0])})
+    assert calls == [["what", "how many"]]  # a repeated text once; a stored vector is not encoded
+    assert first[:, 0].tolist() == [4.0, 8.0, 4.0]
+    assert second[:, 0].tolist() == [8.0, 9.0, 4.0]

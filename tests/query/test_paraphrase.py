@@ -43,10 +43,12 @@ def test_each_word_is_encoded_once() -> None:
 
 
 def test_a_full_cache_starts_over_instead_of_growing() -> None:
-    p = Paraphrases(_Encoder(), limit=2)
+    encoder = _Encoder()
+    p = Paraphrases(encoder, limit=2)
     p.vectors(["soldiers", "troops"])
-    p.vectors(["missiles"])
-    assert len(p._vectors) == 1
+    p.vectors(["missiles"])  # past the limit: the cache is emptied, then holds "missiles"
+    p.vectors(["missiles", "soldiers"])
+    assert encoder.seen == ["soldiers", "troops", "missiles", "soldiers"]
 
 
 def test_bad_threshold_is_refused() -> None:

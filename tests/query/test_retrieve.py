@@ -63,3 +63,21 @@ def test_answering_reads_only_the_records_of_the_articles_it_retrieved(
     cited = {c.article_id for c in answer.citations}
     assert cited and set(qa.article_infos(sorted(cited))) == cited  # what the UI renders an answer with
     assert qa.article_count() == 2  # what /health reports
+
+
+def test_article_texts_are_read_once_until_the_index_changes(
+    fake_qa: BriefingQA, seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Questions in a row verify their quotes against the same few article texts: the corpus
+    keeps them, and a new generation of the index (an ingest) reads them again."""
+    fake_qa.ingest([seeds])
+    read: list[list[str]] = []
+    original = Store.article_texts
+    monkeypatch.setattr(Store, "article_texts", lambda self, ids: read.append(list(ids)) or original(self, ids))
+    first = fake_qa.ask("What was the minimum arms estimate?")
+    again = fake_qa.ask("What was the maximum arms estimate?")
+    assert first.citations and again.passages and len(read) == 1
+    (seeds / "extra.txt").write_text("A brand new article about shipments of shells to the front.\n", encoding="utf-8")
+    fake_qa.ingest([seeds])
+    assert fake_qa.ask("What was the minimum arms estimate?").citations
+    assert len(read) == 2
