@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     top_k: int = Field(6, ge=1, le=50)  # passages (chunks) given to the answerer
     candidates: int = Field(20, ge=1)  # per retriever, before fusion (at least top_k are always fetched)
     chunk_chars: int = Field(700, ge=100)  # soft chunk size; sentences are never split
-    embed_batch_size: int = Field(32, ge=1)
+    embed_batch_size: int = Field(128, ge=1)  # texts in one model run at most (and 512 padded tokens)
     min_confidence: float = Field(0.55, ge=0.0, le=1.0)
     answerable_prior: float = Field(0.8, gt=0.0, lt=1.0)
     near_duplicate: float = 0.8  # article-vector cosine from which two articles may be near-duplicates…

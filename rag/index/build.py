@@ -8,6 +8,9 @@ reported in `IngestReport.skipped` and never touches what is already indexed.
 
 Sentences are embedded once, at ingest; a chunk's vector is the normalised mean of its sentence
 vectors, so answer sentences can be ranked at question time without running the encoder again.
+Files go through in batches of about `_BATCH_SENTENCES` sentences, and the encoder is never idle:
+while one batch is embedded on a worker thread, the main thread finds the entities of the batch
+before it and writes it, then reads and chunks the files of the next.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -74,54 +78,84 @@ def ingest_paths(
             report = replace(report, removed=tuple(sorted(gone)))
     seen: set[str] = set()
     pending: list[_Pending] = []
-    for done, source in enumerate(files, start=1):
-        if progress:
-            progress(done, len(files), source)
-        try:
-            article = read_article(source)
-        except SkipFile as e:
-            report = replace(report, skipped=report.skipped + (Skipped(source, str(e)),))
-            continue
-        if article.id in seen:
-            report = replace(report, skipped=report.skipped + (Skipped(source, "given twice"),))
-            continue
-        seen.add(article.id)
-        known = state.get(article.id)
-        if known and not known.removed and (known.content_hash, known.pipeline) == (article.content_hash, PIPELINE):
-            if known.stale:
-                store.prune(article.id)
-                finished = True
-            report = replace(report, unchanged=report.unchanged + (article.id,))
-            continue
-        updated = known is not None and not known.removed
-        pending.append(_Pending(article, chunk_article(article, settings.chunk_chars), updated))
-        if sum(len(c.sentences) for p in pending for c in p.chunks) >= _BATCH_SENTENCES:
-            report = _flush(pending, store, embedder, settings, report)
-            pending = []
-    report = _flush(pending, store, embedder, settings, report)
+    asked: set[str] = set()  # words whose vectors this ingest has already asked for
+    # A batch is embedded on a worker thread while the batch before it goes through the entity
+    # pass and is written, and while the next files are read and chunked (`_start`, `_finish`).
+    with ThreadPoolExecutor(1, thread_name_prefix="embed") as pool:
+        ahead: _Batch | None = None
+        for done, source in enumerate(files, start=1):
+            if progress:
+                progress(done, len(files), source)
+            try:
+                article = read_article(source)
+            except SkipFile as e:
+                report = replace(report, skipped=report.skipped + (Skipped(source, str(e)),))
+                continue
+            if article.id in seen:
+                report = replace(report, skipped=report.skipped + (Skipped(source, "given twice"),))
+                continue
+            seen.add(article.id)
+            known = state.get(article.id)
+            if known and not known.removed and (known.content_hash, known.pipeline) == (article.content_hash, PIPELINE):
+                if known.stale:
+                    store.prune(article.id)
+                    finished = True
+                report = replace(report, unchanged=report.unchanged + (article.id,))
+                continue
+            updated = known is not None and not known.removed
+            pending.append(_Pending(article, chunk_article(article, settings.chunk_chars), updated))
+            if sum(len(c.sentences) for p in pending for c in p.chunks) >= _BATCH_SENTENCES:
+                started = _start(pending, pool, embedder, store, asked)
+                if ahead:
+                    report = _finish(ahead, store, settings, report)
+                ahead, pending = started, []
+        for batch in (ahead, _start(pending, pool, embedder, store, asked) if pending else None):
+            if batch:
+                report = _finish(batch, store, settings, report)
     if finished or report.removed:
         store.bump()
     return report
 
 
-def _flush(
-    pending: list[_Pending], store: Store, embedder: Any, settings: Settings, report: IngestReport
-) -> IngestReport:
-    if not pending:
-        return report
+@dataclass(frozen=True)
+class _Batch:
+    pending: list[_Pending]
+    bylined: list[Article]  # the articles with a byline, whose statements follow the sentences
+    sentences: int
+    missing: list[str]  # words with no stored vector yet, for paraphrases
+    vectors: Future[tuple[np.ndarray, np.ndarray | None]]  # sentences + statements, and the words
+
+
+def _start(pending: list[_Pending], pool: ThreadPoolExecutor, embedder: Any, store: Store, asked: set[str]) -> _Batch:
+    """Start embedding `pending`'s sentences, byline statements and new words on `pool`."""
     texts = [s.text for p in pending for c in p.chunks for s in c.sentences]
     bylined = [p.article for p in pending if p.article.byline]
     statements = [byline_statement(a.title, a.author, a.date, a.outlet) for a in bylined]
-    vectors = encode(embedder, texts + statements)
-    byline_vectors = dict(zip((a.id for a in bylined), vectors[len(texts) :]))
-    vectors = vectors[: len(texts)]
-    annotated = iter(annotate([c for p in pending for c in p.chunks]))
-    pending = [replace(p, chunks=[next(annotated) for _ in p.chunks]) for p in pending]
-    known = store.article_infos([p.article.id for p in pending])  # only these: a flush reads no whole collection
+    missing: list[str] = []
     if getattr(embedder, "model_name", "") == MINILM_ID:  # vectors of the new words, for paraphrases
         words = {w for p in pending for c in p.chunks for w in content_words(f"{p.article.title} {c.text}", names=False)}
-        if missing := store.lexicon().missing_words(sorted(words)):
-            store.lexicon().add_word_vectors(missing, encode(embedder, missing))
+        missing = store.lexicon().missing_words(sorted(words - asked))
+        asked.update(missing)
+
+    def embed() -> tuple[np.ndarray, np.ndarray | None]:
+        return encode(embedder, texts + statements), (encode(embedder, missing) if missing else None)
+
+    return _Batch(pending, bylined, len(texts), missing, pool.submit(embed))
+
+
+def _finish(batch: _Batch, store: Store, settings: Settings, report: IngestReport) -> IngestReport:
+    """Find `batch`'s entities while it (or the next batch) is embedded, then write it. The
+    encoder runs without the GIL, the entity pass with it, so the two share the cores; the
+    encoder's runs are single-threaded, one per core, so a busy core slows one run rather than
+    stalling a run spread over both."""
+    annotated = iter(annotate([c for p in batch.pending for c in p.chunks]))
+    pending = [replace(p, chunks=[next(annotated) for _ in p.chunks]) for p in batch.pending]
+    vectors, word_vectors = batch.vectors.result()
+    byline_vectors = dict(zip((a.id for a in batch.bylined), vectors[batch.sentences :]))
+    vectors = vectors[: batch.sentences]
+    if batch.missing:
+        store.lexicon().add_word_vectors(batch.missing, word_vectors)
+    known = store.article_infos([p.article.id for p in pending])  # only these: a flush reads no whole collection
     offset, writes = 0, []
     for p in pending:
         n = sum(len(c.sentences) for c in p.chunks)

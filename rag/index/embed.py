@@ -40,7 +40,7 @@ class MiniLMEmbedding(NumpyEmbedding):
     """all-MiniLM-L6-v2 (`rag.index.encoder.MiniLM`) as a llama-index embedding."""
 
     model_name: str = MINILM_ID
-    embed_batch_size: int = 32
+    embed_batch_size: int = 128
     threads: int = 0  # 0 lets onnxruntime choose (all cores)
 
     _encoder: Any = PrivateAttr(default=None)

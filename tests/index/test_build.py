@@ -5,6 +5,8 @@ its N-th write to Chroma, for N = 1, 2, … until an ingest runs to the end. Aft
 reader opens the index: the article must be answerable, every citation exact, and the chunks it
 reads complete and of one version (the old one until the switch, the new one after). A second
 ingest then finishes the job: the new version only, and no orphan chunk or sentence left.
+
+Also: batches embedded while the batch before is written, and an encoder failure on the way.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag import BriefingQA, Settings
+from rag.index.encoder import MINILM_ID
 from tests.conftest import ROOT
 from tests.fakes import HashEmbedding
 
@@ -153,3 +157,59 @@ def test_a_removal_cut_short_is_finished_by_the_next_ingest(tmp_path: Path, monk
     )
     qa.ingest(["late.txt"])
     assert searched and all("where" not in kw for kw in searched)  # no search of every record for marks
+
+
+class _WordVectors(HashEmbedding):
+    """Named as the bundled model, so ingest stores word vectors (for paraphrases) with it."""
+
+    model_name: str = MINILM_ID
+    fail_after: int = 0  # calls before one raises (0: never)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if self.fail_after and self.calls >= self.fail_after:
+            raise RuntimeError("the encoder stopped")
+        return super().encode(texts)
+
+
+def _many_articles(folder: Path, count: int = 6, sentences: int = 60) -> None:
+    folder.mkdir()
+    for a in range(count):
+        body = " ".join(f"The harbour of Port {a} handled cargo number {k} after the storm." for k in range(sentences))
+        (folder / f"port{a}.txt").write_text(f"Port {a} reopens\n\n{body}\n", encoding="utf-8")
+
+
+def test_batches_embedded_while_others_are_written_ask_each_new_word_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several batches (more sentences than one holds) are in flight at once: the next one is
+    embedded while the one before is analysed and written. A word both share gets one vector."""
+    from rag.index.build import _BATCH_SENTENCES
+    from rag.index.lexical import LexicalIndex
+
+    _many_articles(tmp_path / "corpus")
+    added: list[str] = []
+    store_words = LexicalIndex.add_word_vectors
+
+    def record(self: LexicalIndex, words: list[str], vectors: np.ndarray) -> None:
+        added.extend(words)
+        store_words(self, words, vectors)
+
+    monkeypatch.setattr(LexicalIndex, "add_word_vectors", record)
+    embedder = _WordVectors()
+    qa = BriefingQA(Settings(index_dir=tmp_path / "index"), embedder=embedder)
+    report = qa.ingest([tmp_path / "corpus"])
+    # two batches, so two calls for their sentences; the second batch's words are all the first's,
+    # asked for while the first was in flight: one call for the words, one vector each
+    assert 6 * 60 > _BATCH_SENTENCES and embedder.calls == 3
+    assert len(report.added) == 6 and len(added) == len(set(added)) and {"harbour", "cargo", "storm"} <= set(added)
+    assert sum(a.chunks for a in qa.articles()) == report.chunks_embedded  # every batch written
+
+
+def test_an_encoder_failure_in_a_later_batch_fails_the_ingest_and_a_rerun_finishes_it(tmp_path: Path) -> None:
+    _many_articles(tmp_path / "corpus")
+    settings = Settings(index_dir=tmp_path / "index")
+    with pytest.raises(RuntimeError, match="encoder stopped"):
+        BriefingQA(settings, embedder=_WordVectors(fail_after=2)).ingest([tmp_path / "corpus"])
+    qa = BriefingQA(settings, embedder=_WordVectors())
+    report = qa.ingest([tmp_path / "corpus"])
+    assert len(report.added) + len(report.unchanged) == 6 and qa.article_count() == 6

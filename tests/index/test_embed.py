@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import numpy as np
+import pytest
 
 from rag.index.embed import MINILM_ID, MiniLMEmbedding
 
@@ -42,9 +46,10 @@ def test_a_long_text_is_not_batched_with_much_shorter_ones() -> None:
     # shortest first; the 30-token question does not pad the 3- and 5-token texts to its length
     assert _batches([30, 3, 5], 32) == [[1, 2], [0]]
     assert _batches([10, 12, 20, 24], 32) == [[0, 1, 2, 3]]  # within twice the shortest, plus slack
-    assert _batches([200] * 5, 2) == [[0, 1], [2, 3], [4]]  # and never more than the batch size,
-    assert _batches([4] * 5, 2) == [[0, 1, 2, 3, 4]]  # unless the texts are short (512 padded tokens)
-    assert [len(b) for b in _batches([4] * 200, 32)] == [128, 72]
+    assert _batches([4] * 5, 2) == [[0, 1], [2, 3], [4]]  # never more than the batch size,
+    assert [len(b) for b in _batches([4] * 200, 1000)] == [128, 72]  # nor than 512 padded tokens
+    assert _batches([200] * 5, 32) == [[0, 1], [2, 3], [4]]
+    assert _batches([600, 600], 32) == [[0], [1]]  # a longer text goes alone
     assert _batches([], 4) == []
 
 
@@ -63,3 +68,24 @@ def test_a_vector_cache_encodes_each_text_once_in_one_call_and_keeps_the_order()
     assert calls == [["what", "how many"]]  # a repeated text once; a stored vector is not encoded
     assert first[:, 0].tolist() == [4.0, 8.0, 4.0]
     assert second[:, 0].tolist() == [8.0, 9.0, 4.0]
+
+
+def test_many_batches_run_side_by_side_with_the_same_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.index.encoder import MiniLM
+
+    texts = [f"report {i} on the harbour " * (i % 5 + 20) for i in range(24)]  # 120+ tokens: 3 a batch
+    alone = MiniLM(embed_batch_size=4, threads=1).encode(texts)  # one core: one batch at a time
+    threads: set[str] = set()
+    run = MiniLM._run
+
+    def spy(self: MiniLM, session: Any, rows: list[list[int]]) -> np.ndarray:
+        threads.add(threading.current_thread().name)
+        return run(self, session, rows)
+
+    monkeypatch.setattr(MiniLM, "_run", spy)
+    side_by_side = MiniLM(embed_batch_size=4, threads=2).encode(texts)
+    assert len(threads) == 2 and threading.current_thread().name not in threads
+    assert np.allclose(alone, side_by_side, atol=1e-5)
+    threads.clear()
+    MiniLM(threads=2).encode(texts[:3])  # one batch: the calling thread runs it
+    assert threads == {threading.current_thread().name}
