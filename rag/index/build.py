@@ -16,7 +16,6 @@ before it and writes it, then reads and chunks the files of the next.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -25,14 +24,14 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings
-from rag.ingest.analyze import annotate
-from rag.ingest.chunk import chunk_article
-from rag.ingest.dedupe import facts, same_story
 from rag.errors import SkipFile
-from rag.ingest.read import article_id, byline_statement, discover, read_article
 from rag.index.encoder import MINILM_ID, encode
 from rag.index.store import PIPELINE, ArticleWrite, Store
 from rag.index.terms import content_words
+from rag.ingest.analyze import annotate
+from rag.ingest.chunk import chunk_article
+from rag.ingest.dedupe import facts, same_story
+from rag.ingest.read import article_id, byline_statement, discover, read_article
 from rag.types import Article, ArticleInfo, Chunk, IngestReport, Skipped
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current source)
@@ -109,7 +108,8 @@ def ingest_paths(
                 if ahead:
                     report = _finish(ahead, store, settings, report)
                 ahead, pending = started, []
-        for batch in (ahead, _start(pending, pool, embedder, store, asked) if pending else None):
+        last = _start(pending, pool, embedder, store, asked) if pending else None  # embedded while `ahead` is written
+        for batch in (ahead, last):
             if batch:
                 report = _finish(batch, store, settings, report)
     if finished or report.removed:
@@ -133,7 +133,9 @@ def _start(pending: list[_Pending], pool: ThreadPoolExecutor, embedder: Any, sto
     statements = [byline_statement(a.title, a.author, a.date, a.outlet) for a in bylined]
     missing: list[str] = []
     if getattr(embedder, "model_name", "") == MINILM_ID:  # vectors of the new words, for paraphrases
-        words = {w for p in pending for c in p.chunks for w in content_words(f"{p.article.title} {c.text}", names=False)}
+        words = {
+            w for p in pending for c in p.chunks for w in content_words(f"{p.article.title} {c.text}", names=False)
+        }
         missing = store.lexicon().missing_words(sorted(words - asked))
         asked.update(missing)
 
@@ -169,7 +171,11 @@ def _finish(batch: _Batch, store: Store, settings: Settings, report: IngestRepor
             duplicates=known[a.id].duplicates if a.id in known else (), version=a.version, byline=a.byline,
             title_derived=a.title_derived,
         )  # fmt: skip
-        writes.append(ArticleWrite(info, a.text, p.chunks, vecs, centroid, byline_vectors.get(a.id), frozenset(facts(a.clean_text))))
+        writes.append(
+            ArticleWrite(
+                info, a.text, p.chunks, vecs, centroid, byline_vectors.get(a.id), frozenset(facts(a.clean_text))
+            )
+        )
     store.write_articles(writes)
     for k, (p, w) in enumerate(zip(pending, writes)):
         later = {o.info.id for o in writes[k + 1 :]}  # linked from their side, as they would be one by one
@@ -227,6 +233,12 @@ def _duplicates(write: ArticleWrite, store: Store, settings: Settings) -> list[t
             continue
         if near.info.content_hash == write.info.content_hash:
             out.append((near.info.id, 1.0))
-        elif same_story(near.cosine, write.facts, near.facts, min_cosine=settings.near_duplicate, min_shared=settings.near_duplicate_facts):
+        elif same_story(
+            near.cosine,
+            write.facts,
+            near.facts,
+            min_cosine=settings.near_duplicate,
+            min_shared=settings.near_duplicate_facts,
+        ):
             out.append((near.info.id, round(near.cosine, 4)))
     return out

@@ -49,7 +49,8 @@ from rag.types import ArticleInfo, Byline, Chunk, Entity, Filters, Sentence
 
 SCHEMA = 2  # the collections' layout; an index of another layout is refused at open
 PIPELINE = "clean-6/chunk-2/entities-2"  # bump when cleaning or chunking changes: articles are then redone
-_NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end", "sentences", "entities", "title_derived"]  # only the title is
+# metadata Chroma does not search (only the title is)
+_NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end", "sentences", "entities", "title_derived"]  # fmt: skip
 
 
 # Rows per Chroma read or delete. One call over more rows than SQLite's variable limit (32,766)
@@ -617,13 +618,17 @@ class Store:
         with _chroma_errors(self.settings):
             got = read_ids(self._chunks, list(dict.fromkeys(chunk_ids)), ["metadatas"], page=self.page)
         return {
-            f"{i}.{k}": v for i, m in zip(got["ids"], got["metadatas"]) for k, v in enumerate(unpack_vectors(m.get("vectors") or ""))
+            f"{i}.{k}": v
+            for i, m in zip(got["ids"], got["metadatas"])
+            for k, v in enumerate(unpack_vectors(m.get("vectors") or ""))
         }
 
 
 def pack_vectors(vectors: np.ndarray) -> str:
     """Rows of unit vectors as one metadata string (float16, base64: 0.03 % off in cosine)."""
-    return base64.b64encode(np.ascontiguousarray(vectors, dtype="<f2").tobytes()).decode("ascii") + f":{vectors.shape[1]}"
+    return (
+        base64.b64encode(np.ascontiguousarray(vectors, dtype="<f2").tobytes()).decode("ascii") + f":{vectors.shape[1]}"
+    )
 
 
 def unpack_vectors(packed: str) -> list[np.ndarray]:

@@ -200,7 +200,7 @@ def test_batches_embedded_while_others_are_written_ask_each_new_word_once(
     report = qa.ingest([tmp_path / "corpus"])
     # two batches, so two calls for their sentences; the second batch's words are all the first's,
     # asked for while the first was in flight: one call for the words, one vector each
-    assert 6 * 60 > _BATCH_SENTENCES and embedder.calls == 3
+    assert _BATCH_SENTENCES < 6 * 60 and embedder.calls == 3
     assert len(report.added) == 6 and len(added) == len(set(added)) and {"harbour", "cargo", "storm"} <= set(added)
     assert sum(a.chunks for a in qa.articles()) == report.chunks_embedded  # every batch written
 

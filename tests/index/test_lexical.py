@@ -69,7 +69,9 @@ def test_ingest_keeps_the_lexical_index_in_step_and_a_stale_one_is_rebuilt(tmp_p
     qa.ingest([tmp_path / "docs"])
     store = qa._index.store
     assert store.lexicon().generation == store.generation() != ""
-    assert [p.article.source for p in qa.retrieve("strait traffic", mode="lexical")] == [str(tmp_path / "docs" / "a.txt")]
+    assert [p.article.source for p in qa.retrieve("strait traffic", mode="lexical")] == [
+        str(tmp_path / "docs" / "a.txt")
+    ]
     path = lexicon_path(settings)
     store.close()
     for suffix in ("", "-wal", "-shm"):
@@ -89,7 +91,9 @@ def test_answering_reads_no_whole_collection(tmp_path: Path, seeds: Path, monkey
 
     monkeypatch.setattr(Store, "nodes", refuse)
     answer = reopened.ask("How many high-level meetings were there in 2024?")
-    assert answer.passages and reopened.retrieve("meetings", filters=Filters(sources=(answer.passages[0].article.source,)))
+    assert answer.passages and reopened.retrieve(
+        "meetings", filters=Filters(sources=(answer.passages[0].article.source,))
+    )
 
 
 WORDS = ["wheat", "ships", "strait", "prices", "steel", "grain", "rates", "march", "ports", "oats"]
@@ -173,7 +177,9 @@ def test_a_layout_1_index_is_dropped_and_rebuilt_from_the_store(tmp_path: Path) 
             "CREATE VIRTUAL TABLE vocab USING fts5vocab(fts, 'row');"
         )
     again = BriefingQA(settings, embedder=HashEmbedding())
-    assert [p.article.source for p in again.retrieve("strait traffic", mode="lexical")] == [str(tmp_path / "docs" / "a.txt")]
+    assert [p.article.source for p in again.retrieve("strait traffic", mode="lexical")] == [
+        str(tmp_path / "docs" / "a.txt")
+    ]
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
         assert db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'fts'").fetchone() == (0,)

@@ -129,7 +129,9 @@ def test_index_from_another_embedding_model_is_refused(fake_qa: BriefingQA, seed
         BriefingQA.open(tmp_path / "index", embedder=Other()).ask("anything?")
 
 
-def test_an_index_of_the_old_layout_is_refused_with_the_rebuild_command(fake_qa: BriefingQA, seeds: Path, tmp_path: Path) -> None:
+def test_an_index_of_the_old_layout_is_refused_with_the_rebuild_command(
+    fake_qa: BriefingQA, seeds: Path, tmp_path: Path
+) -> None:
     fake_qa.ingest([seeds])
     store = fake_qa._index.store
     store._chunks.modify(metadata={**store._chunks.metadata, "schema": 1})
