@@ -157,7 +157,7 @@ def _finish(batch: _Batch, store: Store, settings: Settings, report: IngestRepor
     vectors = vectors[: batch.sentences]
     if batch.missing:
         store.lexicon().add_word_vectors(batch.missing, word_vectors)
-    known = store.article_infos([p.article.id for p in pending])  # only these: a flush reads no whole collection
+    known = store.article_infos([p.article.id for p in pending])  # only these: a batch reads no whole collection
     offset, writes = 0, []
     for p in pending:
         n = sum(len(c.sentences) for c in p.chunks)

@@ -72,6 +72,7 @@ class MiniLM:
             raise ValueError(f"embed_batch_size must be at least 1, got {embed_batch_size}")
         self.embed_batch_size = embed_batch_size
         self.threads = threads  # cores to use; 0: all this process may run on
+        self._model_path = ""  # found by `load`
         self._session: Any = None
         self._bulk: Any = None  # a single-threaded session, run from one thread per core
         self._tokenizer: Any = None
@@ -180,9 +181,9 @@ def _batches(lengths: list[int], size: int) -> list[list[int]]:
     padded tokens (one longer text goes alone). Past a few hundred tokens a run costs more per
     token (attention grows with batch × length²): the bench articles in chunks of 1,500
     characters (up to 256 tokens) took 11.3 s in batches of 32 and 8.2 s within 512 tokens, and
-    their 1,658 sentences 8.3 s and 7.6 s; the chunks' peak memory fell from 1.07 to 0.39 GB. Short texts (single words, for
-    paraphrases) gain from many in a run: 32 four-token texts cost 200 µs a token, 128 such
-    texts 139 µs (2 cores)."""
+    their 1,658 sentences 8.3 s and 7.6 s; the chunks' peak memory fell from 1.07 to 0.39 GB.
+    Short texts (single words, for paraphrases) gain from many in a run: 32 four-token texts
+    cost 200 µs a token, 128 such texts 139 µs (2 cores)."""
     out: list[list[int]] = []
     for i in sorted(range(len(lengths)), key=lengths.__getitem__):
         fits = out and len(out[-1]) < size and (len(out[-1]) + 1) * lengths[i] <= _BATCH_TOKENS
