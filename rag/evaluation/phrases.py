@@ -64,7 +64,7 @@ def collect(qa: BriefingQA, questions: Sequence[Question]) -> tuple[list[Sample]
             if sentence is None:
                 continue
             doc = parse_stored(sentence.sentence)
-            spans = candidates(doc)
+            spans = candidates(doc, understanding.read)
             if not spans:
                 continue
             said = asked_tokens(doc, asked)

@@ -48,7 +48,7 @@ from rag.index.terms import Terms
 from rag.types import ArticleInfo, Byline, Chunk, Entity, Filters, Sentence
 
 SCHEMA = 2  # the collections' layout; an index of another layout is refused at open
-PIPELINE = "clean-6/chunk-2/entities-2"  # bump when cleaning or chunking changes: articles are then redone
+PIPELINE = "clean-6/chunk-2/entities-3"  # bump when cleaning or chunking changes: articles are then redone
 # metadata Chroma does not search (only the title is)
 _NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end", "sentences", "entities", "title_derived"]  # fmt: skip
 

@@ -56,16 +56,26 @@ def entities(texts: Sequence[str], batch_size: int = 128) -> list[tuple[Entity, 
     if not texts:
         return []
     docs = pipeline().pipe(list(texts), batch_size=batch_size, disable=_NOT_FOR_ENTITIES)
-    return [tuple(Entity(e.start_char, _name_end(e), e.label_) for e in doc.ents) for doc in docs]
+    out = []
+    for doc in docs:
+        bounds = ((e, _name_bounds(e)) for e in doc.ents)
+        out.append(tuple(Entity(lo, hi, e.label_) for e, (lo, hi) in bounds if hi > lo))
+    return out
 
 
-def _name_end(span: Any) -> int:
-    """Where an entity's name ends: the small model often takes a possessive clitic into the
-    entity ("North Korea’s" as a GPE); the name stops before it."""
-    last = span[-1]
-    if len(span) > 1 and last.norm_ in ("'s", "'"):
-        return span[-2].idx + len(span[-2].text)
-    return span.end_char
+_EDGE_MARKS = frozenset("/\\|,;:-–—")  # punctuation the small model takes into a name at its edges
+
+
+def _name_bounds(span: Any) -> tuple[int, int]:
+    """Where an entity's name starts and ends. The small model often takes a possessive clitic
+    into the entity ("North Korea’s" as a GPE), or the slash of a photo credit ("Kristina
+    Kormilitsyna/" in "(Kristina Kormilitsyna/POOL/AFP)"); the name stops before them."""
+    tokens = list(span)
+    while len(tokens) > 1 and (tokens[-1].norm_ in ("'s", "'") or tokens[-1].text in _EDGE_MARKS):
+        tokens.pop()
+    while len(tokens) > 1 and tokens[0].text in _EDGE_MARKS:
+        tokens.pop(0)
+    return tokens[0].idx, tokens[-1].idx + len(tokens[-1].text)
 
 
 def annotate(chunks: Sequence[Chunk]) -> list[Chunk]:

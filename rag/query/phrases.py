@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.query.understand import NONE, Understanding
+from rag.query.understand import NONE, QuestionRead, Understanding
 
 MAX_TOKENS = 12
 ROLES = ("nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos", "conj", "compound", "amod", "npadvmod")
@@ -97,8 +97,9 @@ class PhraseModel:
         )  # fmt: skip
 
 
-def candidates(doc: Any) -> list[tuple[int, int, str]]:
-    """(first token, end token, entity label) of every candidate phrase of a parsed sentence."""
+def candidates(doc: Any, read: QuestionRead | None = None) -> list[tuple[int, int, str]]:
+    """(first token, end token, entity label) of every candidate phrase of a parsed sentence;
+    with the question's `read`, none that names (or is headed by) a person the question names."""
     seen: dict[tuple[int, int], str] = {}
     for e in doc.ents:
         seen[(e.start, e.end)] = e.label_
@@ -113,8 +114,16 @@ def candidates(doc: Any) -> list[tuple[int, int, str]]:
     return [
         (lo, hi, label)
         for (lo, hi), label in seen.items()
-        if hi > lo and not _only_punct(doc[lo:hi]) and _balanced(doc[lo:hi].text)
+        if hi > lo
+        and not _only_punct(doc[lo:hi])
+        and _balanced(doc[lo:hi].text)
+        and not _asked_person(doc, lo, hi, label, read)
     ]
+
+
+def _asked_person(doc: Any, lo: int, hi: int, label: str, read: QuestionRead | None) -> bool:
+    span = doc[lo:hi]
+    return read is not None and (label or span.root.ent_type_) == "PERSON" and read.names_person(span.text)
 
 
 def _balanced(text: str) -> bool:
@@ -229,9 +238,9 @@ def scored(doc: Any, understanding: Understanding, model: PhraseModel) -> list[P
     asked = asked_words(understanding)
     said = asked_tokens(doc, asked)
     out = []
-    for lo, hi, label in candidates(doc):
-        score = model.score(features(doc, lo, hi, label, understanding, asked, said))
+    for lo, hi, label in candidates(doc, understanding.read):
         span = doc[lo:hi]
+        score = model.score(features(doc, lo, hi, label, understanding, asked, said))
         out.append(Phrase(span.start_char, span.end_char, span.text, label, score, model.probability(score)))
     return sorted(out, key=lambda p: -p.score)
 

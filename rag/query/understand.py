@@ -22,6 +22,7 @@ not fitted with (the tests' fake one) it knows nothing and says so (`known = Fal
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -54,6 +55,22 @@ class QuestionRead:
 
     def entity_texts(self) -> list[str]:
         return [self.text[e.start : e.end] for e in self.entities]
+
+    def names_person(self, text: str) -> bool:
+        """Whether `text` names a person the question names, by every word the question uses
+        ("Vladimir Putin" when the question says "Putin"): that is the same person, so not the
+        answer. A relative who shares only a family name ("Kim Yo Jong" for "Kim Jong Un") is not."""
+        words = name_words(text)
+        return any(
+            (asked := name_words(self.text[e.start : e.end])) and asked <= words
+            for e in self.entities
+            if e.label == "PERSON"
+        )
+
+
+def name_words(text: str) -> set[str]:
+    """The lower-cased words of a name, initials left out."""
+    return {w.lower() for w in re.findall(r"[^\W\d_]+", text) if len(w) > 1}
 
 
 def read_question(question: str) -> QuestionRead:

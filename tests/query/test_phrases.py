@@ -91,3 +91,12 @@ def test_a_phrase_never_cuts_a_bracket_or_a_quote_in_half() -> None:
     doc = parse("Russian President Vladimir Putin (L) shakes hands with Kim Jong Un (R) after the ceremony.")
     texts = [doc[lo:hi].text for lo, hi, _ in candidates(doc)]
     assert texts and all(t.count("(") == t.count(")") for t in texts)
+
+
+def test_the_person_the_question_names_is_no_candidate_but_a_namesake_is() -> None:
+    doc = parse("Russian President Vladimir Putin met Kim Jong Un and his sister Kim Yo Jong in Pyongyang.")
+    asked = read_question("Who did Putin and Kim Jong Un meet in Pyongyang?")
+    texts = {doc[lo:hi].text for lo, hi, _ in candidates(doc, asked)}
+    assert "Kim Yo Jong" in texts  # a shared family name is not the same person
+    assert not any("Putin" in t or "Kim Jong Un" in t for t in texts)  # "Putin" is "Vladimir Putin"
+    assert any("Putin" in doc[lo:hi].text for lo, hi, _ in candidates(doc))  # without the question, it is one

@@ -46,3 +46,9 @@ def test_an_entity_name_stops_before_a_possessive() -> None:
     found = {text[e.start : e.end]: e.label for e in entities([text])[0]}
     assert "North Korea" in found and "Russia" in found
     assert not any(name.endswith(("’s", "'s")) for name in found)
+
+
+def test_an_entity_name_stops_before_the_slash_of_a_photo_credit() -> None:
+    text = "(Kristina Kormilitsyna/POOL/AFP)"
+    people = [text[e.start : e.end] for e in entities([text])[0] if e.label == "PERSON"]
+    assert people == ["Kristina Kormilitsyna"]
