@@ -21,7 +21,10 @@ gives the probability that the top one answers the question (`Calibration`). Bot
 `rag/query/calibration.json`), not on the seed corpus, then re-based from SQuAD's answer rate to
 `Settings.answerable_prior`. Below `min_confidence` the answer abstains, and no model is called;
 it abstains too, saying why, when the question counts something ("how many drones") that no
-likely sentence's context names.
+likely sentence's context names. A number the question writes in digits ("in 2023", "more than
+20,000 soldiers") is a constraint the learned ranking barely weighs: the likely sentences that
+state it are cited before those that do not (a byline states what its statement says, title
+included).
 
 The answer text leads with the short answer ("Over $1.7 billion: <the sentence> [1]"): the
 entity that fits what the question asks for, or the phrase of the sentence that the phrase model
@@ -130,6 +133,7 @@ class Candidate:
     span: Span | None
     unmet: tuple[str, ...] = ()  # what the question counts, when the sentence's context never names it
     score: float = 0.0  # the ranking score (`Calibration.score`): candidates are ordered by it
+    states: bool = True  # it writes every number the question writes in digits (see `score_sentences`)
 
 
 def score_sentences(
@@ -185,10 +189,17 @@ def score_sentences(
         return (f"{read.form} {read.counted}",)
 
     def candidate(
-        passage: Passage, rank: int, sentence: Sentence, dense: float, order: list[str], own: set[str], around: set[str]
+        passage: Passage,
+        rank: int,
+        sentence: Sentence,
+        dense: float,
+        order: list[str],
+        own: set[str],
+        around: set[str],
+        said: str,
     ) -> Candidate:
         """A sentence with its features; `order` is its text's terms in order, `own` and `around`
-        the terms it states and its context's."""
+        the terms it states and its context's, `said` the text whose numbers it states."""
         span = best_span(sentence, understanding, q_words, wanted) if expects > 0 or wanted else None
         if wanted and span and span.label in NUMERIC and span_bound(span, sentence.text) == wanted:
             own, around = own | bound_terms, around | bound_terms  # "up to" states the maximum
@@ -207,8 +218,10 @@ def score_sentences(
             ]
         )  # fmt: skip
         probability, ranking = calibration.probability(features), calibration.score(features)
-        return Candidate(passage, sentence, features, probability, span, unmet(around, span), ranking)
+        states = numbers <= _numbers(said)
+        return Candidate(passage, sentence, features, probability, span, unmet(around, span), ranking, states)
 
+    numbers = _numbers(question)
     top_score = max((p.score for p in passages), default=0.0)
     q_pairs = set(zip(q_order, q_order[1:]))
     out = []
@@ -220,7 +233,7 @@ def score_sentences(
             dense = float(vector @ query_vector) if vector is not None else passage.dense
             order = corpus.terms(sentence.text)
             around = set(corpus.terms(" ".join(s.text for s in sents[max(k - 1, 0) : k + 2]))) | title_terms
-            out.append(candidate(passage, rank, sentence, dense, order, set(order), around))
+            out.append(candidate(passage, rank, sentence, dense, order, set(order), around, sentence.text))
     seen: set[str] = set()
     for rank, passage in enumerate(passages):  # each article's byline, scored as what it states
         article = passage.article
@@ -231,10 +244,16 @@ def score_sentences(
         if vector is None:
             continue
         sentence = Sentence(article.byline.start, article.byline.end, article.byline.text, article.byline.entities)
-        own = set(corpus.terms(byline_statement(article.title, article.author, article.date, article.outlet)))
+        statement = byline_statement(article.title, article.author, article.date, article.outlet)
+        own = set(corpus.terms(statement))
         dense = float(vector @ query_vector)
-        out.append(candidate(passage, rank, sentence, dense, corpus.terms(sentence.text), own, own))
+        out.append(candidate(passage, rank, sentence, dense, corpus.terms(sentence.text), own, own, statement))
     return sorted(out, key=lambda c: -c.score)
+
+
+def _numbers(text: str) -> set[str]:
+    """The numbers written in digits in `text`, without their thousands separators ("20,000" → "20000")."""
+    return {m.replace(",", "") for m in re.findall(r"\d+(?:[,.]\d+)*", text)}
 
 
 def _bigrams(pairs: set[tuple[str, str]], terms: list[str]) -> float:
@@ -264,6 +283,7 @@ def compose(
     question's names, for saying what the corpus does mention). `phrase` finds the short answer in
     a sentence when no entity of the label the question wants leads it (`rag.query.phrases`)."""
     passages = tuple(dict.fromkeys(c.passage for c in ranked))
+    ranked = _stating(ranked, min_confidence)
     usable = [c for c in ranked if not c.unmet]
     if ranked and ranked[0].probability >= min_confidence and not (usable and usable[0].probability >= min_confidence):
         return Answer(
@@ -337,6 +357,16 @@ def compose(
     )
 
 
+def _stating(ranked: list[Candidate], min_confidence: float) -> list[Candidate]:
+    """A number the question writes ("more than 20,000 soldiers", "in 2024") is a constraint the
+    learned ranking barely weighs: the likely sentences that state it come first, best-ranked
+    first; a sentence that states it but is too unlikely to answer stays where it ranks."""
+    if all(c.states for c in ranked):
+        return ranked  # the question writes no number, or every sentence states them
+    first = [c for c in ranked if c.states and c.probability >= min_confidence]
+    return first + [c for c in ranked if not (c.states and c.probability >= min_confidence)]
+
+
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -357,7 +387,7 @@ def _contrast(question: str, best: Candidate, rest: list[Candidate], min_confide
     """For a comparison question, the best confident sentence that states a different fact."""
     if not _COMPARE.search(question):
         return None
-    for c in rest:
+    for c in sorted(rest, key=lambda c: -c.score):  # the other side need not state the question's numbers
         if c.probability < min_confidence or c.sentence == best.sentence:
             continue
         if best.span and c.span and _norm(c.span.text) == _norm(best.span.text):

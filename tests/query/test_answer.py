@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag import BriefingQA
+from rag import BriefingQA, Settings
 from rag.query.answer import NOT_COVERED
 
 ANSWERABLE = {
@@ -91,8 +91,6 @@ def test_who_is_name_describes_instead_of_naming_someone_else(seed_qa: BriefingQ
 @pytest.fixture(scope="module")
 def terminal_qa(tmp_path_factory: pytest.TempPathFactory) -> BriefingQA:
     """Four short reports with the real model: two disagree on the cost, two agree on the date."""
-    from rag import Settings
-
     root = tmp_path_factory.mktemp("terminal")
     articles = {
         "a.txt": "Port opens a terminal\n\nThe port authority said the new container terminal cost $40 million. "
@@ -155,3 +153,37 @@ def test_an_entity_the_phrase_model_disagrees_with_does_not_lead(terminal_qa: Br
     answer = terminal_qa.ask("How often do ferries between Dover and Calais run?")
     assert not answer.abstained and not answer.text.startswith("Tuesday")
     assert "45 minutes" in answer.short_answer
+
+
+@pytest.fixture(scope="module")
+def talks_qa(tmp_path_factory: pytest.TempPathFactory) -> BriefingQA:
+    """Two years' figures in one article, each year's sentence much like the other."""
+    root = tmp_path_factory.mktemp("talks")
+    (root / "talks.txt").write_text(
+        "Talks between the two governments\n\n"
+        "Officials from the two governments held regular talks on trade and fishing rights, a spokesman said. "
+        "The talks have grown more frequent as the dispute over fishing rights deepened.\n\n"
+        "In 2019, the two governments held 4 rounds of talks on fishing rights.\n\n"
+        "In 2023, they held 11 rounds of talks, the spokesman said.\n",
+        encoding="utf-8",
+    )
+    qa = BriefingQA(Settings(index_dir=root / "index"))
+    qa.ingest([root])
+    return qa
+
+
+@pytest.mark.parametrize(
+    ("question", "value", "year"),
+    [
+        ("How many rounds of talks on fishing rights did the two governments hold in 2023?", "11", "2023"),
+        ("How many rounds of talks were held in 2019?", "4", "2019"),
+    ],
+)
+def test_a_number_the_question_writes_picks_the_sentence_that_states_it(
+    talks_qa: BriefingQA, question: str, value: str, year: str
+) -> None:
+    """The learned ranking alone puts the other year's sentence first for both questions (it
+    shares more of their words); the year the question writes is a constraint."""
+    answer = talks_qa.ask(question)
+    assert not answer.abstained and answer.short_answer == value
+    assert year in answer.citations[0].quote
