@@ -23,8 +23,10 @@ gives the probability that the top one answers the question (`Calibration`). Bot
 it abstains too, saying why, when the question counts something ("how many drones") that no
 likely sentence's context names. A number the question writes in digits ("in 2023", "more than
 20,000 soldiers") is a constraint the learned ranking barely weighs: the likely sentences that
-state it are cited before those that do not (a byline states what its statement says, title
-included).
+state it (in digits, or in words for a whole number below 100: "3" is "three" or "third") are
+cited before those that do not, and when no likely sentence, with its neighbours and its
+article's title, states it, the answer abstains and says so (a byline states what its statement
+says, title included).
 
 The answer text leads with the short answer ("Over $1.7 billion: <the sentence> [1]"): the
 entity that fits what the question asks for, or the phrase of the sentence that the phrase model
@@ -134,6 +136,7 @@ class Candidate:
     unmet: tuple[str, ...] = ()  # what the question counts, when the sentence's context never names it
     score: float = 0.0  # the ranking score (`Calibration.score`): candidates are ordered by it
     states: bool = True  # it writes every number the question writes in digits (see `score_sentences`)
+    context_states: bool = True  # so do it, its neighbours and its article's title together
 
 
 def score_sentences(
@@ -197,9 +200,11 @@ def score_sentences(
         own: set[str],
         around: set[str],
         said: str,
+        context: str,
     ) -> Candidate:
         """A sentence with its features; `order` is its text's terms in order, `own` and `around`
-        the terms it states and its context's, `said` the text whose numbers it states."""
+        the terms it states and its context's, `said` and `context` the texts whose numbers it and
+        its context state."""
         span = best_span(sentence, understanding, q_words, wanted) if expects > 0 or wanted else None
         if wanted and span and span.label in NUMERIC and span_bound(span, sentence.text) == wanted:
             own, around = own | bound_terms, around | bound_terms  # "up to" states the maximum
@@ -218,10 +223,21 @@ def score_sentences(
             ]
         )  # fmt: skip
         probability, ranking = calibration.probability(features), calibration.score(features)
-        states = numbers <= _numbers(said)
-        return Candidate(passage, sentence, features, probability, span, unmet(around, span), ranking, states)
+        states = stated(said)
+        context_states = states or stated(context)
+        return Candidate(
+            passage, sentence, features, probability, span, unmet(around, span), ranking, states, context_states
+        )
 
-    numbers = _numbers(question)
+    spelled = {n: _spelled(n) for n in _numbers(question)}
+
+    def stated(text: str) -> bool:
+        """Whether `text` writes every number the question writes, in digits or in words."""
+        if not spelled:
+            return True
+        found, low = _numbers(text), text.lower()
+        return all(n in found or (words is not None and words.search(low)) for n, words in spelled.items())
+
     top_score = max((p.score for p in passages), default=0.0)
     q_pairs = set(zip(q_order, q_order[1:]))
     out = []
@@ -233,7 +249,8 @@ def score_sentences(
             dense = float(vector @ query_vector) if vector is not None else passage.dense
             order = corpus.terms(sentence.text)
             around = set(corpus.terms(" ".join(s.text for s in sents[max(k - 1, 0) : k + 2]))) | title_terms
-            out.append(candidate(passage, rank, sentence, dense, order, set(order), around, sentence.text))
+            context = " ".join([*(s.text for s in sents[max(k - 1, 0) : k + 2]), passage.article.title])
+            out.append(candidate(passage, rank, sentence, dense, order, set(order), around, sentence.text, context))
     seen: set[str] = set()
     for rank, passage in enumerate(passages):  # each article's byline, scored as what it states
         article = passage.article
@@ -247,13 +264,37 @@ def score_sentences(
         statement = byline_statement(article.title, article.author, article.date, article.outlet)
         own = set(corpus.terms(statement))
         dense = float(vector @ query_vector)
-        out.append(candidate(passage, rank, sentence, dense, corpus.terms(sentence.text), own, own, statement))
+        out.append(
+            candidate(passage, rank, sentence, dense, corpus.terms(sentence.text), own, own, statement, statement)
+        )
     return sorted(out, key=lambda c: -c.score)
+
+
+_NUMBER = re.compile(r"\d+(?:[,.]\d+)*")
+
+
+def _written_numbers(text: str) -> list[str]:
+    """The numbers written in digits in `text`, as written ("20,000", "1.7")."""
+    return _NUMBER.findall(text)
 
 
 def _numbers(text: str) -> set[str]:
     """The numbers written in digits in `text`, without their thousands separators ("20,000" → "20000")."""
-    return {m.replace(",", "") for m in re.findall(r"\d+(?:[,.]\d+)*", text)}
+    return {m.replace(",", "") for m in _written_numbers(text)}
+
+
+def _spelled(number: str) -> re.Pattern[str] | None:
+    """How English words write a whole number below 100 ("3" → "three" or "third", "21" →
+    "twenty-one" or "twenty one"), for finding it in a text; None for other numbers, which
+    texts write in digits."""
+    if not number.isdigit() or not 0 < int(number) < 100:
+        return None
+    from num2words.lang_EN import Num2Word_EN
+
+    english = Num2Word_EN()
+    forms = {english.to_cardinal(int(number)), english.to_ordinal(int(number))}
+    forms |= {f.replace("-", " ") for f in forms}
+    return re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, forms), key=len, reverse=True)) + r")\b")
 
 
 def _bigrams(pairs: set[tuple[str, str]], terms: list[str]) -> float:
@@ -280,7 +321,8 @@ def compose(
     """Turn ranked sentences into an `Answer`, or an abstention when the best is not likely enough,
     the question names something (`unknown`: names, numbers) that the corpus never mentions, or
     no likely sentence says what the question asks about (`Candidate.unmet`; `named` are the
-    question's names, for saying what the corpus does mention). `phrase` finds the short answer in
+    question's names, for saying what the corpus does mention), or no likely sentence's context
+    states a number the question writes (`Candidate.context_states`). `phrase` finds the short answer in
     a sentence when no entity of the label the question wants leads it (`rag.query.phrases`)."""
     passages = tuple(dict.fromkeys(c.passage for c in ranked))
     ranked = _stating(ranked, min_confidence)
@@ -296,6 +338,13 @@ def compose(
         return Answer(
             question=question, text=NOT_COVERED, abstained=True, passages=passages,
             confidence=ranked[0].probability if ranked else 0.0, note=f"The corpus never mentions {never}.",
+        )  # fmt: skip
+    likely = [c for c in ranked if c.probability >= min_confidence]
+    if likely and not any(c.context_states for c in likely):  # no likely answer is about the number asked
+        written = ", ".join(dict.fromkeys(_written_numbers(question)))
+        return Answer(
+            question=question, text=NOT_COVERED, abstained=True, passages=passages,
+            confidence=likely[0].probability, note=f"No passage likely to answer this question states {written}.",
         )  # fmt: skip
     if not ranked or ranked[0].probability < min_confidence:
         best = ranked[0].probability if ranked else 0.0

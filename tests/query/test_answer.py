@@ -157,7 +157,8 @@ def test_an_entity_the_phrase_model_disagrees_with_does_not_lead(terminal_qa: Br
 
 @pytest.fixture(scope="module")
 def talks_qa(tmp_path_factory: pytest.TempPathFactory) -> BriefingQA:
-    """Two years' figures in one article, each year's sentence much like the other."""
+    """Two years' figures in one article, each year's sentence much like the other; another
+    article mentions a third year."""
     root = tmp_path_factory.mktemp("talks")
     (root / "talks.txt").write_text(
         "Talks between the two governments\n\n"
@@ -165,6 +166,10 @@ def talks_qa(tmp_path_factory: pytest.TempPathFactory) -> BriefingQA:
         "The talks have grown more frequent as the dispute over fishing rights deepened.\n\n"
         "In 2019, the two governments held 4 rounds of talks on fishing rights.\n\n"
         "In 2023, they held 11 rounds of talks, the spokesman said.\n",
+        encoding="utf-8",
+    )
+    (root / "staff.txt").write_text(
+        "Ministry staff news\n\nThe spokesman joined the foreign ministry in 2021 after three years in journalism.\n",
         encoding="utf-8",
     )
     qa = BriefingQA(Settings(index_dir=root / "index"))
@@ -187,3 +192,15 @@ def test_a_number_the_question_writes_picks_the_sentence_that_states_it(
     answer = talks_qa.ask(question)
     assert not answer.abstained and answer.short_answer == value
     assert year in answer.citations[0].quote
+
+
+def test_a_number_no_likely_answer_states_means_abstention_that_says_so(talks_qa: BriefingQA) -> None:
+    """2021 is in the corpus, but only in a sentence about something else."""
+    answer = talks_qa.ask("How many rounds of talks on fishing rights did the two governments hold in 2021?")
+    assert answer.abstained and answer.citations == ()
+    assert answer.note == "No passage likely to answer this question states 2021."
+
+
+def test_a_number_the_question_writes_in_digits_is_found_in_words(talks_qa: BriefingQA) -> None:
+    answer = talks_qa.ask("What did the spokesman do for 3 years before he joined the foreign ministry?")
+    assert not answer.abstained and "three years in journalism" in answer.citations[0].quote
