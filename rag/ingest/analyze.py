@@ -100,3 +100,21 @@ def parse_stored(sentence: Sentence) -> Any:
             spans.append(span)
     doc.ents = spans
     return doc
+
+
+@cache
+def _irregular() -> dict[str, tuple[str, ...]]:
+    """Lemma → its irregular forms ("send" → ("sent",)), from the model's lemmatizer exceptions."""
+    table = pipeline().get_pipe("lemmatizer").lookups.get_table("lemma_exc")
+    out: dict[str, list[str]] = {}
+    for pos in ("verb", "noun", "adj"):
+        for form, lemmas in table.get(pos, {}).items():
+            for lemma in lemmas:
+                out.setdefault(lemma, []).append(form)
+    return {lemma: tuple(dict.fromkeys(forms)) for lemma, forms in out.items()}
+
+
+def irregular_forms(lemma: str) -> tuple[str, ...]:
+    """The irregular forms of an English lemma that a stemmer cannot bring back to it ("send" →
+    "sent"; "child" → "children"), from the language model's own lemmatizer tables."""
+    return _irregular().get(lemma.lower(), ())

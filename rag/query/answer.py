@@ -26,7 +26,9 @@ likely sentence's context names. A number the question writes in digits ("in 202
 state it (in digits, or in words for a whole number below 100: "3" is "three" or "third") are
 cited before those that do not, and when no likely sentence, with its neighbours and its
 article's title, states it, the answer abstains and says so (a byline states what its statement
-says, title included).
+says, title included). A question that denies something ("Which countries did not sign?") is not
+answered by a sentence whose context states it without a negation ("France and Spain signed"):
+it abstains and says so (`Candidate.polarity`).
 
 The answer text leads with the short answer ("Over $1.7 billion: <the sentence> [1]"): the
 entity that fits what the question asks for, or the phrase of the sentence that the phrase model
@@ -137,6 +139,9 @@ class Candidate:
     score: float = 0.0  # the ranking score (`Calibration.score`): candidates are ordered by it
     states: bool = True  # it writes every number the question writes in digits (see `score_sentences`)
     context_states: bool = True  # so do it, its neighbours and its article's title together
+    # False when its context states positively what the question denies: the sentences (and title)
+    # that have a word the question's negation denies ("did not sign" → "signed") negate nothing
+    polarity: bool = True
 
 
 def score_sentences(
@@ -201,10 +206,11 @@ def score_sentences(
         around: set[str],
         said: str,
         context: str,
+        polarity: bool,
     ) -> Candidate:
         """A sentence with its features; `order` is its text's terms in order, `own` and `around`
         the terms it states and its context's, `said` and `context` the texts whose numbers it and
-        its context state."""
+        its context state; `polarity` see `Candidate.polarity`."""
         span = best_span(sentence, understanding, q_words, wanted) if expects > 0 or wanted else None
         if wanted and span and span.label in NUMERIC and span_bound(span, sentence.text) == wanted:
             own, around = own | bound_terms, around | bound_terms  # "up to" states the maximum
@@ -226,10 +232,16 @@ def score_sentences(
         states = stated(said)
         context_states = states or stated(context)
         return Candidate(
-            passage, sentence, features, probability, span, unmet(around, span), ranking, states, context_states
-        )
+            passage, sentence, features, probability, span, unmet(around, span), ranking, states, context_states,
+            polarity,
+        )  # fmt: skip
 
     spelled = {n: _spelled(n) for n in _numbers(question)}
+    denied = set(corpus.terms(" ".join(understanding.read.negated)))
+
+    def denial(terms: set[str], text: str) -> tuple[bool, bool]:
+        """Whether a text states a word the question's negation denies, and whether it negates."""
+        return bool(denied & terms), bool(_NEGATION.search(text))
 
     def stated(text: str) -> bool:
         """Whether `text` writes every number the question writes, in digits or in words."""
@@ -244,13 +256,18 @@ def score_sentences(
     for rank, passage in enumerate(passages):
         sents = passage.chunk.sentences
         title_terms = set() if passage.article.title_derived else set(corpus.terms(passage.article.title))
+        denials = [denial(set(corpus.terms(s.text)), s.text) for s in sents] if denied else []
+        title_denial = denial(title_terms, passage.article.title) if denied else None
         for k, sentence in enumerate(sents):
             vector = sentence_vectors.get(f"{passage.chunk.id}.{k}")
             dense = float(vector @ query_vector) if vector is not None else passage.dense
             order = corpus.terms(sentence.text)
             around = set(corpus.terms(" ".join(s.text for s in sents[max(k - 1, 0) : k + 2]))) | title_terms
             context = " ".join([*(s.text for s in sents[max(k - 1, 0) : k + 2]), passage.article.title])
-            out.append(candidate(passage, rank, sentence, dense, order, set(order), around, sentence.text, context))
+            polarity = _polarity([*denials[max(k - 1, 0) : k + 2], title_denial])
+            out.append(
+                candidate(passage, rank, sentence, dense, order, set(order), around, sentence.text, context, polarity)
+            )
     seen: set[str] = set()
     for rank, passage in enumerate(passages):  # each article's byline, scored as what it states
         article = passage.article
@@ -264,12 +281,17 @@ def score_sentences(
         statement = byline_statement(article.title, article.author, article.date, article.outlet)
         own = set(corpus.terms(statement))
         dense = float(vector @ query_vector)
+        polarity = _polarity([denial(own, statement)] if denied else [])
         out.append(
-            candidate(passage, rank, sentence, dense, corpus.terms(sentence.text), own, own, statement, statement)
+            candidate(
+                passage, rank, sentence, dense, corpus.terms(sentence.text), own, own, statement, statement, polarity
+            )
         )
     return sorted(out, key=lambda c: -c.score)
 
 
+# Words that negate what a sentence says (a closed class of English function words).
+_NEGATION = re.compile(r"\b(?:not|never|no|none|nobody|nothing|neither|nor|without|cannot)\b|n[’']t\b|\bnon-\w", re.I)
 _NUMBER = re.compile(r"\d+(?:[,.]\d+)*")
 
 
@@ -281,6 +303,13 @@ def _written_numbers(text: str) -> list[str]:
 def _numbers(text: str) -> set[str]:
     """The numbers written in digits in `text`, without their thousands separators ("20,000" → "20000")."""
     return {m.replace(",", "") for m in _written_numbers(text)}
+
+
+def _polarity(denials: Sequence[tuple[bool, bool] | None]) -> bool:
+    """False when the texts of a sentence's context that state what the question denies ("did
+    not sign": "signed") all state it without a negation: the context says it is so."""
+    stating = [negates for d in denials if d is not None for states, negates in [d] if states]
+    return not stating or any(stating)
 
 
 def _spelled(number: str) -> re.Pattern[str] | None:
@@ -322,7 +351,8 @@ def compose(
     the question names something (`unknown`: names, numbers) that the corpus never mentions, or
     no likely sentence says what the question asks about (`Candidate.unmet`; `named` are the
     question's names, for saying what the corpus does mention), or no likely sentence's context
-    states a number the question writes (`Candidate.context_states`). `phrase` finds the short answer in
+    states a number the question writes (`Candidate.context_states`), or the sentence to cite
+    states what the question denies (`Candidate.polarity`). `phrase` finds the short answer in
     a sentence when no entity of the label the question wants leads it (`rag.query.phrases`)."""
     passages = tuple(dict.fromkeys(c.passage for c in ranked))
     ranked = _stating(ranked, min_confidence)
@@ -345,6 +375,12 @@ def compose(
         return Answer(
             question=question, text=NOT_COVERED, abstained=True, passages=passages,
             confidence=likely[0].probability, note=f"No passage likely to answer this question states {written}.",
+        )  # fmt: skip
+    if likely and not likely[0].polarity:  # "which did not …": the sentence to cite says it did
+        return Answer(
+            question=question, text=NOT_COVERED, abstained=True, passages=passages,
+            confidence=likely[0].probability,
+            note="The question asks what is not the case, but the passage closest to answering it says that it is.",
         )  # fmt: skip
     if not ranked or ranked[0].probability < min_confidence:
         best = ranked[0].probability if ranked else 0.0

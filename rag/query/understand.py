@@ -27,10 +27,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
+from typing import Any
 
 import numpy as np
 
-from rag.ingest.analyze import parse
+from rag.ingest.analyze import irregular_forms, parse
 from rag.types import Entity
 
 WH_TAGS = {"WDT", "WP", "WP$", "WRB"}
@@ -52,6 +53,7 @@ class QuestionRead:
     lemmas: tuple[str, ...] = ()  # content lemmas, lower-cased
     counted: str = ""  # what "how many / how much" counts ("how many pages" → "pages"), as written
     noun: str = ""  # the lemma of the noun the wh-word asks about: "which foundation", "what was the estimate"
+    negated: tuple[str, ...] = ()  # the words a negation of the question denies ("did not sign" → "sign")
 
     def entity_texts(self) -> list[str]:
         return [self.text[e.start : e.end] for e in self.entities]
@@ -84,9 +86,12 @@ def read_question(question: str) -> QuestionRead:
         if t.is_alpha and not t.is_stop and t.pos_ in ("NOUN", "PROPN", "VERB", "ADJ", "NUM")
     )
     relation = root.lemma_.lower() if root is not None and root.pos_ in ("VERB", "AUX") else ""
+    negated = _negated(doc)
     if wh is None:
         first = _phrase(doc)
-        return QuestionRead(question, form=first, focus=first, relation=relation, entities=entities, lemmas=lemmas)
+        return QuestionRead(
+            question, form=first, focus=first, relation=relation, entities=entities, lemmas=lemmas, negated=negated
+        )
     word = form = wh.lower_
     describe = False
     counted = noun_lemma = ""
@@ -107,7 +112,24 @@ def read_question(question: str) -> QuestionRead:
         noun_lemma = other.lemma_.lower() if other is not None and other.pos_ == "NOUN" else ""
     else:
         focus = f"{word} {relation}".strip()
-    return QuestionRead(question, word, form, focus, describe, relation, entities, lemmas, counted, noun_lemma)
+    return QuestionRead(question, word, form, focus, describe, relation, entities, lemmas, counted, noun_lemma, negated)
+
+
+def _negated(doc: Any) -> tuple[str, ...]:
+    """The words the question's negations deny, lower-cased: the verb or adjective a "not" or
+    "never" hangs on ("did not sign" → "sign"), or, for a copula, what it says of its subject
+    ("is not a type of rock" → "type", "would not be likely" → "likely"); each with its lemma and
+    irregular forms ("did not send" → "send", "sent")."""
+    out: list[str] = []
+    for t in doc:
+        if t.dep_ != "neg":
+            continue
+        head = t.head
+        said = [c for c in head.children if c.dep_ in ("acomp", "attr", "xcomp")] if head.pos_ == "AUX" else [head]
+        for w in said:
+            if w.is_alpha:  # "send" is also "sent": the words a sentence may state it with
+                out.extend([w.lower_, w.lemma_.lower(), *irregular_forms(w.lemma_)])
+    return tuple(dict.fromkeys(out))
 
 
 def _noun(token: object) -> str:

@@ -204,3 +204,35 @@ def test_a_number_no_likely_answer_states_means_abstention_that_says_so(talks_qa
 def test_a_number_the_question_writes_in_digits_is_found_in_words(talks_qa: BriefingQA) -> None:
     answer = talks_qa.ask("What did the spokesman do for 3 years before he joined the foreign ministry?")
     assert not answer.abstained and "three years in journalism" in answer.citations[0].quote
+
+
+@pytest.fixture(scope="module")
+def treaty_qa(tmp_path_factory: pytest.TempPathFactory) -> BriefingQA:
+    root = tmp_path_factory.mktemp("treaty")
+    (root / "treaty.txt").write_text(
+        "Fishing treaty signed\n\nFrance and Spain signed the fishing treaty in Madrid in May. "
+        "The treaty sets quotas for cod and hake.\n",
+        encoding="utf-8",
+    )
+    (root / "customs.txt").write_text(
+        "Customs talks open\n\nPortugal did not join the talks on the customs union, its minister said. "
+        "The talks resume in June.\n",
+        encoding="utf-8",
+    )
+    qa = BriefingQA(Settings(index_dir=root / "index"))
+    qa.ingest([root])
+    return qa
+
+
+def test_a_negated_question_is_not_answered_by_a_sentence_that_says_the_opposite(treaty_qa: BriefingQA) -> None:
+    answer = treaty_qa.ask("Which countries did not sign the fishing treaty?")
+    assert answer.abstained and answer.citations == ()
+    assert (
+        answer.note
+        == "The question asks what is not the case, but the passage closest to answering it says that it is."
+    )
+
+
+def test_a_negated_question_is_answered_by_a_sentence_that_negates_too(treaty_qa: BriefingQA) -> None:
+    answer = treaty_qa.ask("Which country did not join the talks on the customs union?")
+    assert not answer.abstained and "Portugal did not join" in answer.citations[0].quote

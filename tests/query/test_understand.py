@@ -30,6 +30,20 @@ def test_question_entities_are_offsets_into_the_question() -> None:
     assert "troop" in read.lemmas
 
 
+@pytest.mark.parametrize(
+    ("question", "denied"),
+    [
+        ("Who did not sign the treaty?", {"sign"}),
+        ("What did North Korea not send to Russia?", {"send", "sent"}),  # the irregular form too
+        ("Which deployment would not be likely?", {"likely"}),  # a copula: what it says of the subject
+        ("What isn't a type of igneous rock?", {"type"}),
+        ("Who signed the treaty?", set()),
+    ],
+)
+def test_the_words_a_negation_denies_come_from_the_parse(question: str, denied: set[str]) -> None:
+    assert set(read_question(question).negated) == denied
+
+
 def _best_entity(types: dict[str, float]) -> str:
     return max((label for label in types if label != NONE), key=types.__getitem__)
 
