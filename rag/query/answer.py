@@ -357,18 +357,18 @@ def compose(
     passages = tuple(dict.fromkeys(c.passage for c in ranked))
     ranked = _stating(ranked, min_confidence)
     usable = [c for c in ranked if not c.unmet]
+    if unknown:  # said first: what the question names and the corpus never does
+        never = ", ".join(unknown)
+        return Answer(
+            question=question, text=NOT_COVERED, abstained=True, passages=passages,
+            confidence=usable[0].probability if usable else 0.0, note=f"The corpus never mentions {never}.",
+        )  # fmt: skip
     if ranked and ranked[0].probability >= min_confidence and not (usable and usable[0].probability >= min_confidence):
         return Answer(
             question=question, text=NOT_COVERED, abstained=True, passages=passages,
             confidence=ranked[0].probability, note=_lacking(named, ranked[0].unmet),
         )  # fmt: skip
     top, ranked = ranked, usable
-    if unknown:
-        never = ", ".join(unknown)
-        return Answer(
-            question=question, text=NOT_COVERED, abstained=True, passages=passages,
-            confidence=ranked[0].probability if ranked else 0.0, note=f"The corpus never mentions {never}.",
-        )  # fmt: skip
     likely = [c for c in ranked if c.probability >= min_confidence]
     if likely and not any(c.context_states for c in likely):  # no likely answer is about the number asked
         written = ", ".join(dict.fromkeys(_written_numbers(question)))

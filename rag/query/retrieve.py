@@ -17,6 +17,7 @@ term is.
 from __future__ import annotations
 
 import math
+import re
 from functools import cached_property
 from typing import Any
 
@@ -134,10 +135,13 @@ class Corpus:
         return {t: self._idf[t] for t in stems if self._idf.get(t)}
 
     def unknown_names(self, question: str) -> list[str]:
-        """Names and numbers in `question` that no chunk of the corpus contains."""
+        """Names and numbers in `question` that no chunk of the corpus contains, as the question
+        writes them: terms split a number at its separators ("2,023" into "023"), so a missing
+        part is named by the whole number."""
         words = list(dict.fromkeys(self.terms.name_words(question)))
         known = self.idf([self.terms.stem(w) for w in words])
-        return [w for w in words if self.terms.stem(w) not in known]
+        whole = {part: n for n in _SEPARATED.findall(question) for part in _PART.findall(n)}
+        return list(dict.fromkeys(whole.get(w, w) for w in words if self.terms.stem(w) not in known))
 
     def idf_of(self, term: str, name: bool = True) -> float:
         """IDF of `term`. A name or number the corpus never mentions weighs as much as the rarest
@@ -150,6 +154,9 @@ class Corpus:
             return math.log(1 + (self._documents + 0.5) / 0.5)
         return self._mean_idf
 
+
+_SEPARATED = re.compile(r"\d+(?:[,.]\d+)+")  # "2,023", "1.7"
+_PART = re.compile(r"\w\w+")  # the term pattern's words (`rag.index.terms`)
 
 MODES = ("hybrid", "dense", "lexical")
 

@@ -236,3 +236,8 @@ def test_a_negated_question_is_not_answered_by_a_sentence_that_says_the_opposite
 def test_a_negated_question_is_answered_by_a_sentence_that_negates_too(treaty_qa: BriefingQA) -> None:
     answer = treaty_qa.ask("Which country did not join the talks on the customs union?")
     assert not answer.abstained and "Portugal did not join" in answer.citations[0].quote
+
+
+def test_a_number_the_corpus_never_mentions_is_named_as_the_question_writes_it(talks_qa: BriefingQA) -> None:
+    answer = talks_qa.ask("How many rounds of talks were held in 2,031?")
+    assert answer.abstained and answer.note == "The corpus never mentions 2,031."
