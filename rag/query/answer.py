@@ -256,14 +256,18 @@ def score_sentences(
     for rank, passage in enumerate(passages):
         sents = passage.chunk.sentences
         title_terms = set() if passage.article.title_derived else set(corpus.terms(passage.article.title))
-        denials = [denial(set(corpus.terms(s.text)), s.text) for s in sents] if denied else []
+        orders = [corpus.terms(s.text) for s in sents]
+        denials = [denial(set(terms), s.text) for terms, s in zip(orders, sents)] if denied else []
         title_denial = denial(title_terms, passage.article.title) if denied else None
         for k, sentence in enumerate(sents):
             vector = sentence_vectors.get(f"{passage.chunk.id}.{k}")
             dense = float(vector @ query_vector) if vector is not None else passage.dense
-            order = corpus.terms(sentence.text)
+            order = orders[k]
             around = set(corpus.terms(" ".join(s.text for s in sents[max(k - 1, 0) : k + 2]))) | title_terms
-            context = " ".join([*(s.text for s in sents[max(k - 1, 0) : k + 2]), passage.article.title])
+            # only a question that writes a number reads it
+            context = (
+                " ".join([*(s.text for s in sents[max(k - 1, 0) : k + 2]), passage.article.title]) if spelled else ""
+            )
             polarity = _polarity([*denials[max(k - 1, 0) : k + 2], title_denial])
             out.append(
                 candidate(passage, rank, sentence, dense, order, set(order), around, sentence.text, context, polarity)
@@ -308,7 +312,7 @@ def _numbers(text: str) -> set[str]:
 def _polarity(denials: Sequence[tuple[bool, bool] | None]) -> bool:
     """False when the texts of a sentence's context that state what the question denies ("did
     not sign": "signed") all state it without a negation: the context says it is so."""
-    stating = [negates for d in denials if d is not None for states, negates in [d] if states]
+    stating = [negates for states, negates in filter(None, denials) if states]
     return not stating or any(stating)
 
 

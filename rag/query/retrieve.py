@@ -140,7 +140,7 @@ class Corpus:
         part is named by the whole number."""
         words = list(dict.fromkeys(self.terms.name_words(question)))
         known = self.idf([self.terms.stem(w) for w in words])
-        whole = {part: n for n in _SEPARATED.findall(question) for part in _PART.findall(n)}
+        whole = {part: n for n in _SEPARATED.findall(question) for part in self.terms.name_words(n)}
         return list(dict.fromkeys(whole.get(w, w) for w in words if self.terms.stem(w) not in known))
 
     def idf_of(self, term: str, name: bool = True) -> float:
@@ -156,7 +156,6 @@ class Corpus:
 
 
 _SEPARATED = re.compile(r"\d+(?:[,.]\d+)+")  # "2,023", "1.7"
-_PART = re.compile(r"\w\w+")  # the term pattern's words (`rag.index.terms`)
 
 MODES = ("hybrid", "dense", "lexical")
 

@@ -88,10 +88,19 @@ def test_who_is_name_describes_instead_of_naming_someone_else(seed_qa: BriefingQ
     assert answer.short_answer == "" and "Olena Guseinova" in answer.text
 
 
+def _corpus_qa(tmp_path_factory: pytest.TempPathFactory, name: str, articles: dict[str, str]) -> BriefingQA:
+    """The real model over `articles` (file name → text), ingested into a fresh index."""
+    root = tmp_path_factory.mktemp(name)
+    for file, text in articles.items():
+        (root / file).write_text(text + "\n", encoding="utf-8")
+    qa = BriefingQA(Settings(index_dir=root / "index"))
+    qa.ingest([root])
+    return qa
+
+
 @pytest.fixture(scope="module")
 def terminal_qa(tmp_path_factory: pytest.TempPathFactory) -> BriefingQA:
     """Four short reports with the real model: two disagree on the cost, two agree on the date."""
-    root = tmp_path_factory.mktemp("terminal")
     articles = {
         "a.txt": "Port opens a terminal\n\nThe port authority said the new container terminal cost $40 million. "
         "It opened on March 3, 2023, after two years of work.",
@@ -101,11 +110,7 @@ def terminal_qa(tmp_path_factory: pytest.TempPathFactory) -> BriefingQA:
         "d.txt": "Ferry services resume across the Channel\n\nFerries between Dover and Calais now run every 45 "
         "minutes, the port authority said on Tuesday. The service had been suspended for three days.",
     }
-    for name, text in articles.items():
-        (root / name).write_text(text + "\n", encoding="utf-8")
-    qa = BriefingQA(Settings(index_dir=root / "index"))
-    qa.ingest([root])
-    return qa
+    return _corpus_qa(tmp_path_factory, "terminal", articles)
 
 
 def test_sources_that_state_different_values_are_both_shown(terminal_qa: BriefingQA) -> None:
@@ -159,22 +164,16 @@ def test_an_entity_the_phrase_model_disagrees_with_does_not_lead(terminal_qa: Br
 def talks_qa(tmp_path_factory: pytest.TempPathFactory) -> BriefingQA:
     """Two years' figures in one article, each year's sentence much like the other; another
     article mentions a third year."""
-    root = tmp_path_factory.mktemp("talks")
-    (root / "talks.txt").write_text(
-        "Talks between the two governments\n\n"
+    articles = {
+        "talks.txt": "Talks between the two governments\n\n"
         "Officials from the two governments held regular talks on trade and fishing rights, a spokesman said. "
         "The talks have grown more frequent as the dispute over fishing rights deepened.\n\n"
         "In 2019, the two governments held 4 rounds of talks on fishing rights.\n\n"
-        "In 2023, they held 11 rounds of talks, the spokesman said.\n",
-        encoding="utf-8",
-    )
-    (root / "staff.txt").write_text(
-        "Ministry staff news\n\nThe spokesman joined the foreign ministry in 2021 after three years in journalism.\n",
-        encoding="utf-8",
-    )
-    qa = BriefingQA(Settings(index_dir=root / "index"))
-    qa.ingest([root])
-    return qa
+        "In 2023, they held 11 rounds of talks, the spokesman said.",
+        "staff.txt": "Ministry staff news\n\nThe spokesman joined the foreign ministry in 2021 after three years in "
+        "journalism.",
+    }
+    return _corpus_qa(tmp_path_factory, "talks", articles)
 
 
 @pytest.mark.parametrize(
@@ -208,20 +207,13 @@ def test_a_number_the_question_writes_in_digits_is_found_in_words(talks_qa: Brie
 
 @pytest.fixture(scope="module")
 def treaty_qa(tmp_path_factory: pytest.TempPathFactory) -> BriefingQA:
-    root = tmp_path_factory.mktemp("treaty")
-    (root / "treaty.txt").write_text(
-        "Fishing treaty signed\n\nFrance and Spain signed the fishing treaty in Madrid in May. "
-        "The treaty sets quotas for cod and hake.\n",
-        encoding="utf-8",
-    )
-    (root / "customs.txt").write_text(
-        "Customs talks open\n\nPortugal did not join the talks on the customs union, its minister said. "
-        "The talks resume in June.\n",
-        encoding="utf-8",
-    )
-    qa = BriefingQA(Settings(index_dir=root / "index"))
-    qa.ingest([root])
-    return qa
+    articles = {
+        "treaty.txt": "Fishing treaty signed\n\nFrance and Spain signed the fishing treaty in Madrid in May. "
+        "The treaty sets quotas for cod and hake.",
+        "customs.txt": "Customs talks open\n\nPortugal did not join the talks on the customs union, its minister "
+        "said. The talks resume in June.",
+    }
+    return _corpus_qa(tmp_path_factory, "treaty", articles)
 
 
 def test_a_negated_question_is_not_answered_by_a_sentence_that_says_the_opposite(treaty_qa: BriefingQA) -> None:
