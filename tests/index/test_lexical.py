@@ -61,6 +61,11 @@ def test_document_frequencies_come_from_the_index(lexicon: LexicalIndex) -> None
     assert sorted(lexicon.all_document_frequencies())[-1] == 2
 
 
+def test_adjacent_name_words_are_one_name_as_written() -> None:
+    runs = Terms().name_runs("Did the United States and South Korea's Defense Ministry meet in 2024, Kim?")
+    assert runs == ["United States", "South Korea", "Defense Ministry", "Kim"]
+
+
 def test_ingest_keeps_the_lexical_index_in_step_and_a_stale_one_is_rebuilt(tmp_path: Path) -> None:
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.txt").write_text("Ship traffic in the strait rose 12% in March.\n", encoding="utf-8")

@@ -42,8 +42,9 @@ def gguf(python: Path) -> Path:
 
 
 @contextmanager
-def llama_server(threads: int = 2) -> Iterator[str]:
-    """The server's base URL (`http://127.0.0.1:PORT/v1`) once it lists its model; stopped after."""
+def llama_server(threads: int = 2, log: Path | None = None) -> Iterator[str]:
+    """The server's base URL (`http://127.0.0.1:PORT/v1`) once it lists its model; stopped after.
+    Its output (each request, and the traceback of any 500 it answers) is appended to `log`."""
     python = llama_python()
     port = free_port()
     command = [
@@ -51,7 +52,7 @@ def llama_server(threads: int = 2) -> Iterator[str]:
         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", str(threads),
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}/v1"
-    with process(command, f"{url}/models", "llama_cpp.server", 120):
+    with process(command, f"{url}/models", "llama_cpp.server", 120, log=log):
         yield url
 
 

@@ -233,3 +233,8 @@ def test_a_negated_question_is_answered_by_a_sentence_that_negates_too(treaty_qa
 def test_a_number_the_corpus_never_mentions_is_named_as_the_question_writes_it(talks_qa: BriefingQA) -> None:
     answer = talks_qa.ask("How many rounds of talks were held in 2,031?")
     assert answer.abstained and answer.note == "The corpus never mentions 2,031."
+
+
+def test_a_name_the_corpus_never_mentions_is_named_whole(talks_qa: BriefingQA) -> None:
+    answer = talks_qa.ask("How many rounds of talks did the New Zealand government hold?")
+    assert answer.abstained and answer.note == "The corpus never mentions New Zealand."
