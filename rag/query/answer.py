@@ -51,6 +51,7 @@ from importlib.resources import files
 import numpy as np
 
 from rag.index.store import byline_id
+from rag.ingest.analyze import irregular_forms
 from rag.ingest.read import byline_statement
 from rag.query.phrases import Phrase
 from rag.query.retrieve import Corpus
@@ -168,6 +169,10 @@ def score_sentences(
     expects = understanding.wants_entity
 
     alternatives = {t: {t} for t in q_terms}
+    for lemma in understanding.read.lemmas:  # "wrote" is stated by "written": the lemma's forms
+        forms = set(corpus.terms(" ".join([lemma, *irregular_forms(lemma)])))
+        for t in forms & q_terms:
+            alternatives[t] |= forms
     synonyms: dict[str, set[str]] = {}  # the closer paraphrases: what a count must be of
     for word, close in (similar or {}).items():
         stems = corpus.terms(word)

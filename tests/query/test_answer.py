@@ -152,6 +152,22 @@ def test_who_wrote_an_article_is_answered_from_its_byline_with_exact_offsets(see
     assert "Olena Guseinova" in seed_qa.ask("Who is the author of the study?").text
 
 
+def test_an_irregular_verb_form_is_the_same_word_so_the_byline_answers_who_wrote(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """ "wrote" is stated by the byline's "written by": the lemmatizer's forms, not a stemmer,
+    say so; the sentence about the report's author is not the article's author."""
+    articles = {
+        "harbour.txt": "Harbour fees rise again\n\nby Maren Solberg March 4, 2025\n\n"
+        "Harbour fees in the port rose for the third year, according to a report by the shipping council. "
+        "Tomas Lind, the report's author, said smaller ferry operators would feel the rise most.",
+    }
+    qa = _corpus_qa(tmp_path_factory, "harbour", articles)
+    answer = qa.ask("Who wrote the article?")
+    assert not answer.abstained and answer.short_answer == "Maren Solberg"
+    assert answer.citations[0].quote.startswith("by Maren Solberg")
+
+
 def test_an_entity_the_phrase_model_disagrees_with_does_not_lead(terminal_qa: BriefingQA) -> None:
     """ "How often": the answer-type model leans to a DATE, so "Tuesday" is the entity of the
     likeliest label, but the phrase model ranks "every 45 minutes" first: no wrong lead."""
