@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -49,8 +50,8 @@ def process(
 ) -> Iterator[subprocess.Popen]:
     """`command` as a process (its output appended to `log`, or discarded), yielded once GET
     `ready` answers 200; stopped afterwards (terminate, then kill after 20 s)."""
-    sink = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, **popen)
+    with open(log, "ab") if log is not None else contextlib.nullcontext(subprocess.DEVNULL) as sink:
+        proc = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, **popen)
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -71,8 +72,6 @@ def process(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        if log is not None:
-            sink.close()
 
 
 @contextmanager

@@ -27,29 +27,30 @@ class Terms:
     def __call__(self, text: str) -> list[str]:
         return [self._stem(t) for t in _TOKEN.findall(text.lower()) if t not in self._stop]
 
+    def _name_tokens(self, text: str) -> list[tuple[int, re.Match[str]]]:
+        """(token index, match) of each word written as a name or a number, not at the start."""
+        return [
+            (i, m)
+            for i, m in enumerate(_TOKEN.finditer(text))
+            if (t := m.group()).lower() not in self._stop and (t[0].isdigit() or (i > 0 and t[0].isupper()))
+        ]
+
     def name_words(self, text: str) -> list[str]:
         """Words written as names or numbers ("China", "2018", "ECB"), not at the start of `text`."""
-        tokens = _TOKEN.findall(text)
-        return [
-            t
-            for i, t in enumerate(tokens)
-            if t.lower() not in self._stop and (t[0].isdigit() or (i > 0 and t[0].isupper()))
-        ]
+        return [m.group() for _, m in self._name_tokens(text)]
 
     def name_runs(self, text: str) -> list[str]:
         """Adjacent name words (not numbers) as one name, as `text` writes them ("United States")."""
         spans: list[tuple[int, int]] = []
-        adjacent = False
-        for i, m in enumerate(_TOKEN.finditer(text)):
-            t = m.group()
-            if i == 0 or t.lower() in self._stop or not t[0].isupper():
-                adjacent = False
+        last = -2  # the token index of the name word that ended the last span
+        for i, m in self._name_tokens(text):
+            if m.group()[0].isdigit():
                 continue
-            if adjacent and text[spans[-1][1] : m.start()].isspace():
+            if i == last + 1 and text[spans[-1][1] : m.start()].isspace():
                 spans[-1] = (spans[-1][0], m.end())
             else:
                 spans.append((m.start(), m.end()))
-            adjacent = True
+            last = i
         return [text[a:b] for a, b in spans]
 
     def names(self, text: str) -> set[str]:
