@@ -155,14 +155,17 @@ def build_article(source: str, text: str, kind: str) -> Article:
 def byline_statement(title: str, author: str | None, date: dt.date | None, outlet: str | None) -> str:
     """What an article's byline says, as a sentence a question about the article can be matched
     against: "North Korea's … suggests. This article was written by Kateryna Hodunova on October
-    28, 2024." It claims only what the byline states ("published by" only with an outlet). Used
-    for scoring only; the answer quotes the byline itself."""
+    28, 2024. Its author is Kateryna Hodunova." It claims only what the byline states ("published
+    by" only with an outlet); a byline's name is the article's author, in the noun too, so "Who
+    authored the article?" or "Who is its author?" is matched as well as "Who wrote it?". Used for
+    scoring only; the answer quotes the byline itself."""
     day = f"{date:%B} {date.day}, {date.year}" if date else ""
     on = f" on {day}" if day else ""
     claim = f"written by {author}{on}" if author else (f"dated {day}" if day else "")
     if outlet:
         claim = f"{claim} and published by {outlet}" if claim else f"published by {outlet}"
-    return f"{title.rstrip('.')}. This article was {claim}." if claim else ""
+    author_is = f" Its author is {author}." if author else ""
+    return f"{title.rstrip('.')}. This article was {claim}.{author_is}" if claim else ""
 
 
 _MAX_BYLINE = 300  # characters: a longer line (an HTML head) is cited as the author's name alone

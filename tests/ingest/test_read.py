@@ -213,7 +213,7 @@ def test_the_byline_statement_claims_only_what_the_byline_says() -> None:
 
     day = dt.date(2024, 10, 28)
     assert byline_statement("Arms sales.", "Ann Lee", day, None) == (
-        "Arms sales. This article was written by Ann Lee on October 28, 2024."
+        "Arms sales. This article was written by Ann Lee on October 28, 2024. Its author is Ann Lee."
     )
     assert byline_statement("T", None, day, "Example Times") == (
         "T. This article was dated October 28, 2024 and published by Example Times."

@@ -152,20 +152,46 @@ def test_who_wrote_an_article_is_answered_from_its_byline_with_exact_offsets(see
     assert "Olena Guseinova" in seed_qa.ask("Who is the author of the study?").text
 
 
-def test_an_irregular_verb_form_is_the_same_word_so_the_byline_answers_who_wrote(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    """ "wrote" is stated by the byline's "written by": the lemmatizer's forms, not a stemmer,
-    say so; the sentence about the report's author is not the article's author."""
+@pytest.fixture(scope="module")
+def harbour_qa(tmp_path_factory: pytest.TempPathFactory) -> BriefingQA:
+    """An article with a byline, and a sentence about the author of the report it quotes."""
     articles = {
         "harbour.txt": "Harbour fees rise again\n\nby Maren Solberg March 4, 2025\n\n"
         "Harbour fees in the port rose for the third year, according to a report by the shipping council. "
         "Tomas Lind, the report's author, said smaller ferry operators would feel the rise most.",
     }
-    qa = _corpus_qa(tmp_path_factory, "harbour", articles)
-    answer = qa.ask("Who wrote the article?")
+    return _corpus_qa(tmp_path_factory, "harbour", articles)
+
+
+def test_an_irregular_verb_form_is_the_same_word_so_the_byline_answers_who_wrote(harbour_qa: BriefingQA) -> None:
+    """ "wrote" is stated by the byline's "written by": the lemmatizer's forms, not a stemmer,
+    say so; the sentence about the report's author is not the article's author."""
+    answer = harbour_qa.ask("Who wrote the article?")
     assert not answer.abstained and answer.short_answer == "Maren Solberg"
     assert answer.citations[0].quote.startswith("by Maren Solberg")
+
+
+@pytest.mark.parametrize("question", ["Who authored the article?", "Who is the author of this article?"])
+def test_the_byline_names_the_articles_author_in_the_noun_too(
+    tmp_path_factory: pytest.TempPathFactory, question: str
+) -> None:
+    """A byline's name is the article's author: asked with "author", the byline answers, not the
+    sentence saying who authored the study the article quotes (which has "authored" but not
+    "article"), and the two are not shown as sources that disagree."""
+    articles = {
+        "harbour.txt": "Harbour fees rise again\n\nby Maren Solberg March 4, 2025\n\n"
+        "Harbour fees in the port rose for the third year, according to a study by the shipping council. "
+        "The study was authored by Tomas Lind, a researcher at the council, who said smaller ferry "
+        "operators would feel the rise most.",
+    }
+    answer = _corpus_qa(tmp_path_factory, "study", articles).ask(question)
+    assert not answer.abstained and answer.short_answer == "Maren Solberg"
+    assert answer.citations[0].quote.startswith("by Maren Solberg") and not answer.conflicts
+
+
+def test_the_author_of_a_report_the_article_quotes_is_not_the_byline(harbour_qa: BriefingQA) -> None:
+    answer = harbour_qa.ask("Who is the author of the report?")
+    assert not answer.abstained and answer.short_answer == "Tomas Lind"
 
 
 def test_an_entity_the_phrase_model_disagrees_with_does_not_lead(terminal_qa: BriefingQA) -> None:
