@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from rag.chat.history import History
 from rag.chat.session import Chat, Condenser, RuleCondenser
 from rag.config import Settings
-from rag.errors import IndexChangedError, InputError
+from rag.errors import IndexChangedError, InputError, RagError
 from rag.index.build import Progress, ingest_paths, remove_paths
 from rag.index.encoder import MINILM_ID, MiniLM, VectorCache, encode
 from rag.index.store import Store
@@ -111,7 +111,7 @@ class BriefingQA:
         # Who answers, chosen by configuration: the extractive answerer, or a model that falls back to it.
         self.extractive: Answerer = ExtractiveAnswerer(self.settings.min_confidence)
         self.answerer: Answerer = self.extractive
-        self.condenser: Condenser = RuleCondenser(self.settings.max_question_chars)
+        self.condenser: Condenser = RuleCondenser(self.settings.max_question_chars, self.support)
         self.endpoint: Endpoint | None = None  # the model and its provider profile, when one is configured
         if self._llm is not None:
             from rag.chat.session import ModelCondenser
@@ -119,7 +119,9 @@ class BriefingQA:
 
             self.endpoint = Endpoint.of(self._llm, self.settings)
             self.answerer = LLMAnswerer(self.endpoint, self.extractive, self.settings.llm_gate)
-            self.condenser = ModelCondenser(self.endpoint, RuleCondenser(self.settings.max_question_chars))
+            self.condenser = ModelCondenser(
+                self.endpoint, RuleCondenser(self.settings.max_question_chars, self.support)
+            )
         self._corpus: Corpus | None = None
         self._generation = ""  # the index's generation token when `_corpus` was opened
         self._readers = _Readers()
@@ -351,6 +353,16 @@ class BriefingQA:
             question = content_words(read.text, skip=read.entities, names=False)
             similar = paraphrases.similar(question, words, corpus.store.lexicon().word_vectors)
         return score_sentences(understanding, passages, vector, vectors, corpus, self.calibration, similar)
+
+    def support(self, question: str) -> float:
+        """How well the corpus answers `question`: the probability that its best sentence does
+        (0 when nothing is retrieved or the question is refused). A follow-up's rewriter uses it
+        to choose between two readings of a pronoun."""
+        try:
+            ranked = self.rank(question)
+        except RagError:
+            return 0.0
+        return ranked[0].probability if ranked else 0.0
 
     def understand(self, question: str) -> Understanding:
         """What `question` asks for: its parse and the probabilities of its answer's labels."""

@@ -1,11 +1,20 @@
 """Follow-up questions → standalone questions, without a language model.
 
-Deterministic rules over the previous turns of a conversation, with the entities that spaCy's
-recogniser finds in them (`rag.ingest.analyze.entities`):
+Deterministic rules over the previous turns of a conversation, read from spaCy's parse and
+entities (`rag.ingest.analyze`):
 - pronouns: "she/he/her/his" become the person most recently named (the last short answer
-  that is a PERSON, else the last PERSON in the last question or answer); "it/its/they/them/
-  their/this/that" become the topic of the last question, read from its parse ("the study",
-  "the minimum estimate of arms shipments");
+  that is a PERSON, else the last PERSON in the last question or answer); "they/them/their" the
+  people the last question named together ("Putin and Kim Jong Un"), else, like "it/its/this/
+  that" (as pronouns, not as determiners), the topic of the last question, read from its parse
+  ("the study", "the minimum estimate of arms shipments"). An "it" that is a verb's object,
+  after a question whose only noun phrase outside its wh-phrase is not a main argument or is
+  plural, is what that question asked about ("How many troops were sent to Russia?" … "Who
+  confirmed it?" → "… confirmed that troops were sent to Russia?"). When the last answer named
+  a thing (an organisation, a work, an event …), a `judge` (how well the corpus answers a
+  question) chooses between it and the topic. "there" (an adverb, not "is there") becomes "in"
+  the place last named;
+- a bare wh-phrase ("When?", "According to whom?") asks the last question again with it
+  (`rag.chat.reask`);
 - ellipsis: a fragment such as "And the maximum?" or "What about Japan?" is read against the
   last standalone question: a word with an opposite in the fragment is swapped
   (minimum → maximum, first → last, …); an entity in the fragment replaces the last entity of
@@ -15,18 +24,21 @@ recogniser finds in them (`rag.ingest.analyze.entities`):
 - anything else (a full question with its own subject) is left as it is.
 
 With a language model configured, `rag.generate.condense` is used instead. This module does
-no retrieval.
+no retrieval: the judge, when there is one, is passed in.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from rag.chat.reask import is_bare_wh, reask, statement
 from rag.ingest.analyze import entities, parse
 from rag.query.understand import WH_TAGS
 from rag.types import Turn
+
+Judge = Callable[[str], float]  # how well the corpus answers a question: 0 (not at all) to 1
 
 _PERSON = {"she": "", "he": "", "her": "'s", "his": "'s", "him": "", "hers": "'s"}
 _THING = {
@@ -54,18 +66,28 @@ _SKIP_TOPIC = {"corpus", "question", "briefing"}
 
 def is_follow_up(question: str) -> bool:
     words = re.findall(r"[\w'’]+", question.lower())
-    return bool(_LEAD.match(question)) or not _WH.match(question) or any(w in _PERSON or w in _THING for w in words)
+    return (
+        bool(_LEAD.match(question))
+        or not _WH.match(question)
+        or any(w in _PERSON or w in _THING or w == "there" for w in words)
+        or (len(words) <= 2 and is_bare_wh(question))
+    )
 
 
-def rewrite(question: str, history: Sequence[Turn]) -> str:
-    """A standalone version of `question` given the earlier turns (oldest first)."""
+def rewrite(question: str, history: Sequence[Turn], judge: Judge | None = None) -> str:
+    """A standalone version of `question` given the earlier turns (oldest first). With a `judge`
+    (how well the corpus answers a question, 0 to 1), "it" is read as whichever thing of the
+    last turn the corpus answers the question about best; without one, as its topic."""
     if not history or not is_follow_up(question):
         return question
     last = history[-1]
     fragment = _LEAD.sub("", question).strip()
+    if is_bare_wh(fragment):
+        again = reask(fragment, last.standalone_question, "" if last.abstained else last.short_answer)
+        return again or f"{last.standalone_question.rstrip('?.! ')}: {fragment.rstrip('?.! ')}?"
     if not _WH.match(fragment) and len(fragment.split()) <= 5:
         return _fill_ellipsis(fragment, last.standalone_question)
-    return _resolve_pronouns(question, history)
+    return _resolve_pronouns(question, history, judge)
 
 
 def _fill_ellipsis(fragment: str, previous: str) -> str:
@@ -79,20 +101,107 @@ def _fill_ellipsis(fragment: str, previous: str) -> str:
     return f"{previous.rstrip('?.! ')}: {core}?"
 
 
-def _resolve_pronouns(question: str, history: Sequence[Turn]) -> str:
+def _resolve_pronouns(question: str, history: Sequence[Turn], judge: Judge | None = None) -> str:
+    """Each pronoun of `question` replaced by what it stands for: "she/he" the last person;
+    "they/them/their" the people the last question named together ("Putin and Kim Jong Un"),
+    else its topic; "it/its/this/that" the last question's topic or the thing the last answer
+    named (an organisation, a work, an event …), whichever the `judge` finds the corpus answers
+    about better (the topic on a tie, or without a judge); "there" (an adverb, not "is there")
+    the last place named, as "in <place>"."""
+    doc = parse(question)
+    last = history[-1]
     person = _last_person(history)
     topic = _last_topic(history)
+    people = _people(last.standalone_question)
+    place = _last_place(history) if any(t.lower_ == "there" and t.dep_ == "advmod" for t in doc) else None
 
-    def swap(m: re.Match[str]) -> str:
-        word = m.group(0)
-        low = word.lower()
-        if low in _PERSON and person:
-            return person + _PERSON[low]
-        if low in _THING and topic:
-            return topic + _THING[low]
-        return word
+    def swapped(thing: str | None) -> str:
+        out = []
+        for t in doc:
+            low, word = t.lower_, t.text
+            if low in _PERSON and person:
+                word = person + _PERSON[low]
+            elif low in ("they", "them", "their") and people:
+                word = people + _THING[low]
+            elif low in _THING and thing and t.pos_ == "PRON":  # not "this study", not "said that …"
+                word = thing + _THING[low]
+            elif low == "there" and t.dep_ == "advmod" and place:
+                word = f"in {place}"
+            out.append(word + t.whitespace_)
+        return "".join(out)
 
-    return re.sub(r"\b[\w'’]+\b", swap, question)
+    rewritten = swapped(topic)
+    event = _object_event(doc, last)
+    _, main, plural = _topic(last.standalone_question)
+    if event is not None and (not main or plural):
+        # "How many troops were sent to Russia?" … "Who confirmed it?": what was confirmed is that
+        # troops were sent, not Russia, the one noun phrase outside the wh-phrase; nor is "it"
+        # the troops in "Which country sent troops?" … "Who confirmed it?".
+        rewritten = swapped(event)
+    named = _answer_thing(last)
+    if judge is None or named is None or named == topic or not any(t.lower_ in ("it", "its") for t in doc):
+        return rewritten
+    other = swapped(named)  # "Which foundation did the study?" … "Where is it based?"
+    return other if judge(other) > judge(rewritten) + _JUDGE_MARGIN else rewritten
+
+
+def _object_event(doc: Any, last: Turn) -> str | None:
+    """For an "it" that is a verb's object and the question's only thing pronoun ("Who confirmed
+    it?"), what the last question asked about as a that-clause ("that troops were sent to Russia")."""
+    things = [t for t in doc if t.lower_ in _THING and t.pos_ == "PRON"]
+    if len(things) != 1 or things[0].lower_ != "it" or things[0].dep_ != "dobj":
+        return None
+    event = statement(last.standalone_question, "" if last.abstained else last.short_answer)
+    return f"that {event}" if event else None
+
+
+_PLACES = ("GPE", "LOC", "FAC")
+# Things the last answer may name that "it" can stand for: not a person, a place, an amount or a date.
+_THINGS = ("ORG", "WORK_OF_ART", "EVENT", "PRODUCT", "LAW", "NORP")
+_JUDGE_MARGIN = 0.05  # the answer's thing must be answered about clearly better than the topic
+
+
+def _whole_entity(text: str, labels: Sequence[str]) -> str | None:
+    """`text` if it is one entity of one of `labels` (as the recogniser reads it alone), else None."""
+    text = text.strip()
+    if not text:
+        return None
+    found = entities([text])[0]
+    return text if any(e.label in labels and e.end - e.start >= len(text.rstrip(".")) - 1 for e in found) else None
+
+
+def _answer_thing(turn: Turn) -> str | None:
+    if turn.abstained or not turn.short_answer:
+        return None
+    thing = _whole_entity(turn.short_answer, _THINGS)
+    return None if thing is None else thing[:1].lower() + thing[1:] if thing.startswith("The ") else thing
+
+
+def _people(question: str) -> str | None:
+    """The people a question names together ("Putin and Kim Jong Un"), as it writes them."""
+    doc = parse(question)
+    for e in doc.ents:
+        if e.label_ != "PERSON":
+            continue
+        joined = [c for c in e.root.conjuncts if c.ent_type_ == "PERSON" and c.i > e.root.i]
+        if joined:
+            last = next(x for x in doc.ents if x.start <= joined[-1].i < x.end)
+            return doc[e.start : last.end].text
+    return None
+
+
+def _last_place(history: Sequence[Turn]) -> str | None:
+    """The place the conversation last named: the last short answer if it is one, else the last
+    place in the last question, else the first in the last answer."""
+    for turn in reversed(history):
+        if not turn.abstained and (place := _whole_entity(turn.short_answer, _PLACES)):
+            return place
+        question, answer = entities([turn.standalone_question, "" if turn.abstained else turn.answer])
+        places = [turn.standalone_question[e.start : e.end] for e in question if e.label in _PLACES]
+        places = places[-1:] or [turn.answer[e.start : e.end] for e in answer if e.label in _PLACES][:1]
+        if places:
+            return places[0].removesuffix("'s").removesuffix("’s")
+    return None
 
 
 # Entity labels that can stand in for one another in an ellipsis ("And in Japan?" after "… in Seoul?").
@@ -128,25 +237,36 @@ def _last_person(history: Sequence[Turn]) -> str | None:
 
 
 def _last_topic(history: Sequence[Turn]) -> str | None:
-    """The thing the last question was about, from its parse: its last main argument (subject,
-    object or attribute, with what depends on it: "the minimum estimate of arms shipments") that
-    is not the wh-phrase, what the wh-word asked for, a pronoun or a person; else its last such
-    noun phrase."""
+    """The thing the last question that has one was about (`_topic`)."""
     for turn in reversed(history):
-        doc = parse(turn.standalone_question)
-        asked = _asked_for(doc)
-        chunks = [c for c in doc.noun_chunks if _can_be_it(c) and c.root not in asked]
-        main = [c for c in chunks if c.root.dep_ in ("nsubj", "nsubjpass", "dobj", "attr")]
-        if main:
-            subtree = list(main[-1].root.subtree)
-            topic = doc[subtree[0].i : subtree[-1].i + 1].text
-        elif chunks:
-            topic = chunks[-1].text
-        else:
-            continue
-        first, _, rest = topic.partition(" ")
-        return f"the {rest}" if first.lower() in ("a", "an", "this", "that") and rest else topic
+        topic, _, _ = _topic(turn.standalone_question)
+        if topic is not None:
+            return topic
     return None
+
+
+def _topic(question: str) -> tuple[str | None, bool, bool]:
+    """What a question is about, from its parse, whether that is one of its main arguments, and
+    whether it is plural:
+    its last main argument (subject, object or attribute, with what depends on it: "the minimum
+    estimate of arms shipments") that is not the wh-phrase, what the wh-word asked for, a pronoun
+    or a person; else its last such noun phrase ("Russia" in "How many troops were sent to Russia?")."""
+    doc = parse(question)
+    asked = _asked_for(doc)
+    chunks = [c for c in doc.noun_chunks if _can_be_it(c) and c.root not in asked]
+    main = [c for c in chunks if c.root.dep_ in ("nsubj", "nsubjpass", "dobj", "attr")]
+    if main:
+        root = main[-1].root
+        subtree = list(root.subtree)
+        topic = doc[subtree[0].i : subtree[-1].i + 1].text
+    elif chunks:
+        root = chunks[-1].root
+        topic = chunks[-1].text
+    else:
+        return None, False, False
+    first, _, rest = topic.partition(" ")
+    topic = f"the {rest}" if first.lower() in ("a", "an", "this", "that") and rest else topic
+    return topic, bool(main), root.tag_ in ("NNS", "NNPS")
 
 
 def _asked_for(doc: Any) -> set[Any]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from rag.chat.history import History
-from rag.chat.rewrite import is_follow_up, rewrite
+from rag.chat.rewrite import Judge, is_follow_up, rewrite
 from rag.errors import LLMUnavailable
 from rag.query.question import validate_question
 from rag.types import Answer, AnswerStream, Budget, Filters, Turn
@@ -42,15 +42,18 @@ class Condenser(Protocol):
 
 @dataclass(frozen=True)
 class RuleCondenser:
-    """The deterministic rewriter (`rag.chat.rewrite`): pronouns, ellipsis, opposites."""
+    """The deterministic rewriter (`rag.chat.rewrite`): pronouns, ellipsis, opposites. `judge`
+    (optional: how well the corpus answers a question, 0 to 1) decides what "it" stands for when
+    the last turn offers two readings."""
 
     max_question_chars: int = 2000
+    judge: Judge | None = None
 
     def condense(self, question: str, turns: Sequence[Turn], budget: Budget) -> str:
         question = validate_question(question, self.max_question_chars)
         if not turns or not is_follow_up(question):
             return question
-        return rewrite(question, turns)
+        return rewrite(question, turns, self.judge)
 
 
 @dataclass(frozen=True)

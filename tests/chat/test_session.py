@@ -44,6 +44,12 @@ def test_the_four_conversation_examples(seed_qa: BriefingQA) -> None:
         (["Who wrote the study?", "When was it published?"], "When was the study published?", "(October|Oct\\.) 28"),
         (["How many soldiers could North Korea deploy?", "What risks does the report mention?"],
          "What risks does the report mention?", "desertion"),
+        # a bare wh-word: the last question asked again, its short answer standing in for "who"
+        (["Who published the study?", "When?"],
+         "When did the Friedrich Naumann Foundation publish the study?", "(October|Oct\\.) 28"),
+        # an object "it": the event the last question asked about, not the troops
+        (["Which country sent troops to fight on Russia's side?", "Who confirmed it?"],
+         "Who confirmed that North Korea sent troops to fight on Russia's side?", "Ukrainian military intelligence"),
     ],
 )  # fmt: skip
 def test_more_follow_ups(seed_qa: BriefingQA, turns: list[str], standalone: str, expected: str) -> None:
