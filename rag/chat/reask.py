@@ -27,7 +27,7 @@ _DO = {"VBD": "did", "VBZ": "does", "VBP": "do"}  # "do"-support by the verb's t
 _SUBJECT = ("nsubj", "nsubjpass")
 _MAX_BARE = 4  # words of a bare wh-phrase
 _BARE = ("ADJ", "ADV", "ADP", "NOUN", "DET", "PART")  # what may stand beside the wh-word in one
-_MAX_OBJECT_WORDS = 6
+_MAX_OBJECT_WORDS = 6  # a short answer put back as an object: a name or an amount, not a sentence
 _NAMES = (
     "PERSON",
     "ORG",
@@ -40,7 +40,7 @@ _NAMES = (
     "LAW",
     "PRODUCT",
     "LANGUAGE",
-)  # a short answer put back as an object: a name or an amount, not a sentence
+)  # entity labels of names, which keep their capital inside a sentence
 
 
 def is_bare_wh(fragment: str) -> bool:
@@ -60,10 +60,14 @@ def _preposition_verb(token: Any) -> bool:
     return token.tag_ == "VBG" and any(c.dep_ == "prep" for c in token.children)
 
 
+def _first_wh(doc: Any) -> Any:
+    return next((t for t in doc if t.tag_ in WH_TAGS), None)
+
+
 def reask(fragment: str, previous: str, short_answer: str = "") -> str | None:
     """`previous` asked with the question word(s) of `fragment` instead of its own, or None."""
     doc = parse(previous)
-    wh = next((t for t in doc if t.tag_ in WH_TAGS), None)
+    wh = _first_wh(doc)
     if wh is None:
         return None
     new = fragment.strip().rstrip("?.! ").strip()
@@ -111,7 +115,7 @@ def _adverbial(fragment: str) -> bool:
     """Whether a wh-phrase asks about circumstances (when, where, why, according to whom, in which
     year), not about a thing or an amount that could take the old answer's place."""
     doc = parse(fragment)
-    wh = next((t for t in doc if t.tag_ in WH_TAGS), None)
+    wh = _first_wh(doc)
     if wh is None:
         return False
     if any(t.tag_ == "IN" or _preposition_verb(t) for t in doc if t.i < wh.i):
@@ -125,7 +129,7 @@ def statement(previous: str, short_answer: str = "") -> str | None:
     to Russia"; "Which foundation did the study?" → "the foundation did the study" (or, with its
     short answer, "the Friedrich Naumann Foundation did the study"). Else None."""
     doc = parse(previous)
-    wh = next((t for t in doc if t.tag_ in WH_TAGS), None)
+    wh = _first_wh(doc)
     if wh is None:
         return None
     lo, head, noun = _wh_phrase(doc, wh)
@@ -133,7 +137,7 @@ def statement(previous: str, short_answer: str = "") -> str | None:
         return None
     if wh.lower_ == "how":
         return doc[wh.i + 2 :].text.rstrip("?.! ")
-    subject = _mid_sentence(short_answer.strip()) if short_answer.strip() else f"the {doc[wh.i + 1 : noun.i + 1].text}"
+    subject = _mid_sentence(short_answer.strip()) if short_answer.strip() else _asked_noun(doc, wh, noun)
     return f"{subject} {doc[noun.i + 1 :].text.rstrip('?.! ')}"
 
 
@@ -180,14 +184,18 @@ def _subject(doc: Any, wh: Any, noun: Any, short_answer: str) -> str | None:
     counted = wh.lower_ == "how"
     if short_answer and not counted:
         return _mid_sentence(short_answer.strip())
-    if noun is not None:
-        return "the " + doc[wh.i + (2 if counted else 1) : noun.i + 1].text
-    return None
+    return _asked_noun(doc, wh, noun) if noun is not None else None
 
 
 def _object(doc: Any, wh: Any, noun: Any, short_answer: str) -> str:
     if short_answer and wh.lower_ != "how" and len(short_answer.split()) <= _MAX_OBJECT_WORDS:
         return _mid_sentence(short_answer.strip())
+    return _asked_noun(doc, wh, noun)
+
+
+def _asked_noun(doc: Any, wh: Any, noun: Any) -> str:
+    """The noun the wh-phrase asked about, as a definite phrase: "which foundation" → "the
+    foundation", "how many North Korean troops" → "the North Korean troops"."""
     return "the " + doc[wh.i + (2 if wh.lower_ == "how" else 1) : noun.i + 1].text
 
 

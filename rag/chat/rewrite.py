@@ -112,7 +112,8 @@ def _resolve_pronouns(question: str, history: Sequence[Turn], judge: Judge | Non
     last = history[-1]
     person = _last_person(history)
     topic = _last_topic(history)
-    people = _people(last.standalone_question)
+    said = {t.lower_ for t in doc}
+    people = _people(last.standalone_question) if said & {"they", "them", "their"} else None
     place = _last_place(history) if any(t.lower_ == "there" and t.dep_ == "advmod" for t in doc) else None
 
     def swapped(thing: str | None) -> str:
@@ -132,14 +133,13 @@ def _resolve_pronouns(question: str, history: Sequence[Turn], judge: Judge | Non
 
     rewritten = swapped(topic)
     event = _object_event(doc, last)
-    _, main, plural = _topic(last.standalone_question)
-    if event is not None and (not main or plural):
+    if event is not None and not _main_singular(last.standalone_question):
         # "How many troops were sent to Russia?" … "Who confirmed it?": what was confirmed is that
         # troops were sent, not Russia, the one noun phrase outside the wh-phrase; nor is "it"
         # the troops in "Which country sent troops?" … "Who confirmed it?".
         rewritten = swapped(event)
     named = _answer_thing(last)
-    if judge is None or named is None or named == topic or not any(t.lower_ in ("it", "its") for t in doc):
+    if judge is None or named is None or named == topic or not said & {"it", "its"}:
         return rewritten
     other = swapped(named)  # "Which foundation did the study?" … "Where is it based?"
     return other if judge(other) > judge(rewritten) + _JUDGE_MARGIN else rewritten
@@ -267,6 +267,12 @@ def _topic(question: str) -> tuple[str | None, bool, bool]:
     first, _, rest = topic.partition(" ")
     topic = f"the {rest}" if first.lower() in ("a", "an", "this", "that") and rest else topic
     return topic, bool(main), root.tag_ in ("NNS", "NNPS")
+
+
+def _main_singular(question: str) -> bool:
+    """Whether a question's topic is one of its main arguments and singular (an "it" can be it)."""
+    _, main, plural = _topic(question)
+    return main and not plural
 
 
 def _asked_for(doc: Any) -> set[Any]:
