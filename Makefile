@@ -8,7 +8,7 @@ export ANONYMIZED_TELEMETRY := False
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run ask test test-llm eval eval-llm squad lint bench scale load clean-index browser
+.PHONY: install run ask test test-llm eval eval-news eval-llm squad reader lint bench scale load clean-index browser
 
 $(STAMP): pyproject.toml requirements-models.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,6 +35,7 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest -q
 	$(MAKE) --no-print-directory eval
+	$(MAKE) --no-print-directory eval-news
 
 # A real local model: llama.cpp's OpenAI-compatible server (its own venv) with SmolLM2-135M.
 LLM_VENV  := .venv-llm
@@ -66,12 +67,37 @@ eval: install index/chroma.sqlite3
 	$(BIN)/briefing ingest --quiet seeds/
 	$(BIN)/briefing eval --set eval/seeds.jsonl --out reports/
 
+# Train the reader on this machine's CPU (about an hour), export it to int8 ONNX beside its card, and
+# print its held-out figures. Its own venv with torch (the `train` extra); never part of run/test/CI.
+TRAIN_VENV := .venv-train
+$(TRAIN_VENV)/.installed: pyproject.toml
+	test -x $(TRAIN_VENV)/bin/python || $(PY) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install -q --disable-pip-version-check -e '.[train]'
+	touch $@
+
+reader: $(TRAIN_VENV)/.installed
+	$(TRAIN_VENV)/bin/python -m train.reader fit --run $(or $(RUN),reader)
+	$(TRAIN_VENV)/bin/python -m train.reader export --run $(or $(RUN),reader)
+	$(TRAIN_VENV)/bin/python -m train.reader score --run $(or $(RUN),reader)
+
+# SQuAD 2.0 articles the reader never trained on, read from ../shared (SQUAD=path for another copy).
+SQUAD ?= ../shared/bench/squad-v2-dev-8articles.json
+# The real-news eval: our questions (eval/news.jsonl) over BBC articles 001-120 of each section, read
+# from ../shared/news (never committed) into an index of their own. Without them: one line, not run.
+NEWS      ?= ../shared/news/bbc
+NEWS_INDEX := .index-news
+eval-news: install
+	@if [ -d "$(NEWS)" ]; then \
+	  BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing ingest --quiet $$(ls $(NEWS)/*/0[0-9][0-9].txt $(NEWS)/*/1[01][0-9].txt $(NEWS)/*/120.txt) && \
+	  BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news.jsonl --out reports/; \
+	else echo "news eval not run: no BBC articles at $(NEWS) (they live in ../shared/news and are never committed)"; fi
+
 squad: install
-	$(BIN)/briefing eval --squad eval/squad/squad-v2-dev-8articles.json --sample $(or $(N),600) --out reports/
+	$(BIN)/briefing eval --squad $(SQUAD) $(if $(N),--sample $(N),) --out reports/
 
 lint: install
-	$(BIN)/ruff check rag tests bench ui.py
-	$(BIN)/ruff format --check rag tests bench ui.py
+	$(BIN)/ruff check rag tests bench train ui.py
+	$(BIN)/ruff format --check rag tests bench train ui.py
 
 bench: install
 	$(BIN)/python -m bench.speed

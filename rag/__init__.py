@@ -13,7 +13,7 @@ from rag.errors import (
     StoreUnavailableError,
 )
 from rag.qa import BriefingQA
-from rag.query.answer import Calibration
+from rag.query.answer import Confidence
 from rag.types import (
     Answer,
     Article,
@@ -35,7 +35,7 @@ __all__ = [
     "Article",
     "ArticleInfo",
     "BriefingQA",
-    "Calibration",
+    "Confidence",
     "Chat",
     "Chunk",
     "Citation",

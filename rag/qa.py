@@ -18,11 +18,11 @@ so two ingests never interleave. One object is safe to share between threads.
 
 from __future__ import annotations
 
-import itertools
 import os
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,27 +31,24 @@ from rag.chat.session import Chat, Condenser, RuleCondenser
 from rag.config import Settings
 from rag.errors import IndexChangedError, InputError, RagError
 from rag.index.build import Progress, ingest_paths, remove_paths
-from rag.index.encoder import MINILM_ID, MiniLM, VectorCache, encode
+from rag.index.encoder import MiniLM, VectorCache, encode
 from rag.index.store import Store
-from rag.index.terms import content_words
-from rag.ingest.analyze import parse, parse_stored
 from rag.ingest.read import as_paths
 from rag.llm.client import Endpoint, build_llm
-from rag.query.answer import Calibration, Candidate, score_sentences
-from rag.query.answerer import AnswerContext, Answerer, ExtractiveAnswerer
-from rag.query.paraphrase import Paraphrases
-from rag.query.phrases import Phrase, PhraseModel, describes, short_answer
+from rag.query.answer import Confidence, Found
+from rag.query.answerer import AnswerContext, Answerer, ExtractiveAnswerer, read_corpus
+from rag.query.examples import example_questions
 from rag.query.question import validate_question
+from rag.query.reader import Reader
 from rag.query.retrieve import Corpus, retrieve
-from rag.query.understand import AnswerTypes, Understanding, read_question
-from rag.types import Answer, AnswerStream, ArticleInfo, Budget, Filters, IngestReport, Passage, Sentence
+from rag.types import Answer, AnswerStream, ArticleInfo, Budget, Filters, IngestReport, Passage
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.llms import LLM
 
 MAX_TOP_K = 50
-QUESTION_VECTORS = 4096  # questions, foci and forms whose vectors a BriefingQA keeps (1.5 KB each)
+QUESTION_VECTORS = 4096  # question vectors a BriefingQA keeps (1.5 KB each): follow-ups and retries recur
 
 
 class _Readers:
@@ -88,24 +85,20 @@ class _Readers:
                 self._cond.notify_all()
 
 
-# How a reader asks about a name of each kind (spaCy labels); other kinds give no examples.
-EXAMPLE_TEMPLATES = {"PERSON": "Who is {}?", "ORG": "What is reported about {}?", "GPE": "What is reported about {}?"}
-EXAMPLE_CONFIDENCE = 0.7  # an example is shown only if the corpus answers it at least this confidently
-
-
 class BriefingQA:
     def __init__(
         self,
         settings: Settings | None = None,
         *,
         embedder: BaseEmbedding | None = None,
-        calibration: Calibration | None = None,
+        confidence: Confidence | None = None,
+        reader: Reader | None = None,
         llm: LLM | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
         self._embedder = embedder
-        self._calibration = calibration
-        self._paraphrases: Paraphrases | None = None
+        self._confidence = confidence
+        self.reader = reader or Reader()
         self._question_vectors: VectorCache | None = None
         self._llm = llm if llm is not None else build_llm(self.settings)
         # Who answers, chosen by configuration: the extractive answerer, or a model that falls back to it.
@@ -158,23 +151,11 @@ class BriefingQA:
         return self._llm
 
     @property
-    def answer_types(self) -> AnswerTypes:
-        """The fitted answer-type model, if it was fitted with this embedder's vectors."""
-        return AnswerTypes.load().for_model(self.embedder.model_name)
-
-    @property
-    def paraphrases(self) -> Paraphrases | None:
-        """Words of nearly the same meaning, by the bundled encoder's vectors of single words; None
-        for another embedder (the threshold was measured with MiniLM's vectors, see `rag.query.paraphrase`)."""
-        if self._paraphrases is None and self.embedder.model_name == MINILM_ID:
-            self._paraphrases = Paraphrases(lambda words: encode(self.embedder, words))
-        return self._paraphrases
-
-    @property
-    def calibration(self) -> Calibration:
-        if self._calibration is None:
-            self._calibration = Calibration.load(prior=self.settings.answerable_prior)
-        return self._calibration
+    def confidence(self) -> Confidence:
+        """The model that turns what the reader found into the probability that it answers."""
+        if self._confidence is None:
+            self._confidence = Confidence.load(prior=self.settings.answerable_prior)
+        return self._confidence
 
     # the open index --------------------------------------------------------------------------
     def _fresh(self, create: bool = False, force: bool = False) -> None:
@@ -274,43 +255,11 @@ class BriefingQA:
         return texts[article_id]
 
     def example_questions(self, n: int = 4, sample: int = 20) -> list[str]:
-        """Questions a reader would ask about the people, organisations and places the corpus
-        names most often ("Who is Olena Guseinova?", "What is reported about North Korea?"),
-        kept only when the corpus answers them with confidence and the quote says something about
-        the name (a title or apposition for a person; a subject or object, not a possessive, for an
-        organisation or place: `rag.query.phrases.describes`): every example shown works. The
-        names come from spaCy's entities in the first `sample` articles (by id), so the same
-        corpus gives the same examples, and a large corpus costs no more than `sample` articles."""
-        from collections import Counter
-
-        from rag.ingest.analyze import entities
-
-        counts: Counter[str] = Counter()
-        articled: Counter[str] = Counter()  # mentions written "the Friedrich Naumann Foundation"
-        kinds: dict[str, str] = {}
-        texts = [self.article_text(a.id) for a in sorted(self.articles(), key=lambda a: a.id)[:sample]]
-        for text, found in zip(texts, entities(texts)):  # one spaCy batch
-            for e in found:
-                written = text[e.start : e.end].replace("’", "'").removesuffix("'s").strip()
-                name = written.removeprefix("the ").removeprefix("The ")  # the model takes the article in, or not
-                if e.label in EXAMPLE_TEMPLATES and len(name.split()) >= 2 - (e.label != "PERSON"):
-                    counts[name] += 1
-                    kinds.setdefault(name, e.label)
-                    articled[name] += name != written or text[: e.start].split()[-1:] in (["the"], ["The"])
-        ranked = sorted(counts, key=lambda name: (-counts[name], name))
-        by_kind = [[name for name in ranked if kinds[name] == kind] for kind in EXAMPLE_TEMPLATES]
-        mixed = [name for group in itertools.zip_longest(*by_kind) for name in group if name]  # kinds take turns
-        out: list[str] = []
-        for name in mixed[: 4 * n]:
-            written = f"the {name}" if 2 * articled[name] > counts[name] else name  # as the articles name it
-            question = EXAMPLE_TEMPLATES[kinds[name]].format(written)
-            answer = self.ask(question, offline=True)
-            quote = answer.citations[0].quote if answer.citations else ""
-            if answer.confidence >= EXAMPLE_CONFIDENCE and quote and describes(parse(quote), name, kinds[name]):
-                out.append(question)
-            if len(out) == n:
-                break
-        return out
+        """Questions a reader would ask about the people, organisations and places the first
+        `sample` articles (by id) name most often, each shown only when the corpus answers it
+        confidently, quoting the name (`rag.query.examples`)."""
+        ids = [a.id for a in sorted(self.articles(), key=lambda a: a.id)[:sample]]
+        return example_questions([self.article_text(i) for i in ids], lambda q: self.ask(q, offline=True), n)
 
     def retrieve(
         self, question: str, *, filters: Filters | None = None, top_k: int | None = None, mode: str = "hybrid"
@@ -333,47 +282,33 @@ class BriefingQA:
             raise InputError(f"top_k must be a whole number from 1 to {MAX_TOP_K}, not {top_k!r}")
         return top_k
 
-    def rank(self, question: str, *, filters: Filters | None = None, top_k: int | None = None) -> list[Candidate]:
-        """Every sentence of the retrieved passages with its features and probability, best first."""
-        question = validate_question(question, self.settings.max_question_chars)
-        k = self._top_k(top_k)
-        vector, understanding = self._understood(question)
-        return self._read(lambda corpus: self._rank(corpus, understanding, vector, _filters(filters), k))
-
-    def _rank(
-        self, corpus: Corpus, understanding: Understanding, vector: Any, filters: Filters, top_k: int
-    ) -> list[Candidate]:
-        passages = self._retrieve(corpus, understanding.read.text, vector, filters, top_k)
-        vectors = {f"{p.chunk.id}.{k}": v for p in passages for k, v in enumerate(p.sentence_vectors)}
-        vectors |= corpus.byline_vectors([p.article.id for p in passages if p.article.byline])
-        similar: dict[str, dict[str, float]] = {}
-        if (paraphrases := self.paraphrases) is not None:
-            words = {w for p in passages for w in content_words(f"{p.article.title} {p.chunk.text}", names=False)}
-            read = understanding.read
-            question = content_words(read.text, skip=read.entities, names=False)
-            similar = paraphrases.similar(question, words, corpus.store.lexicon().word_vectors)
-        return score_sentences(understanding, passages, vector, vectors, corpus, self.calibration, similar)
+    def read(self, question: str, *, filters: Filters | None = None, top_k: int | None = None) -> list[Found]:
+        """What the reader found: each retrieved passage's best span, most probable first."""
+        return list(self._read_question(question, filters, top_k)[1].found)
 
     def support(self, question: str) -> float:
-        """How well the corpus answers `question`: the probability that its best sentence does
-        (0 when nothing is retrieved or the question is refused). A follow-up's rewriter uses it
-        to choose between two readings of a pronoun."""
+        """How well the corpus answers `question`: the probability that the best span's quote
+        does (0 when nothing is retrieved or the question is refused). A follow-up's rewriter uses
+        it to choose between two readings of a pronoun."""
         try:
-            ranked = self.rank(question)
+            _, context = self._read_question(question, None, None)
         except RagError:
             return 0.0
-        return ranked[0].probability if ranked else 0.0
+        return context.confidence
 
-    def understand(self, question: str) -> Understanding:
-        """What `question` asks for: its parse and the probabilities of its answer's labels."""
-        return self._understood(validate_question(question, self.settings.max_question_chars))[1]
-
-    def _understood(self, question: str) -> tuple[Any, Understanding]:
-        """The question's vector and its understanding (one encoder call for the question, its
-        focus and its form, less those encoded before)."""
-        read = read_question(question)
-        vector, focus, form = self.question_vectors.vectors([question, read.focus or question, read.form or question])
-        return vector, Understanding(read, self.answer_types.predict(vector, focus, form))
+    def _read_question(
+        self, question: str, filters: Filters | None, top_k: int | None
+    ) -> tuple[tuple[Passage, ...], AnswerContext]:
+        """Retrieve → read, on the up-to-date index: the passages and what the reader found in them."""
+        question = validate_question(question, self.settings.max_question_chars)
+        k = self._top_k(top_k)
+        vector = self.question_vectors.vectors([question])[0]
+        s = self.settings
+        return self._read(
+            lambda corpus: read_corpus(
+                corpus, question, vector, _filters(filters), k, s.candidates, self.reader, self.confidence
+            )
+        )
 
     def ask(
         self,
@@ -424,26 +359,8 @@ class BriefingQA:
         streaming: bool,
     ) -> tuple[Answerer, tuple[Passage, ...], AnswerContext]:
         """Who answers, the passages and the context: everything short of writing the answer."""
-        question = validate_question(question, self.settings.max_question_chars)
-        k = self._top_k(top_k)
-        vector, understanding = self._understood(question)
-
-        def work(corpus: Corpus) -> tuple[list[Candidate], dict[str, str], list[str]]:
-            ranked = self._rank(corpus, understanding, vector, _filters(filters), k)
-            texts = corpus.texts(sorted({c.passage.article.id for c in ranked}))
-            return ranked, texts, corpus.unknown_names(question)
-
-        ranked, texts, unknown = self._read(work)
-        passages = tuple(dict.fromkeys(c.passage for c in ranked))
-        named = understanding.read.entity_texts()
-        model = PhraseModel.load()
-
-        def phrase(sentence: Sentence) -> Phrase | None:
-            if understanding.read.describe:
-                return None  # "Who is X?" wants the sentence: no parse needed to say so
-            return short_answer(parse_stored(sentence), understanding, model)
-
-        context = AnswerContext(texts, ranked, unknown, budget or Budget.of(self.settings), streaming, named, phrase)
+        passages, context = self._read_question(question, filters, top_k)
+        context = replace(context, budget=budget or Budget.of(self.settings), stream=streaming)
         return (self.extractive if offline else self.answerer), passages, context
 
     def chat(self, session_id: str | None = None, *, filters: Filters | None = None) -> Chat:

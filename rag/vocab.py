@@ -68,3 +68,7 @@ YEAR = re.compile(r"(?:in |since |by )?(?:19|20)\d\d")
 def quantities(text: str) -> list[re.Match[str]]:
     """The amounts stated in `text` (a bare year is not an amount)."""
     return [m for m in QUANTITY.finditer(text) if not YEAR.fullmatch(m.group(0))]
+
+
+# Penn Treebank tags of wh-words (spaCy's tagger): what a question asks with.
+WH_TAGS = frozenset({"WDT", "WP", "WP$", "WRB"})

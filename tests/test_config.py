@@ -1,4 +1,4 @@
-"""Settings from the environment, and the calibration's prior shift."""
+"""Settings from the environment, and the confidence model's prior shift."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rag import ConfigError, Settings
-from rag.query.answer import FEATURES, Calibration
+from rag.query.answer import FEATURES, Confidence
 
 
 def test_settings_from_env() -> None:
@@ -46,17 +46,22 @@ def test_every_field_has_a_variable_and_unknown_fields_are_refused() -> None:
         Settings().with_(top_k=0)
 
 
+def _confidence(prior: float) -> Confidence:
+    n = len(FEATURES)
+    return Confidence((1.0,) * n, -2.0, (0.0,) * n, (1.0,) * n, base_rate=0.3, prior=prior, source="t")
+
+
 def test_prior_equal_to_base_rate_is_the_fitted_model_and_higher_prior_raises_probability() -> None:
-    fitted = Calibration(weights=(1.0,) * len(FEATURES), bias=-2.0, source="t", base_rate=0.3, prior=0.3)
     f = np.zeros(len(FEATURES))
-    assert fitted.probability(f) == pytest.approx(1 / (1 + np.exp(2.0)))
-    shifted = Calibration(weights=(1.0,) * len(FEATURES), bias=-2.0, source="t", base_rate=0.3, prior=0.8)
-    odds = shifted.probability(f) / (1 - shifted.probability(f))
-    assert odds == pytest.approx(np.exp(-2.0) * (0.8 / 0.2) / (0.3 / 0.7))
+    assert _confidence(0.3).probability(f) == pytest.approx(1 / (1 + np.exp(2.0)))
+    shifted = _confidence(0.8).probability(f)
+    assert shifted / (1 - shifted) == pytest.approx(np.exp(-2.0) * (0.8 / 0.2) / (0.3 / 0.7))
     with pytest.raises(ValueError):
-        Calibration(weights=(), bias=0, source="", prior=1.0)
+        _confidence(1.0)
+    with pytest.raises(ValueError, match="weights"):
+        Confidence((1.0,), 0.0, (0.0,), (1.0,))
 
 
-def test_shipped_calibration_loads() -> None:
-    cal = Calibration.load()
-    assert len(cal.weights) == len(FEATURES) and "calibrate" in cal.source
+def test_the_shipped_confidence_model_loads() -> None:
+    model = Confidence.load()
+    assert len(model.weights) == len(FEATURES) and "calibrate" in model.source

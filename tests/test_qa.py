@@ -87,19 +87,6 @@ def test_example_questions_are_stable_grammatical_and_answered(seed_qa: Briefing
             assert name == f"the {bare}", q
 
 
-def test_a_sentence_describes_a_person_by_a_title_and_a_place_as_an_actor() -> None:
-    """Sentences of the kind an example question's answer must be (spaCy parses, checked by hand)."""
-    from rag.ingest.analyze import parse
-    from rag.query.phrases import describes
-
-    assert describes(parse("According to study author Olena Guseinova, the risk is high."), "Olena Guseinova", "PERSON")
-    assert describes(parse("Olena Guseinova, the study's author, said so."), "Olena Guseinova", "PERSON")
-    assert not describes(parse("More troops could destabilize Kim Jong Un's regime."), "Kim Jong Un", "PERSON")
-    assert describes(parse("Russia sent new drones to the front."), "Russia", "GPE")
-    assert not describes(parse("The weapons bolster Russia's aggression."), "Russia", "GPE")
-    assert not describes(parse("The weapons bolster the aggression."), "Russia", "GPE")  # not named at all
-
-
 def test_answering_in_a_new_process_imports_neither_llama_index_nor_gradio(seed_qa: BriefingQA) -> None:
     """Cold start: a process that only answers never pays for llama-index's or gradio's import
     (llama-index writes the index; the question path reads Chroma directly)."""
@@ -117,7 +104,7 @@ def test_answering_in_a_new_process_imports_neither_llama_index_nor_gradio(seed_
 
 def test_support_says_how_well_the_corpus_answers_a_question(seed_qa: BriefingQA) -> None:
     """What a follow-up's rewriter weighs two readings of "it" with: the probability that the
-    best sentence answers; 0 for a question that is refused rather than raising."""
+    best span's quote answers; 0 for a question that is refused rather than raising."""
     answered = seed_qa.support("When was the Friedrich Naumann Foundation study published?")
     assert 0.0 < answered <= 1.0
     assert answered > seed_qa.support("What is the boiling point of mercury?")

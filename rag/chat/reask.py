@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from rag.ingest.analyze import parse
-from rag.query.understand import WH_TAGS
+from rag.vocab import WH_TAGS
 
 _DO = {"VBD": "did", "VBZ": "does", "VBP": "do"}  # "do"-support by the verb's tense and person
 _SUBJECT = ("nsubj", "nsubjpass")

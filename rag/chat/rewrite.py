@@ -35,8 +35,8 @@ from typing import Any
 
 from rag.chat.reask import is_bare_wh, reask, statement
 from rag.ingest.analyze import entities, parse
-from rag.query.understand import WH_TAGS
 from rag.types import Turn
+from rag.vocab import WH_TAGS
 
 Judge = Callable[[str], float]  # how well the corpus answers a question: 0 (not at all) to 1
 

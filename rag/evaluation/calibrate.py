@@ -1,23 +1,19 @@
-"""Fit the answer-sentence model (`rag/query/calibration.json`) on the SQuAD 2.0 benchmark articles.
+"""Fit the answer-confidence model (`rag/query/models/confidence.json`) on SQuAD 2.0 articles the
+reader was never trained on.
 
-    python -m rag.evaluation.calibrate [--sample 1200] [--seed 0] [--write]
+    python -m rag.evaluation.calibrate [--squad ../shared/bench/squad-v2-dev-8articles.json] [--write]
 
-Three steps:
-1. ranking: a listwise (softmax) model over each question's candidate sentences, fitted so that
-   the sentences holding a gold answer get the probability mass (plain gradient descent, small
-   L2); on held-out questions it puts an answer-holding sentence first 0.83 of the time against
-   0.80 for a pointwise logistic fit of the same features;
-2. calibration (Platt: a logistic regression of the top-ranked sentence's score under a second
-   listwise model of its first seven features, `CONFIDENCE`, by Newton's method; the five that
-   place a sentence among the others order well but say nothing of whether the corpus answers,
-   and with them the probabilities bunched at 0.25–0.5): over the top-ranked sentence of each question, label = that sentence contains a
-   gold answer (unanswerable questions are always 0): the probability that the sentence `ask`
-   cites answers the question. (A logistic model over all seven features of that sentence
-   separated SQuAD's answerable questions better, AUC 0.72 against 0.68, but it leans on the
-   dense cosine, and on the seed eval it raised false abstention from 0.007 to 0.115: not kept.)
-3. the default abstention threshold: the probability cut that maximises F1 of "answered with a
-   sentence that holds the answer" on the held-out half.
-The seed corpus is never used here. Half the sample is held out and its figures printed.
+The articles are the reader's held-out ones (its card, `rag/query/models/reader.json`, names the
+articles it trained on; those are left out). They are ingested as a corpus and every question is
+asked through retrieval and the reader (`BriefingQA.read`): each passage's best span is a row of
+`rag.query.answer.FEATURES`, labelled 1 when its quote holds a gold answer (unanswerable
+questions: always 0). A logistic model over the standardised features is fitted by Newton's
+method; the probability of each question's most probable row is what `ask` abstains on.
+
+The figures it prints are cross-validated by article (each article's questions scored by a model
+fitted on the others): the share of questions whose most probable quote holds the answer, and
+the trade-off curve — abstention on unanswerable questions against false abstention (answerable
+questions abstained on) — with the thresholds that give it. The seed corpus is never used here.
 """
 
 from __future__ import annotations
@@ -32,144 +28,188 @@ import numpy as np
 
 from rag.config import Settings
 from rag.errors import InputError
-from rag.evaluation.squad import DEFAULT, load, write_corpus
+from rag.evaluation.squad import DEFAULT, load, trained_on, write_corpus
 from rag.qa import BriefingQA
-from rag.query.answer import CONFIDENCE, FEATURES, Calibration
+from rag.query.answer import FEATURES, Confidence
+
+MODEL = Path(__file__).resolve().parent.parent / "query" / "models" / "confidence.json"
 
 
 def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> tuple[np.ndarray, float]:
+    """Weights and bias of a logistic regression (Newton's method, a small L2 on the weights)."""
     X = np.hstack([x, np.ones((len(x), 1))])
     w = np.zeros(X.shape[1])
     for _ in range(steps):
-        p = 1 / (1 + np.exp(-X @ w))
+        p = 1 / (1 + np.exp(-np.clip(X @ w, -50, 50)))
         grad = X.T @ (p - y) + l2 * np.r_[w[:-1], 0]
         hess = (X * (p * (1 - p))[:, None]).T @ X + l2 * np.eye(len(w))
         w -= np.linalg.solve(hess, grad)
     return w[:-1], float(w[-1])
 
 
-def listwise(x: np.ndarray, y: np.ndarray, groups: np.ndarray, l2: float = 1e-2, steps: int = 400) -> np.ndarray:
-    """Weights of a softmax over each group's rows (one group per question) that puts the mass on
-    the rows labelled 1; groups without such a row carry no ranking information and are skipped.
-    The features are standardised for the fit (their scales differ tenfold) and the weights
-    returned for the raw features: a softmax ignores the constant the centring adds."""
-    members = [g for g in (np.flatnonzero(groups == k) for k in np.unique(groups)) if y[g].sum() > 0]
-    scale = x.std(axis=0)
+def fit(rows: list[tuple[int, np.ndarray, float]], source: str = "", keep: tuple[str, ...] = FEATURES) -> Confidence:
+    """The model over the features `keep` (the others get weight 0)."""
+    mask = np.array([name in keep for name in FEATURES], dtype=float)
+    x = np.array([f for _, f, _ in rows]) * mask
+    y = np.array([label for _, _, label in rows])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
-    x = (x - x.mean(axis=0)) / scale
-    w = np.zeros(x.shape[1])
-    for _ in range(steps):
-        grad = l2 * w
-        for g in members:
-            z = x[g] @ w
-            p = np.exp(z - z.max())
-            grad += x[g].T @ (p / p.sum() - y[g] / y[g].sum())
-        w -= 0.5 * grad / max(len(members), 1)
-    return w / scale
+    w, b = logistic((x - mean) / scale, y)
+    w = w * mask
+    model = Confidence(tuple(w), b, tuple(mean), tuple(scale), base_rate=0.5, prior=0.5, source=source)
+    best = _best(rows, model)
+    rate = float(np.clip(np.mean([label for _, label, _ in best.values()]), 0.01, 0.99))
+    return Confidence(tuple(w), b, tuple(mean), tuple(scale), base_rate=rate, prior=rate, source=source)
 
 
-def f1_threshold(p: np.ndarray, y: np.ndarray, n_answerable: int) -> float:
-    """The probability cut that maximises F1 of 'answered, and the cited sentence holds the answer'."""
-    best, cut = -1.0, 0.5
-    for t in np.unique(np.round(p, 3)):
-        answered = p >= t
-        correct = float(y[answered].sum())
-        if not answered.any() or not correct:
-            continue
-        precision, recall = correct / answered.sum(), correct / max(n_answerable, 1)
-        f1 = 2 * precision * recall / (precision + recall)
-        if f1 > best:
-            best, cut = f1, float(t)
-    return cut
+def _best(rows: list[tuple[int, np.ndarray, float]], model: Confidence) -> dict[int, tuple[float, float, int]]:
+    """Each question's most probable row: (probability, label, question)."""
+    best: dict[int, tuple[float, float, int]] = {}
+    for i, f, label in rows:
+        p = model.probability(f)
+        if i not in best or p > best[i][0]:
+            best[i] = (p, label, i)
+    return best
 
 
-def print_reliability(p: np.ndarray, observed: np.ndarray) -> None:
-    """Predicted against observed rate in four probability bins (held-out figures)."""
-    for lo in (0.0, 0.25, 0.5, 0.75):
-        m = (p >= lo) & (p < lo + 0.25)
-        if m.any():
-            print(
-                f"  p in [{lo:.2f}, {lo + 0.25:.2f}): n={m.sum():4d} predicted {p[m].mean():.2f} observed {observed[m].mean():.2f}"
-            )
+def curve(scored: list[tuple[float, bool, bool]], rates=(0.05, 0.10, 0.15, 0.20)) -> list[dict]:
+    """(probability, answerable, right) per question → abstention on unanswerable at each false-abstention rate."""
+    answerable = np.array([p for p, ok, _ in scored if ok])
+    unanswerable = np.array([p for p, ok, _ in scored if not ok])
+    rows = []
+    for rate in rates:
+        t = float(np.quantile(answerable, rate))
+        right = np.mean([r and p >= t for p, ok, r in scored if ok])
+        rows.append(
+            {
+                "false_abstention": rate,
+                "threshold": round(t, 3),
+                "abstention_unanswerable": round(float(np.mean(unanswerable < t)), 3),
+                "answered_right": round(float(right), 3),
+            }
+        )
+    return rows
 
 
-def write_model(name: str, data: dict) -> None:
-    """Write a fitted model as `rag/query/<name>`, where the answerer loads it from."""
-    path = Path(__file__).resolve().parent.parent / "query" / name
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {path}")
+ABLATION = {
+    "the reader's margin alone": ("margin",),
+    "the reader's three scores": ("margin", "score", "null"),
+    "+ retrieval (cosine, rank)": ("margin", "score", "null", "dense", "rank"),
+    "+ the question's names and terms in the passage": (
+        "margin",
+        "score",
+        "null",
+        "dense",
+        "rank",
+        "names",
+        "coverage",
+    ),
+    "+ in the quote": FEATURES[:-1],
+    "+ agreement across passages (all)": FEATURES,
+}
+
+
+def cross_validated(rows, questions, article, keep) -> list[tuple[float, bool, bool]]:
+    """Each article's questions scored by a model fitted on the other articles: (probability, answerable, right)."""
+    scored: list[tuple[float, bool, bool]] = []
+    for held in sorted(set(article.values())):
+        model = fit([r for r in rows if article[r[0]] != held], keep=keep)
+        for p, label, i in _best([r for r in rows if article[r[0]] == held], model).values():
+            scored.append((p, questions[i].answerable, bool(label)))
+    return scored
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--squad", type=Path, default=DEFAULT)
-    ap.add_argument("--sample", type=int, default=1200)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--write", action="store_true", help="write rag/query/calibration.json")
-    ap.add_argument("--dump", type=Path, help="also save the feature rows (npz) for offline study")
+    ap.add_argument("--write", action="store_true", help=f"write {MODEL}")
+    ap.add_argument(
+        "--sample", type=int, default=0, help="read only this many questions (random, seed 0): a quick check"
+    )
+    ap.add_argument("--rows", type=Path, help="save the feature rows here (npz), or fit on them if the file exists")
     args = ap.parse_args()
+    data = [a for a in load(args.squad) if a["title"] not in trained_on()]
+    if not data:
+        raise SystemExit(f"every article of {args.squad} was trained on: nothing held out to fit on")
+    rows: list[tuple[int, np.ndarray, float]] = []
+    questions = []
+    if args.rows and args.rows.is_file():
+        saved = np.load(args.rows, allow_pickle=True)
+        rows = [(int(i), f, float(y)) for i, f, y in zip(saved["question"], saved["x"], saved["y"])]
+        questions = list(saved["questions"])
+    else:
+        rows, questions = read_rows(data, args.sample)
+        if args.rows:
+            np.savez(
+                args.rows,
+                question=[r[0] for r in rows],
+                x=np.array([r[1] for r in rows]),
+                y=[r[2] for r in rows],
+                questions=np.array(questions, dtype=object),
+            )
+    report(rows, questions, args.write)
 
+
+def read_rows(data: list[dict], sample: int = 0) -> tuple[list[tuple[int, np.ndarray, float]], list]:
+    """Every question asked through retrieval and the reader: (question, features, label) per passage."""
+    rows: list[tuple[int, np.ndarray, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        questions = write_corpus(load(args.squad), Path(tmp) / "corpus")
-        prior = Calibration(weights=(1.0,) * len(FEATURES), bias=-4.0, source="prior")
-        qa = BriefingQA(Settings(index_dir=Path(tmp) / "index"), calibration=prior)
+        questions = write_corpus(data, Path(tmp) / "corpus")
+        if sample:
+            questions = random.Random(0).sample(questions, min(sample, len(questions)))
+        flat = Confidence((0.0,) * len(FEATURES), 0.0, (0.0,) * len(FEATURES), (1.0,) * len(FEATURES))
+        qa = BriefingQA(Settings(index_dir=Path(tmp) / "index"), confidence=flat)
         qa.ingest([Path(tmp) / "corpus"])
-        rng = random.Random(args.seed)
-        sample = rng.sample(questions, min(args.sample, len(questions)))
-        rows = []  # (question index, features, label)
-        for i, q in enumerate(sample):
+        for i, q in enumerate(questions):
             try:
-                ranked = qa.rank(q.text)
+                found = qa.read(q.text)
             except InputError:
                 continue
-            for c in ranked:
-                hit = q.answerable and any(a in c.sentence.text for a in q.answers)
-                rows.append((i, c.features, float(hit)))
-    if args.dump:
-        np.savez(args.dump, question=[r[0] for r in rows], x=np.array([r[1] for r in rows]), y=[r[2] for r in rows])
-    fit = [r for r in rows if r[0] % 2 == 0]
-    held = [r for r in rows if r[0] % 2 == 1]
-    x, y, groups = (np.array([r[k] for r in fit]) for k in (1, 2, 0))
-    w = listwise(x, y, groups)
-    own = len(CONFIDENCE)  # the probability model reads the features of the sentence itself
-    confidence = np.r_[listwise(x[:, :own], y, groups), np.zeros(len(FEATURES) - own)]
+            for f in found:
+                quote = " ".join(s.text for s in f.sentences)
+                rows.append((i, f.features, float(q.answerable and any(a in quote for a in q.answers))))
+            if i % 200 == 0:
+                print(f"read {i}/{len(questions)}", flush=True)
+    return rows, questions
 
-    def tops(rs: list) -> tuple[np.ndarray, np.ndarray]:
-        """Each question's top-ranked sentence: its confidence score, and whether it holds the answer."""
-        best: dict[int, tuple[float, float, float]] = {}
-        for i, f, label in rs:
-            z = float(f @ w)
-            if i not in best or z > best[i][0]:
-                best[i] = (z, float(f @ confidence), label)
-        return np.array([[v[1]] for v in best.values()]), np.array([v[2] for v in best.values()])
 
-    z, y = tops(fit)
-    a, c = logistic(z, y, l2=1e-3)
-    weights, bias = confidence * a[0], c
-    zh, yh = tops(held)
-    p = 1 / (1 + np.exp(-(a[0] * zh[:, 0] + c)))
-    threshold = f1_threshold(p, yh, n_answerable=int(yh.sum()))
-    print(f"abstention threshold (max F1 of correct answers, held out): {threshold:.3f}")
-    answered = p >= threshold
-    print(f"held-out questions: {len(yh)}; top sentence holds the answer: {yh.mean():.3f}")
-    print(
-        f"answered {answered.mean():.3f}; precision when answering {yh[answered].mean() if answered.any() else 0:.3f}"
+def report(rows: list[tuple[int, np.ndarray, float]], questions: list, write: bool) -> None:
+    article = {i: q.source for i, q in enumerate(questions)}
+    scored = cross_validated(rows, questions, article, FEATURES)
+    answerable = [s for s in scored if s[1]]
+    print(f"articles: {len(set(article.values()))}; questions read: {len(scored)} ({len(answerable)} answerable)")
+    print(f"most probable quote holds the answer (answerable): {np.mean([r for _, _, r in answerable]):.3f}")
+    print("cross-validated by article (thresholds at the fitting set's answer rate):")
+    for row in curve(scored):
+        print("  " + json.dumps(row))
+    print("ablation (cross-validated): abstention on unanswerable at 10 % false abstention; answered right")
+    for name, keep in ABLATION.items():
+        row = curve(cross_validated(rows, questions, article, keep), rates=(0.10,))[0]
+        print(f"  {name:<48} {row['abstention_unanswerable']:.3f}  {row['answered_right']:.3f}")
+    model = fit(
+        rows, source=f"python -m rag.evaluation.calibrate on {len(set(article.values()))} held-out SQuAD 2.0 articles"
     )
-    print_reliability(p, yh)
-    print("ranking", dict(zip(FEATURES, np.round(w, 3))))
-    print("answer weights", dict(zip(FEATURES, np.round(weights, 3))), "bias", round(bias, 3))
-    if args.write:
+    print(
+        "weights",
+        dict(zip(FEATURES, np.round(model.weights, 3))),
+        "bias",
+        round(model.bias, 3),
+        "base rate",
+        round(model.base_rate, 3),
+    )
+    if write:
         out = {
             "features": list(FEATURES),
-            "ranking": [round(float(v), 4) for v in w],
-            "weights": [round(float(v), 4) for v in weights],
-            "bias": round(float(bias), 4),
-            "base_rate": round(float(y.mean()), 4),
-            "squad_f1_threshold": round(threshold, 3),
-            "source": f"python -m rag.evaluation.calibrate --sample {args.sample} --seed {args.seed} (SQuAD 2.0 dev, 8 articles; "
-            "listwise ranking over each question's candidate sentences; Platt scaling of the top one's score by a listwise model of its first seven features)",
+            "weights": [round(float(v), 5) for v in model.weights],
+            "bias": round(model.bias, 5),
+            "mean": [round(float(v), 5) for v in model.mean],
+            "scale": [round(float(v), 5) for v in model.scale],
+            "base_rate": round(model.base_rate, 4),
+            "source": model.source,
+            "curve": curve(scored),
         }
-        write_model("calibration.json", out)
+        MODEL.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {MODEL}")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ _LABELS = {
     "false_abstention": "false abstention",
     "paraphrase_consistency": "paraphrase consistency",
     "conversations_right": "conversations right",
+    "false_disagreement": '"sources differ" where none do',
+    "disagreements_shown": "disagreements shown",
     "latency_p50_ms": "latency p50 (ms)",
     "latency_p95_ms": "latency p95 (ms)",
     "items": "items",

@@ -214,6 +214,9 @@ def metrics(rows: list[Row]) -> dict[str, float | None]:
         "false_abstention": _rate([r.answer.abstained for r in answerable]),
         "paraphrase_consistency": _rate([len({_outcome(r) for r in g}) == 1 for g in _groups(rows)]),
         "conversations_right": _rate([all(r.correct for r in c) for c in _conversations(rows)]),
+        # "sources differ" where the set knows of no disagreement, and where it does
+        "false_disagreement": _rate([bool(r.answer.conflicts) for r in rows if r.item.category != "conflict"]),
+        "disagreements_shown": _rate([bool(r.answer.conflicts) for r in rows if r.item.category == "conflict"]),
         "latency_p50_ms": 1000 * statistics.median(seconds) if seconds else None,
         "latency_p95_ms": 1000 * seconds[min(len(seconds) - 1, int(0.95 * len(seconds)))] if seconds else None,
         "items": float(len(rows)),
@@ -264,7 +267,7 @@ def by_category(rows: list[Row]) -> dict[str, dict[str, float | None]]:
     return {c: {"items": float(len(rs)), "correct": _rate([r.correct for r in rs])} for c, rs in sorted(cats.items())}
 
 
-LOWER_IS_BETTER = {"false_abstention", "latency_p50_ms", "latency_p95_ms", "model_p50_ms"}
+LOWER_IS_BETTER = {"false_disagreement", "false_abstention", "latency_p50_ms", "latency_p95_ms", "model_p50_ms"}
 
 
 def failures(values: dict[str, float | None], thresholds: dict[str, float]) -> list[str]:

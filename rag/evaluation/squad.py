@@ -1,5 +1,6 @@
 """SQuAD 2.0 as an external benchmark: articles as a corpus, questions nobody here wrote.
 
+Only the articles the shipped reader was not trained on are used (its card names the others).
 `load(path)` reads the SQuAD JSON; `write_corpus(data, folder)` writes each article as
 `NN_Title.txt` (paragraphs separated by a blank line, so each keeps its offsets) and returns the
 questions with their gold paragraph's span in that file. `benchmark(...)` ingests them and
@@ -17,12 +18,16 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
+from rag.errors import InputError
 
-DEFAULT = Path("eval/squad/squad-v2-dev-8articles.json")  # vendored: see eval/squad/README.md
+# Read where the environment keeps it, never copied into the project; `make squad SQUAD=path` for
+# another copy (the official development set: https://rajpurkar.github.io/SQuAD-explorer/).
+DEFAULT = Path(os.environ.get("BRIEFING_SQUAD", "../shared/bench/squad-v2-dev-8articles.json"))
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,19 @@ class Question:
 
 
 def load(path: Path = DEFAULT) -> list[dict]:
-    return json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(
+            f"No SQuAD file at {path}: give one with SQUAD=path (the official SQuAD 2.0 development set is "
+            "published at https://rajpurkar.github.io/SQuAD-explorer/)"
+        )
+    return json.loads(path.read_text(encoding="utf-8"))["data"]
+
+
+def trained_on() -> frozenset[str]:
+    """The titles of the SQuAD articles the shipped reader was trained on (from its card)."""
+    card = json.loads((files("rag.query") / "models" / "reader.json").read_text(encoding="utf-8"))
+    return frozenset(card["trained_on"])
 
 
 def write_corpus(data: list[dict], folder: Path) -> list[Question]:
@@ -108,8 +125,15 @@ def benchmark(
     """Run the benchmark with its corpus and index under `folder`; returns the figures."""
     from rag.qa import BriefingQA
 
-    questions = write_corpus(load(path), folder / "corpus")
-    qa = BriefingQA((settings or Settings()).with_(index_dir=folder / "index"))
+    data = [a for a in load(path) if a["title"] not in trained_on()]
+    if not data:
+        raise InputError(f"The reader was trained on every article of {path}: nothing left to measure it on")
+    questions = write_corpus(data, folder / "corpus")
+    settings = settings or Settings()
+    threshold = settings.min_confidence
+    # every question is answered (no confidence floor), then abstains at `threshold` here: one run
+    # gives the whole trade-off curve, the points below the chosen one included
+    qa = BriefingQA(settings.with_(index_dir=folder / "index", min_confidence=0.0))
     t = time.perf_counter()
     qa.ingest([folder / "corpus"])
     ingest_s = time.perf_counter() - t
@@ -129,21 +153,24 @@ def benchmark(
         t = time.perf_counter()
         answer = qa.ask(q.text, offline=True)
         ms.append(1000 * (time.perf_counter() - t))
-        forced = answer.abstained and bool(answer.note)  # a name never mentioned, a count never named
+        forced = answer.abstained and bool(answer.note)  # a name never mentioned
+        abstained = answer.abstained or answer.confidence < threshold
         if not q.answerable:
-            abstain.append(answer.abstained)
+            abstain.append(abstained)
             outcomes.append((False, forced, answer.confidence, False))
             continue
         quotes = [c.quote for c in answer.citations]
-        cited.append(bool(answer.citations) and _hit([(c.source, c.start, c.end) for c in answer.citations], q, 1))
-        first.append(bool(quotes) and any(a in quotes[0] for a in q.answers))
-        outcomes.append((True, forced, answer.confidence, first[-1]))
-        anyq.append(any(a in c for c in quotes for a in q.answers))
+        right = bool(quotes) and any(a in quotes[0] for a in q.answers)
+        outcomes.append((True, forced, answer.confidence, right))
+        cited.append(not abstained and _hit([(c.source, c.start, c.end) for c in answer.citations], q, 1))
+        first.append(not abstained and right)
+        anyq.append(not abstained and any(a in c for c in quotes for a in q.answers))
         prediction = answer.short_answer or (quotes[0] if quotes else "")
-        f1.append(0.0 if answer.abstained else max(token_f1(prediction, a) for a in q.answers))
+        f1.append(0.0 if abstained else max(token_f1(prediction, a) for a in q.answers))
     ms.sort()
     mean = lambda xs: sum(xs) / len(xs) if xs else 0.0  # noqa: E731
     return {
+        "articles": [a["title"] for a in data],
         "questions": len(questions),
         "answerable": sum(q.answerable for q in questions),
         "ingest_s": round(ingest_s, 1),
@@ -156,7 +183,7 @@ def benchmark(
         "answer_in_any_quote": mean(anyq),
         "short_answer_f1": mean(f1),
         "abstention_accuracy_unanswerable": mean(abstain),
-        "min_confidence": qa.settings.min_confidence,
+        "min_confidence": threshold,
         "abstention_curve": curve(outcomes),
         "latency_p50_ms": ms[len(ms) // 2] if ms else 0.0,
         "latency_p95_ms": ms[min(len(ms) - 1, int(0.95 * len(ms)))] if ms else 0.0,

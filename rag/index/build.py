@@ -26,7 +26,8 @@ import numpy as np
 from rag.config import Settings
 from rag.errors import SkipFile
 from rag.index.encoder import MINILM_ID, encode
-from rag.index.store import PIPELINE, ArticleWrite, Store
+from rag.index.records import PIPELINE, ArticleWrite
+from rag.index.store import Store
 from rag.index.terms import content_words
 from rag.ingest.analyze import annotate
 from rag.ingest.chunk import chunk_article

@@ -20,16 +20,13 @@ model is refused. Local (`chromadb.PersistentClient` under `index_dir`) and serv
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import datetime as dt
 import json
 import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,124 +38,39 @@ from rag.errors import (
     IndexCorruptError,
     IndexNotFoundError,
     IndexWriteError,
-    StoreUnavailableError,
 )
-from rag.index.lexical import LexicalIndex, Row
+from rag.index.chroma import (
+    PAGE,
+    chroma_errors,
+    client,
+    corrupt_message,
+    lexicon_path,
+    pages,
+    parts,
+    read_all,
+    read_ids,
+    where,
+)
+from rag.index.lexical import LexicalIndex
+from rag.index.records import (
+    ArticleState,
+    ArticleWrite,
+    ChunkRecord,
+    Neighbour,
+    article_info,
+    article_meta,
+    chroma_where,
+    chunk_meta,
+    lexical_row,
+    pack_vectors,
+    unpack_vectors,
+)
 from rag.index.terms import Terms
-from rag.types import ArticleInfo, Byline, Chunk, Entity, Filters, Sentence
+from rag.types import ArticleInfo, Filters
 
 SCHEMA = 2  # the collections' layout; an index of another layout is refused at open
-PIPELINE = "clean-6/chunk-2/entities-3"  # bump when cleaning or chunking changes: articles are then redone
 # metadata Chroma does not search (only the title is)
 _NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end", "sentences", "entities", "title_derived"]  # fmt: skip
-
-
-# Rows per Chroma read or delete. One call over more rows than SQLite's variable limit (32,766)
-# fails ("too many SQL variables"), locally and on a server, so every read of a whole collection
-# and every call with a long id list goes in pages of this size.
-PAGE = 5000
-
-
-def lexicon_path(settings: Settings) -> Any:
-    """The lexical index's file in the index folder: one per collection, and per server in server mode."""
-    where = f"{settings.chroma_host}-{settings.chroma_port}-" if settings.remote else ""
-    return settings.index_dir / f"lexical-{where}{settings.collection}.sqlite3"
-
-
-def pages(collection: Any, include: list[str], where: dict[str, Any] | None = None, page: int = PAGE) -> Iterator[Any]:
-    """`collection.get(...)` of every matching row, one page of `page` rows after another."""
-    offset = 0
-    while True:
-        got = collection.get(include=include, where=where, limit=page, offset=offset)
-        yield got
-        if len(got["ids"]) < page:
-            return
-        offset += page
-
-
-def read_all(collection: Any, include: list[str], where: dict[str, Any] | None = None, page: int = PAGE) -> dict:
-    """`collection.get(...)` of every matching row, read `page` rows at a time."""
-    out: dict[str, list[Any]] = {"ids": [], **{k: [] for k in include}}
-    for got in pages(collection, include, where, page):
-        _extend(out, got)
-    return out
-
-
-def read_ids(collection: Any, ids: Sequence[str], include: list[str], page: int = PAGE) -> dict:
-    """`collection.get(ids=ids, ...)`, `page` ids at a time."""
-    out: dict[str, list[Any]] = {"ids": [], **{k: [] for k in include}}
-    ids = list(ids)
-    for i in range(0, len(ids), page):
-        _extend(out, collection.get(ids=ids[i : i + page], include=include))
-    return out
-
-
-def _extend(out: dict[str, list[Any]], got: Any) -> None:
-    """Append one page of a `get()` result to `out`, key by key."""
-    for key in out:
-        out[key] += list(got[key] if got.get(key) is not None else [])
-
-
-@dataclass(frozen=True)
-class ArticleState:
-    """What ingest needs to know of a stored article record."""
-
-    content_hash: str
-    pipeline: str
-    source: str
-    version: str = ""
-    stale: bool = False  # another version's chunks may still be stored (a write was cut short)
-    removed: bool = False  # a removal was cut short
-
-
-@dataclass(frozen=True)
-class ArticleWrite:
-    """One article version to write: its record, original text, chunks (entities filled in), the
-    vectors of its chunks' sentences in order, its article vector, its byline statement's vector
-    and the facts near-duplicate checks compare (`rag.ingest.dedupe.facts`)."""
-
-    info: ArticleInfo
-    text: str
-    chunks: Sequence[Chunk]
-    sentence_vectors: np.ndarray
-    article_vector: np.ndarray
-    byline_vector: np.ndarray | None = None
-    facts: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class Neighbour:
-    """A stored article near a vector: its record, the cosine, and the facts it was written with."""
-
-    info: ArticleInfo
-    cosine: float
-    facts: frozenset[str]
-
-
-def _parts(items: Sequence[str], size: int) -> Iterator[list[str]]:
-    for i in range(0, len(items), size):
-        yield list(items[i : i + size])
-
-
-@contextlib.contextmanager
-def _chroma_errors(settings: Settings) -> Iterator[None]:
-    """Chroma's errors on a read path, as `IndexChangedError` (the caller reopens and retries)."""
-    from chromadb.errors import ChromaError
-
-    try:
-        yield
-    except ChromaError as e:
-        raise IndexChangedError(
-            f"The index at {_where(settings)} could not be read ({type(e).__name__}: {e}); it may be changing: ask again"
-        ) from e
-
-
-def date_key(d: dt.date | None) -> int:
-    return d.year * 10000 + d.month * 100 + d.day if d else 0
-
-
-def _date_from_key(k: int) -> dt.date | None:
-    return dt.date(k // 10000, k // 100 % 100, k % 100) if k else None
 
 
 class Store:
@@ -185,38 +97,38 @@ class Store:
     @classmethod
     def open(cls, settings: Settings, model_id: str, *, create: bool, page: int = PAGE) -> Store:
         """Open the index; `create=False` requires it to exist and match `model_id`."""
-        client = _client(settings, create)
+        chroma = client(settings, create)
         name = f"{settings.collection}-chunks"
         try:
-            existing = {c.name if hasattr(c, "name") else str(c) for c in client.list_collections()}
+            existing = {c.name if hasattr(c, "name") else str(c) for c in chroma.list_collections()}
         except Exception as e:  # chromadb raises many types for a damaged database
-            raise IndexCorruptError(_corrupt_message(settings, e)) from e
-        where = _where(settings)
+            raise IndexCorruptError(corrupt_message(settings, e)) from e
+        place = where(settings)
         if name not in existing:
             if not create:
-                raise IndexNotFoundError(f"No index at {where} — run: briefing ingest seeds/")
+                raise IndexNotFoundError(f"No index at {place} — run: briefing ingest seeds/")
         else:
-            meta = client.get_collection(name, embedding_function=None).metadata or {}
+            meta = chroma.get_collection(name, embedding_function=None).metadata or {}
             built_with = meta.get("embed_model")
             if meta.get("schema") != SCHEMA:
                 raise IndexCorruptError(
-                    f"The index at {where} has layout version {meta.get('schema')!r}; this version of Briefing QA "
+                    f"The index at {place} has layout version {meta.get('schema')!r}; this version of Briefing QA "
                     f"reads version {SCHEMA}. Rebuild it: briefing ingest --rebuild seeds/"
                 )
             if built_with != model_id:
                 raise IndexCorruptError(
-                    f"The index at {where} was built with the embedding model {built_with!r}, but this "
+                    f"The index at {place} was built with the embedding model {built_with!r}, but this "
                     f"run uses {model_id!r}. Rebuild it: briefing ingest --rebuild seeds/"
                 )
-        return cls(client, settings, model_id, page)
+        return cls(chroma, settings, model_id, page)
 
     @classmethod
     def delete_index(cls, settings: Settings) -> None:
         """Drop the collections (for `ingest --rebuild`), layout 1's sentences collection too."""
-        client = _client(settings, create=True)
+        chroma = client(settings, create=True)
         for kind in ("chunks", "sentences", "articles"):
             with contextlib.suppress(Exception):  # an absent collection is fine
-                client.delete_collection(f"{settings.collection}-{kind}")
+                chroma.delete_collection(f"{settings.collection}-{kind}")
         path = lexicon_path(settings)
         for suffix in ("", "-wal", "-shm"):
             path.with_name(path.name + suffix).unlink(missing_ok=True)
@@ -233,7 +145,7 @@ class Store:
             return dict(self._client.get_collection(self._names["articles"], embedding_function=None).metadata or {})
         except Exception as e:  # noqa: BLE001 - a collection dropped by `ingest --rebuild` elsewhere
             raise IndexChangedError(
-                f"The index at {_where(self.settings)} changed while it was read ({e}); ask again."
+                f"The index at {where(self.settings)} changed while it was read ({e}); ask again."
             ) from e
 
     def _set_meta(self, **changes: Any) -> None:
@@ -296,7 +208,7 @@ class Store:
             yield
         except (ChromaError, sqlite3.Error) as e:
             raise IndexWriteError(
-                f"Writing to the index at {_where(self.settings)} failed ({type(e).__name__}: {e}). Articles "
+                f"Writing to the index at {where(self.settings)} failed ({type(e).__name__}: {e}). Articles "
                 "written before the failure are kept and the rest are not half-written: check free disk space "
                 "and permissions (or the Chroma server), then run the same ingest again."
             ) from e
@@ -315,7 +227,7 @@ class Store:
                 except BlockingIOError:
                     if time.monotonic() > deadline:
                         raise IndexBusyError(
-                            f"Another process has been writing to {_where(self.settings)} for {wait:.0f} s; "
+                            f"Another process has been writing to {where(self.settings)} for {wait:.0f} s; "
                             "try again when it is done"
                         ) from None
                     time.sleep(0.05)
@@ -334,14 +246,14 @@ class Store:
     # articles --------------------------------------------------------------------------------
     def articles(self) -> dict[str, ArticleInfo]:
         """The articles readers see (not those being removed)."""
-        with _chroma_errors(self.settings):
+        with chroma_errors(self.settings):
             got = read_all(self._articles, ["metadatas"], page=self.page)
-        return {i: _info(i, m) for i, m in zip(got["ids"], got["metadatas"]) if not m.get("removed")}
+        return {i: article_info(i, m) for i, m in zip(got["ids"], got["metadatas"]) if not m.get("removed")}
 
     def article_count(self) -> int:
         """How many articles readers see, counted without reading the records (the marked records
         of an unfinished removal are read and left out only while the index says one may be)."""
-        with _chroma_errors(self.settings):
+        with chroma_errors(self.settings):
             return self._articles.count() - len(self._marked_removed() or [])
 
     def article_infos(self, ids: Sequence[str]) -> dict[str, ArticleInfo]:
@@ -353,10 +265,10 @@ class Store:
         statement (None without a byline), in one read by id (missing ids are left out)."""
         if not ids:
             return {}
-        with _chroma_errors(self.settings):
+        with chroma_errors(self.settings):
             got = read_ids(self._articles, list(dict.fromkeys(ids)), ["metadatas"], page=self.page)
         return {
-            i: (_info(i, m), next(iter(unpack_vectors(m.get("byline_vector") or "")), None))
+            i: (article_info(i, m), next(iter(unpack_vectors(m.get("byline_vector") or "")), None))
             for i, m in zip(got["ids"], got["metadatas"])
             if not m.get("removed")
         }
@@ -386,7 +298,7 @@ class Store:
         """Original texts, the ground truth for quote verification."""
         if not ids:
             return {}
-        with _chroma_errors(self.settings):
+        with chroma_errors(self.settings):
             got = read_ids(self._articles, ids, ["documents"], page=self.page)
         return dict(zip(got["ids"], got["documents"]))
 
@@ -397,7 +309,7 @@ class Store:
             return []
         got = self._articles.query(query_embeddings=[vector.tolist()], n_results=n, include=["metadatas", "distances"])
         return [
-            Neighbour(_info(i, m), 1.0 - float(d), frozenset(json.loads(m.get("facts") or "[]")))
+            Neighbour(article_info(i, m), 1.0 - float(d), frozenset(json.loads(m.get("facts") or "[]")))
             for i, m, d in zip(got["ids"][0], got["metadatas"][0], got["distances"][0])
             if not m.get("removed")
         ]
@@ -431,7 +343,7 @@ class Store:
                 node = TextNode(
                     id_=chunk.id,
                     text=chunk.text,
-                    metadata=_chunk_meta(w.info, chunk),
+                    metadata=chunk_meta(w.info, chunk),
                     embedding=(mean / max(float(np.linalg.norm(mean)), 1e-12)).tolist(),
                     excluded_embed_metadata_keys=_NOT_SEARCHED,
                     excluded_llm_metadata_keys=_NOT_SEARCHED,
@@ -455,13 +367,13 @@ class Store:
                 ],
                 documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in some],
             )
-        self.lexicon().add([_lexical_row(n.node_id, n.metadata, c.text) for n, c in zip(nodes, chunks)])
+        self.lexicon().add([lexical_row(n.node_id, n.metadata, c.text) for n, c in zip(nodes, chunks)])
         self._articles.upsert(
             ids=[w.info.id for w in writes],
             documents=[w.text for w in writes],
             embeddings=[w.article_vector.tolist() for w in writes],
             metadatas=[
-                _article_meta(w.info) | {
+                article_meta(w.info) | {
                     "stale": True,
                     "facts": json.dumps(sorted(w.facts)),
                     "byline_vector": pack_vectors(w.byline_vector[None, :])
@@ -484,7 +396,7 @@ class Store:
         if not versions:
             return
         stale, kept = [], {i: [] for i in versions}
-        for part in _parts(sorted(versions), self.page):
+        for part in parts(sorted(versions), self.page):
             got = read_all(self._chunks, ["metadatas"], where={"article_id": {"$in": part}}, page=self.page)
             for i, m in zip(got["ids"], got["metadatas"]):
                 article, wanted = m["article_id"], keep[m["article_id"]]
@@ -493,11 +405,11 @@ class Store:
                     kept[article].append(i)
                 else:
                     stale.append(i)
-        for part in _parts(sorted(stale), self.page):
+        for part in parts(sorted(stale), self.page):
             self._chunks.delete(ids=part)
         for article, ids in kept.items():
             self.lexicon().keep_only(article, ids)
-        for part in _parts(sorted(versions), self.page):
+        for part in parts(sorted(versions), self.page):
             self._articles.update(ids=part, metadatas=[{"stale": False}] * len(part))
 
     def remove_articles(self, ids: Sequence[str]) -> None:
@@ -510,11 +422,11 @@ class Store:
         if not got["ids"]:
             return
         found = list(got["ids"])
-        pages = list(_parts(found, self.page))
+        batches = list(parts(found, self.page))
         self._set_meta(removing=1)  # before any mark: `interrupted_removals` looks for marks while it is set
-        for part in pages:
+        for part in batches:
             self._articles.update(ids=part, metadatas=[{"removed": True}] * len(part))
-        for part in pages:
+        for part in batches:
             where = {"article_id": {"$in": part}}
             self._chunks.delete(where=where)
             self.lexicon().remove_articles(part)
@@ -529,7 +441,7 @@ class Store:
                     for m in others["metadatas"]
                 ],
             )
-        for part in pages:
+        for part in batches:
             self._articles.delete(ids=part)
         self._set_meta(removing=0)
 
@@ -574,16 +486,16 @@ class Store:
             if lexicon.generation == token:
                 return  # another process rebuilt it, or the writer we waited for updated it
             lexicon.clear()
-            with _chroma_errors(self.settings):
+            with chroma_errors(self.settings):
                 for got in pages(self._chunks, ["documents", "metadatas"], page=self.page):
-                    lexicon.add([_lexical_row(*row) for row in zip(got["ids"], got["metadatas"], got["documents"])])
+                    lexicon.add([lexical_row(*row) for row in zip(got["ids"], got["metadatas"], got["documents"])])
             lexicon.set_generation(token)
 
     def chunk_records(self, ids: Sequence[str]) -> dict[str, ChunkRecord]:
         """The stored chunks of `ids`, by id; missing ids are left out."""
         if not ids:
             return {}
-        with _chroma_errors(self.settings):
+        with chroma_errors(self.settings):
             got = read_ids(self._chunks, ids, ["documents", "metadatas"], page=self.page)
         return {i: ChunkRecord(i, m, t) for i, m, t in zip(got["ids"], got["metadatas"], got["documents"])}
 
@@ -592,7 +504,7 @@ class Store:
         question or ingest reads them all."""
         from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
-        with _chroma_errors(self.settings):
+        with chroma_errors(self.settings):
             got = read_all(self._chunks, ["documents", "metadatas"], page=self.page)
         return [metadata_dict_to_node(m, text=t) for m, t in zip(got["metadatas"], got["documents"])]
 
@@ -602,7 +514,7 @@ class Store:
         Chroma is asked directly, not through llama-index's `ChromaVectorStore.query`: that would
         import llama-index into every process that answers a question (about 2 s of its cold
         start) for one call; the collection and its payload are the ones llama-index writes."""
-        with _chroma_errors(self.settings):
+        with chroma_errors(self.settings):
             got = self._chunks.query(
                 query_embeddings=[query_vector.tolist()],
                 n_results=k,
@@ -615,180 +527,10 @@ class Store:
     def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The vectors of the sentences of `chunk_ids`, keyed `"{chunk_id}.{k}"` (retrieval reads
         them with the chunks; this is for tools and tests)."""
-        with _chroma_errors(self.settings):
+        with chroma_errors(self.settings):
             got = read_ids(self._chunks, list(dict.fromkeys(chunk_ids)), ["metadatas"], page=self.page)
         return {
             f"{i}.{k}": v
             for i, m in zip(got["ids"], got["metadatas"])
             for k, v in enumerate(unpack_vectors(m.get("vectors") or ""))
         }
-
-
-def pack_vectors(vectors: np.ndarray) -> str:
-    """Rows of unit vectors as one metadata string (float16, base64: 0.03 % off in cosine)."""
-    return (
-        base64.b64encode(np.ascontiguousarray(vectors, dtype="<f2").tobytes()).decode("ascii") + f":{vectors.shape[1]}"
-    )
-
-
-def unpack_vectors(packed: str) -> list[np.ndarray]:
-    """The rows `pack_vectors` wrote, as float32 vectors ([] for an empty string)."""
-    if not packed:
-        return []
-    data, _, dim = packed.rpartition(":")
-    flat = np.frombuffer(base64.b64decode(data), dtype="<f2").astype(np.float32)
-    return list(flat.reshape(-1, int(dim)))
-
-
-@dataclass(frozen=True)
-class ChunkRecord:
-    """A chunk as Chroma stores it: id, flat metadata (llama-index's layout) and text."""
-
-    id: str
-    metadata: dict[str, Any]
-    text: str
-
-
-def record_to_chunk(record: ChunkRecord) -> Chunk:
-    """Rebuild a `Chunk` (sentences and offsets included) from its stored record."""
-    meta = record.metadata
-    sentences, pos = [], 0
-    spans = json.loads(meta["sentences"])
-    found = json.loads(meta.get("entities") or "[]") or [[] for _ in spans]
-    for (start, end, length), ents in zip(spans, found):
-        entities = tuple(Entity(a, b, label) for a, b, label in ents)
-        sentences.append(Sentence(start=start, end=end, text=record.text[pos : pos + length], entities=entities))
-        pos += length + 1
-    return Chunk(id=record.id, article_id=meta["article_id"], n=int(meta["n"]), sentences=tuple(sentences))
-
-
-def chroma_where(filters: Filters) -> dict[str, Any] | None:
-    """`filters` as a Chroma `where` clause on the chunks' metadata (None: no filter)."""
-    if filters.empty:
-        return None
-    items: list[dict[str, Any]] = []
-    if filters.sources:
-        items.append({"source": {"$in": list(filters.sources)}})
-    if filters.date_from:
-        items.append({"date": {"$gte": date_key(filters.date_from)}})
-    if filters.date_to:
-        items.append({"date": {"$lte": date_key(filters.date_to)}})
-    if filters.date_from or filters.date_to:
-        items.append({"date": {"$gt": 0}})  # an undated article matches no date range
-    return items[0] if len(items) == 1 else {"$and": items}
-
-
-def _lexical_row(chunk_id: str, meta: dict[str, Any], text: str) -> Row:
-    """What the lexical index keeps of a chunk: its headline and text are what BM25 searches (a
-    title made from the first sentence is left out: it would count that sentence's words twice)."""
-    title = "" if meta.get("title_derived") else meta.get("title", "")
-    return Row(chunk_id, meta["article_id"], meta.get("version", ""), meta.get("source", ""), int(meta.get("date", 0)),
-               f"{title} {text}")  # fmt: skip
-
-
-def _chunk_meta(info: ArticleInfo, chunk: Chunk) -> dict[str, Any]:
-    return {
-        "article_id": info.id,
-        "source": info.source,
-        "title": info.title,
-        "title_derived": info.title_derived,
-        "date": date_key(info.date),
-        "n": chunk.n,
-        "version": info.version,
-        "start": chunk.start,
-        "end": chunk.end,
-        "sentences": json.dumps([[s.start, s.end, len(s.text)] for s in chunk.sentences]),
-        "entities": json.dumps([[[e.start, e.end, e.label] for e in s.entities] for s in chunk.sentences]),
-    }
-
-
-def byline_id(info: ArticleInfo) -> str:
-    """The id of the vector of an article's byline statement, among its sentences' vectors."""
-    return f"{info.id}@{info.version}#byline"
-
-
-def _article_meta(info: ArticleInfo) -> dict[str, Any]:
-    return {
-        "source": info.source,
-        "title": info.title,
-        "title_derived": info.title_derived,
-        "author": info.author or "",
-        "date": date_key(info.date),
-        "outlet": info.outlet or "",
-        "content_hash": info.content_hash,
-        "pipeline": PIPELINE,
-        "chunks": info.chunks,
-        "duplicates": ",".join(info.duplicates),
-        "version": info.version,
-        "byline": json.dumps(_byline_fields(info.byline)) if info.byline else "",
-    }
-
-
-def _byline_fields(b: Byline) -> list[Any]:
-    return [b.start, b.end, b.text, [[e.start, e.end, e.label] for e in b.entities]]
-
-
-def _byline(raw: str) -> Byline | None:
-    if not raw:
-        return None
-    start, end, text, marks = json.loads(raw)
-    return Byline(int(start), int(end), text, tuple(Entity(a, b, label) for a, b, label in marks))
-
-
-def _info(article_id: str, m: dict[str, Any]) -> ArticleInfo:
-    return ArticleInfo(
-        id=article_id,
-        source=m["source"],
-        title=m["title"],
-        content_hash=m.get("content_hash", ""),
-        chunks=int(m.get("chunks", 0)),
-        author=m.get("author") or None,
-        date=_date_from_key(int(m.get("date", 0))),
-        outlet=m.get("outlet") or None,
-        duplicates=tuple(d for d in m.get("duplicates", "").split(",") if d),
-        version=m.get("version", ""),
-        byline=_byline(m.get("byline") or ""),
-        title_derived=bool(m.get("title_derived")),
-    )
-
-
-def _where(settings: Settings) -> str:
-    if settings.remote:
-        return f"Chroma server {settings.chroma_host}:{settings.chroma_port} (collection {settings.collection!r})"
-    return f"{settings.index_dir}/"
-
-
-def _corrupt_message(settings: Settings, e: Exception) -> str:
-    return (
-        f"The index at {_where(settings)} cannot be read ({type(e).__name__}: {e}). "
-        f"Delete it and rebuild: briefing ingest --rebuild seeds/"
-    )
-
-
-def _client(settings: Settings, create: bool) -> Any:
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.remote:
-        try:
-            client = chromadb.HttpClient(
-                host=settings.chroma_host or "", port=settings.chroma_port, settings=chroma_settings
-            )
-            client.heartbeat()
-        except Exception as e:  # noqa: BLE001 - connection errors come in many types
-            raise StoreUnavailableError(
-                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} ({e}). "
-                "Start it (chroma run --path index --port PORT) or unset CHROMA_HOST to use the local index."
-            ) from e
-        return client
-    path = settings.index_dir
-    if not (path / "chroma.sqlite3").exists() and not create:
-        raise IndexNotFoundError(f"No index at {path}/ — run: briefing ingest seeds/")
-    if path.exists() and not path.is_dir():
-        raise IndexCorruptError(f"{path} is a file, not an index folder — move it away or set BRIEFING_INDEX_DIR")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    except Exception as e:  # chromadb raises many types for a damaged database
-        raise IndexCorruptError(_corrupt_message(settings, e)) from e

@@ -331,8 +331,7 @@ class LLMAnswerer:
         self, question: str, passages: Sequence[Passage], *, context: AnswerContext
     ) -> Generator[str, None, Answer]:
         offline = self.fallback.answer(question, passages, context=context)
-        ranked = context.ranked
-        if not ranked or ranked[0].probability < self.gate or (offline.abstained and offline.note):
+        if context.confidence < self.gate or (offline.abstained and offline.note):
             return (yield from complete_stream(offline))
         budget = context.budget or Budget.start(20.0)
         run = write(self.endpoint, question, list(passages), context.texts, offline, budget, context.stream)

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from rag.index.lexical import Hit
-from rag.index.store import Store, byline_id, date_key, record_to_chunk, unpack_vectors
+from rag.index.records import byline_id, date_key, record_to_chunk, unpack_vectors
+from rag.index.store import Store
 from rag.index.terms import Terms
 from rag.types import ArticleInfo, Filters, Passage
 

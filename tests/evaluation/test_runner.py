@@ -167,7 +167,9 @@ def test_cli_gate_passes_on_the_seeds_and_fails_on_impossible_thresholds(seeds: 
 
 
 def test_squad_benchmark_on_a_small_sample(tmp_path: Path) -> None:
-    squad = ROOT / "eval" / "squad" / "squad-v2-dev-8articles.json"
+    squad = ROOT.parent / "shared" / "bench" / "squad-v2-dev-8articles.json"
+    if not squad.is_file():
+        pytest.skip(f"the SQuAD benchmark articles are not on this machine ({squad})")
     out = _briefing("eval", "--squad", str(squad), "--sample", "30", "--out", "out", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     figures = json.loads((tmp_path / "out" / "squad.json").read_text())

