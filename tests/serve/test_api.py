@@ -50,17 +50,17 @@ def test_chat_completions_carry_verified_citations_and_use_the_conversation(clie
             "model": "briefing",
             "messages": [
                 {"role": "system", "content": "be brief"},
-                {"role": "user", "content": "What was the minimum estimate of arms shipments?"},
-                {"role": "assistant", "content": "Over $1.7 billion."},
-                {"role": "user", "content": "And the maximum?"},
+                {"role": "user", "content": "Who wrote the study?"},
+                {"role": "assistant", "content": "Olena Guseinova."},
+                {"role": "user", "content": "What does she say Russia needs?"},
             ],
         },
     )
     assert r.status_code == 200
     data = r.json()
-    assert data["object"] == "chat.completion" and "$5.5 billion" in data["choices"][0]["message"]["content"]
-    assert data["briefing"]["standalone_question"] == "What was the maximum estimate of arms shipments?"
-    assert data["citations"] and all("$5.5 billion" in c["quote"] for c in data["citations"])
+    assert data["object"] == "chat.completion" and "mmunition" in data["choices"][0]["message"]["content"]
+    assert data["briefing"]["standalone_question"] == "What does Olena Guseinova say Russia needs?"
+    assert data["citations"] and all("ammunition" in c["quote"] for c in data["citations"])
 
 
 def test_any_openai_client_can_talk_to_the_corpus(seed_qa: BriefingQA) -> None:
