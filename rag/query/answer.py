@@ -162,7 +162,11 @@ def find(
         terms = set(corpus.terms(f"{title} {text}"))
         quoted = set(corpus.terms(" ".join(s.text for s in holding)))
         others = [j for j in range(len(readings)) if j != k]
-        agree = sum(positive[j] and same_value(readings[j].answer, r.answer) for j in others) / len(others) if others else 0.0
+        agree = (
+            sum(positive[j] and same_value(readings[j].answer, r.answer) for j in others) / len(others)
+            if others
+            else 0.0
+        )
         features = np.array(
             [
                 r.margin,
