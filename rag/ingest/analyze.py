@@ -84,5 +84,3 @@ def annotate(chunks: Sequence[Chunk]) -> list[Chunk]:
 def parse(text: str) -> Any:
     """The full analysis of one short text (a question): a `spacy.tokens.Doc`."""
     return pipeline()(text)
-
-
