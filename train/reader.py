@@ -56,7 +56,7 @@ class Example:
     context: str
     start: int
     answer: str
-    kind: str  # gold | squad_null | other_paragraph | answer_removed
+    kind: str  # gold | squad_null | other_paragraph | nearest_paragraph | answer_removed
     qid: str
 
 
@@ -68,6 +68,7 @@ class Settings:
     warmup: float = 0.1
     weight_decay: float = 0.01
     other_paragraph: float = 0.5  # share of answerable questions given another paragraph per epoch
+    nearest: float = 0.0  # share of those drawn from the paragraphs most like the question, any article
     answer_removed: float = 0.3  # share given their paragraph without the answer's sentence
     seed: int = 13
 
@@ -141,7 +142,40 @@ def positives_and_nulls(articles: list[dict]) -> list[Example]:
     return out
 
 
-def negatives(articles: list[dict], settings: Settings, rng: random.Random) -> list[Example]:
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if len(w) > 2}
+
+
+class Neighbours:
+    """The paragraphs of every article most like a question, by the IDF weight of the words they share.
+
+    What lexical retrieval returns when the corpus lacks the answer: a passage about the same names
+    that does not answer, often from another article about the same entity.
+    """
+
+    def __init__(self, articles: list[dict], keep: int = 5):
+        self.texts = [(a["title"], p["context"]) for a in articles for p in a["paragraphs"]]
+        self.words = [_words(text) for _, text in self.texts]
+        frequency = Counter(w for words in self.words for w in words)
+        self.idf = {w: math.log(len(self.texts) / n) for w, n in frequency.items()}
+        self.keep = keep
+        self._cache: dict[str, list[int]] = {}
+
+    def of(self, question: str, gold: str) -> list[tuple[str, str]]:
+        if question not in self._cache:
+            asked = _words(question)
+            scores = [(sum(self.idf[w] for w in asked & words), i) for i, words in enumerate(self.words)]
+            scores.sort(reverse=True)
+            self._cache[question] = [i for s, i in scores[: self.keep + 1] if s > 0]
+        return [self.texts[i] for i in self._cache[question] if self.texts[i][1] != gold][: self.keep]
+
+
+def negatives(
+    articles: list[dict], settings: Settings, rng: random.Random, neighbours: Neighbours | None = None
+) -> list[Example]:
     out = []
     for article in articles:
         paragraphs = [p["context"] for p in article["paragraphs"]]
@@ -151,6 +185,16 @@ def negatives(articles: list[dict], settings: Settings, rng: random.Random) -> l
                     continue
                 answers = {a["text"].lower() for a in qa["answers"]}
                 if rng.random() < settings.other_paragraph:
+                    if neighbours and rng.random() < settings.nearest:
+                        near = [
+                            (title, text)
+                            for title, text in neighbours.of(qa["question"], paragraph["context"])
+                            if not any(a in text.lower() for a in answers)
+                        ]
+                        if near:
+                            title, text = rng.choice(near)
+                            out.append(Example(title, qa["question"], text, -1, "", "nearest_paragraph", qa["id"]))
+                            continue
                     for _ in range(4):
                         other = rng.randrange(len(paragraphs))
                         text = paragraphs[other]
@@ -236,9 +280,11 @@ def collate(batch: list[dict]):
     return ids, types, mask, starts, ends
 
 
-def epoch_windows(tokenizer, fixed: list[Example], articles: list[dict], settings: Settings, epoch: int) -> list[dict]:
+def epoch_windows(
+    tokenizer, fixed: list[Example], articles: list[dict], settings: Settings, epoch: int, neighbours: Neighbours
+) -> list[dict]:
     rng = random.Random(settings.seed * 1000 + epoch)
-    examples = fixed + negatives(articles, settings, rng)
+    examples = fixed + negatives(articles, settings, rng, neighbours)
     return encode(tokenizer, examples)
 
 
@@ -423,7 +469,11 @@ def fit(args) -> None:
     from transformers import AutoModelForQuestionAnswering, get_linear_schedule_with_warmup
 
     settings = Settings(
-        epochs=args.epochs, lr=args.lr, other_paragraph=args.other_paragraph, answer_removed=args.answer_removed
+        epochs=args.epochs,
+        lr=args.lr,
+        other_paragraph=args.other_paragraph,
+        nearest=args.nearest,
+        answer_removed=args.answer_removed,
     )
     torch.set_num_threads(args.threads)
     random.seed(settings.seed)
@@ -440,7 +490,8 @@ def fit(args) -> None:
     )
     tokenizer = _tokenizer()
     fixed = positives_and_nulls(train_articles)
-    first = epoch_windows(tokenizer, fixed, train_articles, settings, 0)
+    neighbours = Neighbours(train_articles)
+    first = epoch_windows(tokenizer, fixed, train_articles, settings, 0, neighbours)
     steps_per_epoch = math.ceil(len(first) / settings.batch)
     total = int(steps_per_epoch * settings.epochs)
     model = AutoModelForQuestionAnswering.from_pretrained(str(base_model_dir()))
@@ -468,7 +519,7 @@ def fit(args) -> None:
     started, losses = time.time(), []
     while step < total:
         epoch, offset = divmod(step, steps_per_epoch)
-        windows = first if epoch == 0 else epoch_windows(tokenizer, fixed, train_articles, settings, epoch)
+        windows = first if epoch == 0 else epoch_windows(tokenizer, fixed, train_articles, settings, epoch, neighbours)
         plan = batches(windows, settings.batch, random.Random(settings.seed + epoch))[:steps_per_epoch]
         for batch in plan[offset:]:
             if step >= total:
@@ -622,6 +673,7 @@ def main(argv: list[str] | None = None) -> None:
     fit_parser.add_argument("--epochs", type=float, default=Settings.epochs)
     fit_parser.add_argument("--lr", type=float, default=Settings.lr)
     fit_parser.add_argument("--other-paragraph", type=float, default=Settings.other_paragraph)
+    fit_parser.add_argument("--nearest", type=float, default=Settings.nearest)
     fit_parser.add_argument("--answer-removed", type=float, default=Settings.answer_removed)
     fit_parser.add_argument("--checkpoint-every", type=int, default=100)
     fit_parser.add_argument("--all-articles", action="store_true", help="train on every article (no held-out figures)")
