@@ -72,6 +72,28 @@ def test_a_running_server_answers_from_what_another_process_ingests(
     assert all(c["source"] != "corpus/zebras.txt" for c in gone["citations"])
 
 
+def test_two_open_instances_survive_a_removal_by_another_process(tmp_path: Path) -> None:
+    # Chroma keeps one vector index per process and folder, shared by every client open on it: a
+    # chunk another process removed stays in it, without a record, until the last client closes
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "zebras.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    (corpus / "cheese.txt").write_text(
+        "Cheese prices rise\n\nThe price of cheddar rose by 14 percent in March, the dairy board said.\n",
+        encoding="utf-8",
+    )
+    env = dict(os.environ, BRIEFING_INDEX_DIR=str(tmp_path / "index"), PYTHONPATH=str(ROOT))
+    _cli(env, tmp_path, "ingest", "--quiet", "corpus")
+    first, second = BriefingQA.open(tmp_path / "index"), BriefingQA.open(tmp_path / "index")
+    question = "How many Grevy's zebras did the census count?"
+    assert "4,321" in first.ask(question).text
+    (corpus / "zebras.txt").unlink()
+    _cli(env, tmp_path, "ingest", "--quiet", "--sync", "corpus")
+    for qa in (first, second, BriefingQA.open(tmp_path / "index")):
+        answer = qa.ask(question)
+        assert answer.abstained and not answer.citations
+
+
 def test_example_questions_are_stable_grammatical_and_answered(seed_qa: BriefingQA) -> None:
     first, again = seed_qa.example_questions(), seed_qa.example_questions()
     assert first == again and 2 <= len(first) <= 4  # the same corpus, the same examples

@@ -522,7 +522,14 @@ class Store:
                 include=["documents", "metadatas", "distances"],
             )
         rows = zip(got["ids"][0], got["metadatas"][0], got["documents"][0], got["distances"][0])
-        return [(ChunkRecord(i, m, t), 1.0 - float(d)) for i, m, t, d in rows]  # cosine space: distance = 1 - cos
+        # A chunk another process removed can still be in this process's vector index (Chroma keeps
+        # one per process and index folder, shared by every client open on it): its record is gone,
+        # so it is dropped here, never handed on without one.
+        return [
+            (ChunkRecord(i, m, t), 1.0 - float(d))  # cosine space: distance = 1 - cos
+            for i, m, t, d in rows
+            if m is not None and t is not None
+        ]
 
     def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The vectors of the sentences of `chunk_ids`, keyed `"{chunk_id}.{k}"` (retrieval reads
