@@ -102,7 +102,11 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
             + ("the model is writing; checking its quotes…" if writing else "searching…")
             + "</div>"
         )
-        history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": status}]
+        history = [
+            *history,
+            {"role": "user", "content": f'<div class="bq-question">{html.escape(message)}</div>'},
+            {"role": "assistant", "content": status},
+        ]
         yield history, ""
         try:
             filters = Filters(
@@ -120,7 +124,7 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
             history[-1]["content"] = render(stream.answer)
             yield history, ""
         except (RagError, ValueError) as e:
-            history[-1]["content"] = f'<div class="bq-abstained">⚠ {e}</div>'
+            history[-1]["content"] = f'<div class="bq-abstained">⚠ {html.escape(str(e))}</div>'
             yield history, ""
         except Exception as e:  # a bug: show a readable line, keep the trace in the server log
             log.exception("chat failed")
@@ -186,7 +190,15 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(  # no share/clear/copy-all toolbar over the messages: "New chat" clears
-                    value=welcome(), elem_id="chat", height=520, label="Conversation", show_label=False, buttons=[]
+                    value=welcome(),
+                    elem_id="chat",
+                    height=520,
+                    label="Conversation",
+                    show_label=False,
+                    buttons=[],
+                    # Every message is HTML that rag.serve.render (or this file) escaped: no Markdown
+                    # is read from it, so an article's "![x](url)", "[link](url)" or "[1]" stays text.
+                    render_markdown=False,
                 )
                 with gr.Row():
                     msg = gr.Textbox(
