@@ -26,13 +26,13 @@ import numpy as np
 from rag.config import Settings
 from rag.errors import SkipFile
 from rag.index.encoder import MINILM_ID, encode
-from rag.index.records import PIPELINE, ArticleWrite
+from rag.index.records import PIPELINE, ArticleState, ArticleWrite
 from rag.index.store import Store
 from rag.index.terms import content_words
 from rag.ingest.analyze import annotate
 from rag.ingest.chunk import chunk_article
 from rag.ingest.dedupe import facts, same_story
-from rag.ingest.read import article_id, byline_statement, discover, read_article
+from rag.ingest.read import article_id, byline_statement, discover, legacy_id, read_article
 from rag.types import Article, ArticleInfo, Chunk, IngestReport, Skipped
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current source)
@@ -62,7 +62,12 @@ def ingest_paths(
     report = IngestReport(skipped=tuple(Skipped(s, r) for s, r in unsupported))
     # the records of these files only (an ingest of one article reads one record, not the whole
     # collection), and any removal a crash cut short
-    state = store.article_state(sorted({article_id(f) for f in files}))
+    state = store.article_state(sorted({i for f in files for i in (article_id(f), legacy_id(f))}))
+    # an article indexed under the id earlier versions gave its path moves to its id now
+    moved = {
+        article_id(f): legacy_id(f) for f in files
+        if article_id(f) not in state and _indexed_from(state.get(legacy_id(f)), f)
+    }  # fmt: skip
     finished = False  # an interrupted removal or replacement finished here
     if interrupted := store.interrupted_removals():
         store.remove_articles(interrupted)
@@ -76,6 +81,9 @@ def ingest_paths(
         if gone:
             store.remove_articles(gone)
             report = replace(report, removed=tuple(sorted(gone)))
+    if moved:  # their files are read and written again below, under their new ids
+        store.remove_articles(sorted(moved.values()))
+        finished = True
     seen: set[str] = set()
     pending: list[_Pending] = []
     asked: set[str] = set()  # words whose vectors this ingest has already asked for
@@ -102,7 +110,7 @@ def ingest_paths(
                     finished = True
                 report = replace(report, unchanged=report.unchanged + (article.id,))
                 continue
-            updated = known is not None and not known.removed
+            updated = (known is not None and not known.removed) or article.id in moved
             pending.append(_Pending(article, chunk_article(article, settings.chunk_chars), updated))
             if sum(len(c.sentences) for p in pending for c in p.chunks) >= _BATCH_SENTENCES:
                 started = _start(pending, pool, embedder, store, asked)
@@ -202,7 +210,7 @@ def remove_paths(paths: Iterable[str], store: Store) -> IngestReport:
     removed: set[str] = set()
     skipped = []
     for p in paths:
-        hits = {i for i, st in state.items() if _under_any(st.source, [p]) or i == article_id(p)}
+        hits = {i for i, st in state.items() if _under_any(st.source, [p]) or i in (article_id(p), legacy_id(p))}
         if hits:
             removed |= hits
         else:
@@ -211,6 +219,15 @@ def remove_paths(paths: Iterable[str], store: Store) -> IngestReport:
         store.remove_articles(sorted(removed))
         store.bump()
     return IngestReport(removed=tuple(sorted(removed)), skipped=tuple(skipped))
+
+
+def _indexed_from(state: ArticleState | None, source: str) -> bool:
+    """The record `state` is of the file `source` (as given then or now, compared absolute)."""
+    return (
+        state is not None
+        and not state.removed
+        and (state.source == source or os.path.abspath(state.source) == os.path.abspath(source))
+    )
 
 
 def _under_any(source: str, roots: list[str]) -> bool:

@@ -82,7 +82,27 @@ def as_paths(paths: object) -> list[str]:
 
 
 def article_id(source: str) -> str:
-    """Readable, stable id from the path: "seeds/001_x.txt" → "seeds-001_x"."""
+    """A readable, stable id, unique per path: "seeds/001_x.txt" → "seeds-001_x".
+
+    The path's folders and name without its extension, joined by "-". When that says exactly
+    which path it was (a .txt file, and nothing in its path but letters of any script, digits,
+    "_" and "."), it is the id; otherwise (a space, a "-", other punctuation, a ".." folder, another
+    extension) a short hash of the path follows the readable part: "a b.txt" → "a-b~cd6c4a",
+    "a-b.txt" → "a-b~427978", "a.md" → "a~fecccc", each its own article.
+    """
+    path = os.path.normpath(source)
+    stem, extension = os.path.splitext(path)
+    parts = [part for part in re.split(r"[/\\]+", stem) if part not in ("", ".")]
+    if extension == ".txt" and parts and all(part != ".." and re.fullmatch(r"[\w.]+", part) for part in parts):
+        return "-".join(parts)
+    readable = "-".join(re.sub(r"[^\w.]+", "-", part).strip("-.") for part in parts if part != "..")
+    readable = re.sub(r"-{2,}", "-", readable).strip("-") or "article"
+    return f"{readable}~{hashlib.sha256(path.encode('utf-8', 'surrogatepass')).hexdigest()[:6]}"
+
+
+def legacy_id(source: str) -> str:
+    """The id earlier versions gave `source` (ASCII only, every other character "-"): ingest
+    finds an article indexed under it and moves it to `article_id`."""
     stem = os.path.splitext(os.path.normpath(source))[0].lstrip("./\\")
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-") or "article"
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 from rag.errors import InputError
@@ -22,12 +23,14 @@ MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
 
 def safe_name(name: str) -> str:
-    """A file name that cannot leave the corpus folder: no path parts, no odd characters."""
-    base = Path(name.replace("\\", "/")).name
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip("._") or "article"
+    """A file name that cannot leave the corpus folder: no path parts, no odd characters. Letters
+    of every script stay ("доклад.txt", "报告.md"); anything else but digits, ".", "_" and "-"
+    becomes "_"."""
+    base = unicodedata.normalize("NFC", Path(name.replace("\\", "/")).name)
     stem, suffix = os.path.splitext(base)
     if suffix.lower() not in SUFFIXES:
         raise InputError(f"{name}: only {', '.join(sorted(SUFFIXES))} files can be added")
+    stem = re.sub(r"[^\w.-]+", "_", stem).strip("._-") or "article"
     return stem[:80] + suffix.lower()
 
 

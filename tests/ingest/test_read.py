@@ -137,10 +137,45 @@ def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
         discover([])
 
 
-def test_article_ids_are_readable_and_stable() -> None:
+def test_article_ids_are_readable_stable_and_unique_per_path() -> None:
     assert article_id("seeds/001_x.txt") == "seeds-001_x"
     assert article_id("./seeds/001_x.txt") == "seeds-001_x"
-    assert article_id("a b/c?.md") == "a-b-c"
+    assert article_id("новости/статья.txt") == "новости-статья"  # any script is readable as it is
+    # where the readable part could stand for another path, a short hash of the path follows it
+    assert article_id("a b/c?.md").startswith("a-b-c~")
+    paths = ["a b.txt", "a-b.txt", "a_b.txt", "a/b.txt", "a-b.md", "a.b.txt", "../a b.txt", "a  b.txt",
+             "新闻/文章一.md", "新闻/文章二.md", "seeds-001_x.txt", "seeds/001_x.txt", "x.txt", "x.md", "x.html"]  # fmt: skip
+    ids = [article_id(p) for p in paths]
+    assert len(set(ids)) == len(paths), ids
+    assert ids == [article_id(p) for p in paths]  # stable: a function of the path alone
+
+
+def test_files_whose_names_differ_only_in_punctuation_are_two_articles(fake_qa: BriefingQA, tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a b.txt").write_text("Bridge opens\n\nThe bridge opened on Monday after two years of work.\n")
+    (folder / "a-b.txt").write_text("Library closes\n\nThe library closed on Friday because of flooding.\n")
+    (folder / "доклад.txt").write_text("Rail strike\n\nTrain drivers walked out over pay on Thursday.\n")
+    (folder / "报告.txt").write_text("Port reopens\n\nThe port reopened after the storm on Sunday.\n")
+    report = fake_qa.ingest([folder])
+    assert len(report.added) == 4 and not report.skipped
+    assert fake_qa.ingest([folder / "a-b.txt"]).unchanged  # ingesting one later replaces nothing else
+    assert len(fake_qa.articles()) == 4
+
+
+def test_an_article_indexed_under_its_old_id_moves_to_its_new_one(
+    fake_qa: BriefingQA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.ingest import read
+
+    (tmp_path / "a-b.txt").write_text("Library closes\n\nThe library closed on Friday because of flooding.\n")
+    with monkeypatch.context() as m:
+        m.setattr(read, "article_id", read.legacy_id)  # as an earlier version indexed it
+        assert fake_qa.ingest(["a-b.txt"]).added == ("a-b",)
+    report = fake_qa.ingest(["a-b.txt"])
+    assert report.updated == (article_id("a-b.txt"),) and [a.id for a in fake_qa.articles()] == [article_id("a-b.txt")]
+    answer = fake_qa.ask("Why did the library close?")
+    assert answer.citations and answer.citations[0].article_id == article_id("a-b.txt")
 
 
 @pytest.mark.parametrize("newline", ["\r\n", "\r"])

@@ -13,7 +13,8 @@ from rag.serve.uploads import MAX_UPLOAD_BYTES, accept_upload, retire, safe_name
 @pytest.mark.parametrize(
     ("name", "expected"),
     [("report.txt", "report.txt"), ("../../etc/passwd.txt", "passwd.txt"), ("..\\..\\win.md", "win.md"),
-     ("we ird name!.HTML", "we_ird_name_.html"), (".hidden.txt", "hidden.txt")],
+     ("we ird name!.HTML", "we_ird_name.html"), (".hidden.txt", "hidden.txt"), ("доклад.txt", "доклад.txt"),
+     ("报告 2024.md", "报告_2024.md"), ("\u202etxt.exe.txt", "txt.exe.txt")],
 )  # fmt: skip
 def test_safe_name_keeps_files_inside_the_corpus(name: str, expected: str) -> None:
     assert safe_name(name) == expected
