@@ -15,6 +15,7 @@ before it and writes it, then reads and chunks the files of the next.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,6 +36,7 @@ from rag.ingest.dedupe import facts, same_story
 from rag.ingest.read import article_id, byline_statement, discover, legacy_id, read_article
 from rag.types import Article, ArticleInfo, Chunk, IngestReport, Skipped
 
+log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]  # (files done, files total, current source)
 _BATCH_SENTENCES = 256
 
@@ -96,8 +98,13 @@ def ingest_paths(
                 progress(done, len(files), source)
             try:
                 article = read_article(source)
+                chunks = chunk_article(article, settings.chunk_chars)
             except SkipFile as e:
                 report = replace(report, skipped=report.skipped + (Skipped(source, str(e)),))
+                continue
+            except (ValueError, RecursionError, MemoryError, UnicodeError) as e:  # one file's fault, never the run's
+                log.warning("skipped %s", source, exc_info=True)
+                report = replace(report, skipped=report.skipped + (Skipped(source, _failed(e)),))
                 continue
             if article.id in seen:
                 report = replace(report, skipped=report.skipped + (Skipped(source, "given twice"),))
@@ -111,7 +118,7 @@ def ingest_paths(
                 report = replace(report, unchanged=report.unchanged + (article.id,))
                 continue
             updated = (known is not None and not known.removed) or article.id in moved
-            pending.append(_Pending(article, chunk_article(article, settings.chunk_chars), updated))
+            pending.append(_Pending(article, chunks, updated))
             if sum(len(c.sentences) for p in pending for c in p.chunks) >= _BATCH_SENTENCES:
                 started = _start(pending, pool, embedder, store, asked)
                 if ahead:
@@ -159,18 +166,21 @@ def _finish(batch: _Batch, store: Store, settings: Settings, report: IngestRepor
     encoder runs without the GIL, the entity pass with it, so the two share the cores; the
     encoder's runs are single-threaded, one per core, so a busy core slows one run rather than
     stalling a run spread over both."""
-    annotated = iter(annotate([c for p in batch.pending for c in p.chunks]))
-    pending = [replace(p, chunks=[next(annotated) for _ in p.chunks]) for p in batch.pending]
+    pending, failed = _annotated(batch.pending)
+    for p, reason in failed:
+        report = replace(report, skipped=report.skipped + (Skipped(p.article.source, reason),))
     vectors, word_vectors = batch.vectors.result()
     byline_vectors = dict(zip((a.id for a in batch.bylined), vectors[batch.sentences :]))
     vectors = vectors[: batch.sentences]
     if batch.missing:
         store.lexicon().add_word_vectors(batch.missing, word_vectors)
-    known = store.article_infos([p.article.id for p in pending])  # only these: a batch reads no whole collection
+    known = store.article_infos([p.article.id for p in pending if p])  # only these: a batch reads no whole collection
     offset, writes = 0, []
-    for p in pending:
-        n = sum(len(c.sentences) for c in p.chunks)
+    for p, given in zip(pending, batch.pending):
+        n = sum(len(c.sentences) for c in given.chunks)
         vecs, offset = vectors[offset : offset + n], offset + n
+        if p is None:
+            continue
         centroid = vecs.mean(axis=0)
         centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
         a = p.article
@@ -186,7 +196,7 @@ def _finish(batch: _Batch, store: Store, settings: Settings, report: IngestRepor
             )
         )
     store.write_articles(writes)
-    for k, (p, w) in enumerate(zip(pending, writes)):
+    for k, (p, w) in enumerate(zip([p for p in pending if p], writes)):
         later = {o.info.id for o in writes[k + 1 :]}  # linked from their side, as they would be one by one
         links = [(o, cos) for o, cos in _duplicates(w, store, settings) if o not in later]
         if links:
@@ -200,6 +210,31 @@ def _finish(batch: _Batch, store: Store, settings: Settings, report: IngestRepor
         )
     store.bump()
     return report
+
+
+def _annotated(pending: list[_Pending]) -> tuple[list[_Pending | None], list[tuple[_Pending, str]]]:
+    """`pending` with the entities of their sentences found, in one pass; when that fails, one
+    article at a time, and an article that still fails is left out (None) with its reason."""
+    try:
+        found = iter(annotate([c for p in pending for c in p.chunks]))
+        return [replace(p, chunks=[next(found) for _ in p.chunks]) for p in pending], []
+    except (ValueError, RecursionError, MemoryError) as e:
+        log.warning("entity pass failed for a batch (%s); retrying article by article", type(e).__name__)
+    out: list[_Pending | None] = []
+    failed = []
+    for p in pending:
+        try:
+            out.append(replace(p, chunks=annotate(p.chunks)))
+        except (ValueError, RecursionError, MemoryError) as e:
+            log.warning("skipped %s", p.article.source, exc_info=True)
+            out.append(None)
+            failed.append((p, _failed(e)))
+    return out, failed
+
+
+def _failed(error: BaseException) -> str:
+    detail = str(error).splitlines()[0][:200] if str(error) else ""
+    return f"could not be read ({type(error).__name__}{': ' + detail if detail else ''})"
 
 
 def remove_paths(paths: Iterable[str], store: Store) -> IngestReport:

@@ -4,7 +4,8 @@ Sentences come from NLTK's Punkt model for English, loaded from the copy that ll
 in `llama_index/core/_static/nltk_cache` (no download). Each block of an `Article` is split on
 its own, so a sentence never spans two paragraphs, and every sentence maps back to the original
 file text through `Block.span`. Chunks are runs of whole consecutive sentences of about
-`max_chars` characters; a sentence longer than that becomes a chunk by itself.
+`max_chars` characters; a sentence longer than that becomes a chunk by itself. A chunk that
+repeats an earlier chunk of the article word for word is left out.
 
 This module does not embed or store anything.
 """
@@ -28,17 +29,38 @@ def _punkt():  # noqa: ANN202 - nltk has no public type for this
     return PunktTokenizer("english")
 
 
+MAX_SENTENCE_CHARS = 1_500  # a longer "sentence" (a table, a list without full stops) is cut into pieces
+
+
 def split_sentences(block: Block) -> list[Sentence]:
-    """Sentences of one block, with offsets into the original article text."""
+    """Sentences of one block, with offsets into the original article text; none is longer than
+    `MAX_SENTENCE_CHARS` (the models downstream read bounded pieces)."""
     out = []
     for i, j in _punkt().span_tokenize(block.text):
-        while i < j and block.text[i].isspace():
+        for a, b in _pieces(block.text, i, j):
+            start, end = block.span(a, b)
+            out.append(Sentence(start=start, end=end, text=block.text[a:b]))
+    return out
+
+
+def _pieces(text: str, i: int, j: int) -> list[tuple[int, int]]:
+    """`text[i:j]` without its edge spaces, cut at spaces (or anywhere, if it has none) into
+    pieces of at most `MAX_SENTENCE_CHARS`."""
+    out = []
+    while i < j:
+        while i < j and text[i].isspace():
             i += 1
-        while j > i and block.text[j - 1].isspace():
-            j -= 1
-        if i < j:
-            start, end = block.span(i, j)
-            out.append(Sentence(start=start, end=end, text=block.text[i:j]))
+        end = j
+        while end > i and text[end - 1].isspace():
+            end -= 1
+        if end - i > MAX_SENTENCE_CHARS:
+            cut = text.rfind(" ", i + MAX_SENTENCE_CHARS // 2, i + MAX_SENTENCE_CHARS)
+            end = cut if cut > i else i + MAX_SENTENCE_CHARS
+            while end > i and text[end - 1].isspace():
+                end -= 1
+        if end > i:
+            out.append((i, end))
+        i = max(end, i + 1)
     return out
 
 
@@ -59,7 +81,11 @@ def chunk_article(article: Article, max_chars: int = 700) -> list[Chunk]:
         else:
             groups.append([s])
             size = len(s.text)
+    # A chunk that repeats an earlier one word for word (a page of filler, a repeated table) says
+    # nothing new; many copies of one vector also cut other chunks out of the vector index's graph.
+    seen: set[str] = set()
+    unique = [g for g in groups if (text := " ".join(s.text for s in g)) not in seen and not seen.add(text)]
     return [
         Chunk(id=f"{article.id}@{article.version}#{n}", article_id=article.id, n=n, sentences=tuple(group))
-        for n, group in enumerate(groups)
+        for n, group in enumerate(unique)
     ]

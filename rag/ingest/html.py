@@ -147,7 +147,15 @@ def _extract(text: str) -> tuple[list[str], dict[str, str]]:
     """trafilatura's main-text lines and metadata for the page ([] when it finds no main text)."""
     import trafilatura
 
-    doc = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False, include_tables=True)
+    # The date only from the page's markup (meta tags, <time>, the byline): the extensive search
+    # reads dates out of scripts, URLs and base64 data and invents one for a page that has none.
+    doc = trafilatura.bare_extraction(
+        text,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        date_extraction_params={"extensive_search": False, "original_date": True},
+    )
     if doc is None:
         return [], {}
     meta = {

@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,11 @@ from rag.ingest.html import parse_html
 from rag.types import Article, Block, Byline, Entity
 
 SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
-MAX_FILE_BYTES = 20 * 1024 * 1024
+# Bounds on the work one file can cause (memory and time grow with them; a news article is far below):
+MAX_FILE_BYTES = 8 * 1024 * 1024  # a page's markup and text (reading a web page this size takes ~8 s)
+MAX_TEXT_CHARS = 1_000_000  # an article's text after cleaning: about 1,500 chunks to embed
+MAX_FRONT_MATTER_CHARS = 16_384
+MAX_META_CHARS = {"title": 300, "author": 200, "outlet": 200, "date": 100}
 _MD_MARKER = re.compile(r"^(#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)")
 
 
@@ -56,13 +61,34 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[t
         if os.path.isdir(p):
             for child in sorted(Path(p).rglob("*")):
                 rel = child.relative_to(p)
-                if child.is_file() and not any(part.startswith(".") for part in rel.parts):
-                    name = os.path.join(p, str(rel))
-                    (found if child.suffix.lower() in SUFFIXES else skipped).append(name)
+                if any(part.startswith(".") for part in rel.parts) or (child.is_dir() and not child.is_symlink()):
+                    continue
+                name = os.path.join(p, str(rel))
+                if reason := _not_readable_in(child, Path(p)):
+                    skipped.append((name, reason))
+                elif child.suffix.lower() in SUFFIXES:
+                    found.append(name)
+                else:
+                    skipped.append((name, f"unsupported file type {child.suffix or '(none)'}"))
         else:
             found.append(p)
-    skipped_pairs = [(s, f"unsupported file type {Path(s).suffix or '(none)'}") for s in skipped]
-    return found, skipped_pairs
+    return found, skipped
+
+
+def _not_readable_in(child: Path, folder: Path) -> str | None:
+    """Why a file found in `folder` is not read (None: it is): a link that leads nowhere or out of
+    the folder is not followed, and only regular files are read."""
+    if child.is_symlink():
+        target = Path(os.path.realpath(child))
+        if not target.exists():
+            return "a broken link (its target does not exist)"
+        if not target.is_relative_to(Path(os.path.realpath(folder))):
+            return f"a link to {target}, outside the folder: not followed (copy the file in instead)"
+        if target.is_dir():
+            return "a link to a folder: not followed"
+    if not child.is_file():
+        return "not a regular file (a pipe, socket or device)"
+    return None
 
 
 def as_paths(paths: object) -> list[str]:
@@ -113,6 +139,8 @@ def decode(source: str, data: bytes) -> str:
     holds for every citation of a CRLF or CR file too; or `SkipFile` saying why not."""
     if not data.strip():
         raise SkipFile("empty file")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) and _is_utf16_text(data):
+        raise SkipFile("UTF-16 text, not UTF-8 — re-save the file as UTF-8")
     if b"\x00" in data[:8192]:
         raise SkipFile("binary file (contains NUL bytes), not text")
     try:
@@ -123,13 +151,24 @@ def decode(source: str, data: bytes) -> str:
         ) from None
 
 
+def _is_utf16_text(data: bytes) -> bool:
+    try:
+        text = data[:8192].decode("utf-16", errors="strict" if len(data) <= 8192 else "ignore")
+    except UnicodeDecodeError:
+        return False
+    return bool(text) and sum(c.isprintable() or c.isspace() for c in text) >= 0.95 * len(text)
+
+
 def read_article(source: str) -> Article:
     """Read, decode, clean and describe one file. Raises `SkipFile`."""
     kind = SUFFIXES.get(Path(source).suffix.lower())
     if kind is None:
         raise SkipFile(f"unsupported file type {Path(source).suffix or '(none)'} — use .txt, .md or .html")
     try:
-        size = os.path.getsize(source)
+        status = os.stat(source)
+        if not stat.S_ISREG(status.st_mode):
+            raise SkipFile("not a regular file (a folder, pipe, socket or device)")
+        size = status.st_size
         if size > MAX_FILE_BYTES:
             raise SkipFile(f"file too large ({size} bytes; the limit is {MAX_FILE_BYTES})")
         with open(source, "rb") as f:
@@ -137,7 +176,13 @@ def read_article(source: str) -> Article:
     except OSError as e:
         raise SkipFile(f"cannot read: {e.strerror}") from None
     text = decode(source, data)
+    if kind != "html" and len(text) > MAX_TEXT_CHARS:
+        raise SkipFile(_too_long(len(text)))
     return build_article(source, text, kind)
+
+
+def _too_long(chars: int) -> str:
+    return f"too long for one article ({chars:,} characters of text; the limit is {MAX_TEXT_CHARS:,}) — split it"
 
 
 def build_article(source: str, text: str, kind: str) -> Article:
@@ -154,8 +199,11 @@ def build_article(source: str, text: str, kind: str) -> Article:
         blocks = _paragraphs(text, [ln for ln, drop in zip(lines, flags) if not drop])
     if not blocks:
         raise SkipFile("no article text left after removing boilerplate")
+    if (chars := sum(len(b.text) for b in blocks)) > MAX_TEXT_CHARS:
+        raise SkipFile(_too_long(chars))
+    meta = {key: _bounded(value, MAX_META_CHARS[key]) for key, value in meta.items() if key in MAX_META_CHARS}
     date = _date_value(meta.get("date", "")) or found.date
-    author = meta.get("author") or found.author
+    author = meta.get("author") or _bounded(found.author, MAX_META_CHARS["author"])
     outlet = meta.get("outlet")
     return Article(
         id=article_id(source),
@@ -163,13 +211,21 @@ def build_article(source: str, text: str, kind: str) -> Article:
         text=text,
         blocks=tuple(blocks),
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        title=meta.get("title") or found.title or fallback_title(blocks[0].text),
+        title=meta.get("title") or _bounded(found.title, MAX_META_CHARS["title"]) or fallback_title(blocks[0].text),
         author=author,
         date=date,
         outlet=outlet,
         byline=find_byline(text, author, date, outlet),
         title_derived=not (meta.get("title") or found.title),
     )
+
+
+def _bounded(value: str | None, limit: int) -> str | None:
+    """`value` cut at a word to at most `limit` characters ("…" marks the cut)."""
+    if value is None or len(value) <= limit:
+        return value
+    cut = value[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut[limit // 2 :] else cut) + "…"
 
 
 def byline_statement(title: str, author: str | None, date: dt.date | None, outlet: str | None) -> str:
@@ -271,7 +327,10 @@ _FIELDS = {"title": "title", "author": "author", "date": "date", "outlet": "outl
 
 def _front_matter(text: str) -> tuple[int, dict[str, str]]:
     """YAML front matter at the top of a markdown file (python-frontmatter) → (body offset, fields).
-    Front matter that is not valid YAML is still cut from the body, and says nothing."""
+    Front matter that is not valid YAML, is longer than `MAX_FRONT_MATTER_CHARS` or uses YAML
+    aliases (which can expand a few hundred bytes into gigabytes of text) is still cut from the
+    body, and says nothing. Only plain values are read: a list of names becomes "A, B"; a nested
+    mapping says nothing."""
     import yaml
     from frontmatter import YAMLHandler
 
@@ -283,15 +342,39 @@ def _front_matter(text: str) -> tuple[int, dict[str, str]]:
     except ValueError:
         return 0, {}
     try:
-        values = handler.load(raw)
+        values = _load_yaml(raw) if len(raw) <= MAX_FRONT_MATTER_CHARS else {}
     except yaml.YAMLError:
         values = {}
     fields: dict[str, str] = {}
     for key, value in values.items() if isinstance(values, dict) else ():
-        name = _FIELDS.get(str(key).strip().lower())
-        if name and value is not None and name not in fields:
-            fields[name] = value.isoformat() if isinstance(value, dt.date) else " ".join(str(value).split())
+        name = _FIELDS.get(str(key).strip().lower()) if isinstance(key, (str, int)) else None
+        if name and name not in fields and (plain := _plain(value)):
+            fields[name] = plain
     return len(text) - len(body), fields
+
+
+def _load_yaml(raw: str) -> object:
+    """YAML's safe loader, refusing aliases (`yaml.YAMLError`)."""
+    import yaml
+
+    class NoAliases(yaml.SafeLoader):
+        def compose_node(self, parent, index):  # noqa: ANN001, ANN202 - PyYAML's own signature
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.YAMLError("aliases are not read in front matter")
+            return super().compose_node(parent, index)
+
+    return yaml.load(raw, Loader=NoAliases)  # noqa: S506 - a SafeLoader subclass
+
+
+def _plain(value: object) -> str | None:
+    """A front-matter value as text: a date, a scalar, or a short list of scalars."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list) and 0 < len(value) <= 20 and all(isinstance(v, (str, int, float)) for v in value):
+        return ", ".join(" ".join(str(v).split()) for v in value)
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return " ".join(str(value).split()) or None
+    return None
 
 
 def _date_value(value: str) -> dt.date | None:

@@ -65,7 +65,7 @@ def test_failed_file_keeps_what_was_indexed(fake_qa: BriefingQA, tmp_path: Path)
     path.write_text(ARTICLE)
     fake_qa.ingest([path])
     before = _chunk_ids(fake_qa)
-    path.write_bytes(b"\xff\xfe\x00binary\x00")
+    path.write_bytes(b"\x89PNG\x00binary\x00")
     report = fake_qa.ingest([path])
     assert [s.reason for s in report.skipped] == ["binary file (contains NUL bytes), not text"]
     assert _chunk_ids(fake_qa) == before
