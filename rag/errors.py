@@ -53,3 +53,55 @@ class IndexBusyError(RagError):
 
 class IndexWriteError(RagError):
     """Writing to the index failed part-way (disk full, permissions, a server fault)."""
+
+
+class StorageReadOnlyError(IndexWriteError):
+    """The index or the session store cannot be written by this user (nothing is damaged)."""
+
+
+class StorageFullError(IndexWriteError):
+    """The disk holding the index or the session store is full."""
+
+
+class SessionStoreError(RagError):
+    """The conversation store cannot be used (damaged, busy); the index is not affected."""
+
+
+def storage_fault(error: BaseException, place: str, damaged: str, *, sessions: bool = False) -> RagError | None:
+    """The fault `error` (from SQLite, Chroma or the file system) names, as the error to show, or
+    None when it names none of them. `place` says what was being used ("The index at index/");
+    `damaged` says what to do when it is damaged (what to move away, how to build it again);
+    `sessions`: the conversation store, whose damage or contention is a `SessionStoreError`."""
+    import errno as codes
+
+    text = str(error).lower()
+    number = getattr(error, "errno", None)
+    if (
+        "readonly" in text
+        or "read-only" in text
+        or "permission denied" in text
+        or number
+        in (
+            codes.EROFS,
+            codes.EACCES,
+            codes.EPERM,
+        )
+    ):
+        return StorageReadOnlyError(
+            f"{place} cannot be written by this user ({error}). It is not damaged and nothing needs deleting: "
+            "run as a user who may write to it (SQLite writes beside its files even to read them), or copy "
+            "it to a folder you can write and point BRIEFING_INDEX_DIR there."
+        )
+    if "disk is full" in text or "no space left" in text or number == codes.ENOSPC:
+        return StorageFullError(
+            f"The disk holding {place[0].lower() + place[1:]} is full ({error}). Free some space, then try "
+            "again (after an ingest, run the same ingest again): nothing needs deleting, and what was written "
+            "before is kept."
+        )
+    if "malformed" in text or "not a database" in text or "file is encrypted" in text or "corrupt" in text:
+        return (SessionStoreError if sessions else IndexCorruptError)(f"{place} is damaged ({error}). {damaged}")
+    if "locked" in text or "busy" in text:
+        return (SessionStoreError if sessions else IndexBusyError)(
+            f"{place} is busy: another process holds it. Try again in a moment."
+        )
+    return None

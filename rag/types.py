@@ -326,9 +326,13 @@ class Filters:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
+    MAX_SOURCES = 1000  # a longer list is refused: name a folder's articles by fewer, wider filters
+
     def __post_init__(self) -> None:
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
+        if len(self.sources) > self.MAX_SOURCES:
+            raise ValueError(f"a sources filter names at most {self.MAX_SOURCES} sources, not {len(self.sources):,}")
 
     @property
     def empty(self) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rag.errors import InputError
+from rag.errors import InputError, SessionStoreError, storage_fault
 from rag.types import Turn
 
 _SCHEMA = """
@@ -57,14 +57,21 @@ class History:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        """A connection; SQLite's and the file system's faults come out as the project's errors."""
         try:
-            if not self._ready:
-                self._setup(con)
-            yield con
-        finally:
-            con.close()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                if not self._ready:
+                    self._setup(con)
+                yield con
+            finally:
+                con.close()
+        except (sqlite3.Error, OSError) as e:
+            damaged = f"Move {self.path} away: the conversations saved in it are lost, the index is not affected."
+            raise storage_fault(e, f"The conversation store {self.path}", damaged, sessions=True) or SessionStoreError(
+                f"The conversation store {self.path} cannot be used ({type(e).__name__}: {e}). {damaged}"
+            ) from e
 
     def turns(self, session: str) -> list[Turn]:
         with self._db() as con:

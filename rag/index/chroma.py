@@ -3,17 +3,28 @@
 `client(settings, create)` opens a local folder or a server; `pages`, `read_all` and `read_ids`
 read a whole collection or a long id list a page at a time (SQLite's variable limit);
 `chroma_errors` turns Chroma's errors on a read path into `IndexChangedError`; `where` and
-`corrupt_message` name the index in messages. Only `rag.index.store` uses it.
+`open_fault` name the index and its faults in messages. Only `rag.index.store` uses it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import shutil
+import sqlite3
+import uuid
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
-from rag.errors import IndexChangedError, IndexCorruptError, IndexNotFoundError, StoreUnavailableError
+from rag.errors import (
+    IndexChangedError,
+    IndexCorruptError,
+    IndexNotFoundError,
+    RagError,
+    StoreUnavailableError,
+    storage_fault,
+)
 
 # Rows per Chroma read or delete. One call over more rows than SQLite's variable limit (32,766)
 # fails ("too many SQL variables"), locally and on a server, so every read of a whole collection
@@ -73,7 +84,10 @@ def chroma_errors(settings: Settings) -> Iterator[None]:
 
     try:
         yield
-    except ChromaError as e:
+    except (ChromaError, sqlite3.Error, OSError) as e:
+        fault = storage_fault(e, f"The index at {where(settings)}", rebuild_advice(settings))
+        if fault is not None:
+            raise fault from e
         raise IndexChangedError(
             f"The index at {where(settings)} could not be read ({type(e).__name__}: {e}); it may be changing: ask again"
         ) from e
@@ -85,11 +99,38 @@ def where(settings: Settings) -> str:
     return f"{settings.index_dir}/"
 
 
-def corrupt_message(settings: Settings, e: Exception) -> str:
+def rebuild_advice(settings: Settings) -> str:
+    """What to do about a damaged index: build it again from the articles."""
+    if settings.remote:
+        return (
+            "Check the Chroma server's logs, or drop the collection and build it again: briefing ingest --rebuild DIR"
+        )
     return (
-        f"The index at {where(settings)} cannot be read ({type(e).__name__}: {e}). "
-        f"Delete it and rebuild: briefing ingest --rebuild seeds/"
+        "Build it again from your articles: briefing ingest --rebuild DIR (this replaces its files; "
+        f"to keep them for a look, move {settings.index_dir} away first)"
     )
+
+
+def open_fault(settings: Settings, e: Exception) -> RagError:
+    """The error to show when the index cannot be opened: the fault it names, else damage."""
+    place = f"The index at {where(settings)}"
+    return storage_fault(e, place, rebuild_advice(settings)) or IndexCorruptError(
+        f"{place} cannot be read ({type(e).__name__}: {e}). {rebuild_advice(settings)}"
+    )
+
+
+def remove_chroma_files(folder: Path) -> None:
+    """Delete a local index's Chroma files: its database and its segment folders (named by a
+    UUID, holding HNSW files). Nothing else in `folder` is touched."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        (folder / f"chroma.sqlite3{suffix}").unlink(missing_ok=True)
+    for child in folder.iterdir() if folder.is_dir() else ():
+        try:
+            uuid.UUID(child.name)
+        except ValueError:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
 
 
 def client(settings: Settings, create: bool) -> Any:
@@ -118,4 +159,4 @@ def client(settings: Settings, create: bool) -> Any:
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as e:  # chromadb raises many types for a damaged database
-        raise IndexCorruptError(corrupt_message(settings, e)) from e
+        raise open_fault(settings, e) from e

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -38,17 +39,20 @@ from rag.errors import (
     IndexCorruptError,
     IndexNotFoundError,
     IndexWriteError,
+    storage_fault,
 )
 from rag.index.chroma import (
     PAGE,
     chroma_errors,
     client,
-    corrupt_message,
     lexicon_path,
+    open_fault,
     pages,
     parts,
     read_all,
     read_ids,
+    rebuild_advice,
+    remove_chroma_files,
     where,
 )
 from rag.index.lexical import LexicalIndex
@@ -67,6 +71,8 @@ from rag.index.records import (
 )
 from rag.index.terms import Terms
 from rag.types import ArticleInfo, Filters
+
+log = logging.getLogger(__name__)
 
 SCHEMA = 2  # the collections' layout; an index of another layout is refused at open
 # metadata Chroma does not search (only the title is)
@@ -102,7 +108,7 @@ class Store:
         try:
             existing = {c.name if hasattr(c, "name") else str(c) for c in chroma.list_collections()}
         except Exception as e:  # chromadb raises many types for a damaged database
-            raise IndexCorruptError(corrupt_message(settings, e)) from e
+            raise open_fault(settings, e) from e
         place = where(settings)
         if name not in existing:
             if not create:
@@ -124,8 +130,19 @@ class Store:
 
     @classmethod
     def delete_index(cls, settings: Settings) -> None:
-        """Drop the collections (for `ingest --rebuild`), layout 1's sentences collection too."""
-        chroma = client(settings, create=True)
+        """Drop the collections (for `ingest --rebuild`), layout 1's sentences collection too. A
+        local index too damaged to open loses its Chroma files instead (its database and segment
+        folders; nothing else in the folder)."""
+        try:
+            chroma = client(settings, create=True)
+        except IndexCorruptError:
+            if settings.remote:
+                raise
+            remove_chroma_files(settings.index_dir)
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()  # the failed open left a broken client for the folder
+            chroma = client(settings, create=True)
         for kind in ("chunks", "sentences", "articles"):
             with contextlib.suppress(Exception):  # an absent collection is fine
                 chroma.delete_collection(f"{settings.collection}-{kind}")
@@ -206,7 +223,10 @@ class Store:
 
         try:
             yield
-        except (ChromaError, sqlite3.Error) as e:
+        except (ChromaError, sqlite3.Error, OSError) as e:
+            fault = storage_fault(e, f"The index at {where(self.settings)}", rebuild_advice(self.settings))
+            if fault is not None:
+                raise fault from e
             raise IndexWriteError(
                 f"Writing to the index at {where(self.settings)} failed ({type(e).__name__}: {e}). Articles "
                 "written before the failure are kept and the rest are not half-written: check free disk space "
@@ -468,10 +488,18 @@ class Store:
                 try:
                     self._lexicon = LexicalIndex(lexicon_path(self.settings), Terms())
                 except sqlite3.DatabaseError as e:
-                    raise IndexCorruptError(
-                        f"The lexical index {lexicon_path(self.settings)} cannot be read ({e}). "
-                        "Rebuild the index: briefing ingest --rebuild seeds/"
-                    ) from e
+                    fault = storage_fault(e, f"The lexical index {lexicon_path(self.settings)}", "")
+                    if not isinstance(fault, IndexCorruptError):
+                        raise (
+                            fault or IndexChangedError(f"The lexical index cannot be opened ({e}); try again")
+                        ) from e
+                    # derived data: a damaged copy is dropped and rebuilt from the store below
+                    log.warning("the lexical index was damaged (%s); rebuilding it from the store", e)
+                    for suffix in ("", "-wal", "-shm"):
+                        lexicon_path(self.settings).with_name(lexicon_path(self.settings).name + suffix).unlink(
+                            missing_ok=True
+                        )
+                    self._lexicon = LexicalIndex(lexicon_path(self.settings), Terms())
             lexicon, checked = self._lexicon, self._lexicon_checked
         if not checked:  # once per open store: a write by another process opens a new one
             if lexicon.generation != self.generation():

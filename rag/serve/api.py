@@ -23,6 +23,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
@@ -46,10 +47,58 @@ class Message(BaseModel):
     content: str | list[dict[str, Any]] | None = None
 
 
+MAX_MESSAGES = 200  # a conversation's messages in one chat completion (the rewriter reads the last turns)
+MAX_BODY_BYTES = 1_000_000  # one API request's body
+
+
 class ChatRequest(BaseModel):
     model: str = "briefing"
-    messages: list[Message]
+    messages: list[Message] = Field(max_length=MAX_MESSAGES)
     stream: bool = False
+
+
+class BodyLimit:
+    """ASGI middleware: an API request (`paths`) whose body passes `limit` bytes gets HTTP 413 with
+    a message, whether it declares its length or streams it; other routes (the UI's uploads) pass."""
+
+    def __init__(self, app: Any, limit: int, paths: tuple[str, ...]) -> None:
+        self.app, self.limit, self.paths = app, limit, paths
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.paths):
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            return await self._refuse(send)
+        # read the body here (it is small), then hand it on: a streamed body is stopped at the limit
+        chunks, seen, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return await self.app(scope, receive, send)  # the client left: let the app see it
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > self.limit:
+                return await self._refuse(send)
+            more = message.get("more_body", False)
+        body, sent = b"".join(chunks), False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Any) -> None:
+        body = json.dumps(
+            {"error": {"message": f"the request body is over {self.limit:,} bytes", "type": "request_too_large"}}
+        ).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
 
 
 def _text(content: str | list[dict[str, Any]] | None) -> str:
@@ -98,9 +147,23 @@ def create_app(qa: BriefingQA, *, auth: tuple[str, str] | None = None) -> FastAP
 
             return get_swagger_ui_html(openapi_url="/openapi.json", title="Briefing QA API")
 
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, paths=("/ask", "/v1/"))
+
     @app.exception_handler(RagError)
     async def rag_error(_: Request, exc: RagError) -> JSONResponse:
-        return JSONResponse(status_code=400, content={"error": {"message": str(exc), "type": type(exc).__name__}})
+        message = str(exc).replace(str(qa.settings.index_dir), "(the server's index)")  # no server paths
+        return JSONResponse(status_code=400, content={"error": {"message": message, "type": type(exc).__name__}})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own body echoes the input, which JSON cannot carry when it is NaN or Infinity (a 500)
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e.get('loc', ()) if part != 'body') or 'body'}: {e.get('msg', 'invalid')}"
+            for e in exc.errors()[:10]
+        )
+        return JSONResponse(
+            status_code=422, content={"error": {"message": problems or "invalid request", "type": "invalid_request"}}
+        )
 
     @api.get("/health")
     def health() -> dict[str, Any]:

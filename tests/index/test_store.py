@@ -169,7 +169,7 @@ def test_corrupted_index_is_reported(tmp_path: Path) -> None:
     index = tmp_path / "index"
     index.mkdir()
     (index / "chroma.sqlite3").write_bytes(b"this is not a sqlite database" * 100)
-    with pytest.raises(IndexCorruptError, match="cannot be read.*--rebuild"):
+    with pytest.raises(IndexCorruptError, match="is damaged.*--rebuild"):
         BriefingQA.open(index, embedder=HashEmbedding())
 
 
@@ -296,7 +296,7 @@ def test_a_chroma_failure_while_writing_is_a_clear_error_and_loses_nothing(
         raise InternalError("database or disk is full")
 
     monkeypatch.setattr(Store, "write_articles", fail)
-    with pytest.raises(IndexWriteError, match="disk is full.*run the same ingest again"):
+    with pytest.raises(IndexWriteError, match="is full.*Free some space.*run the same ingest again"):
         fake_qa.ingest([corpus])
     monkeypatch.undo()
     assert [a.source for a in fake_qa.articles()] == [str(corpus / "a.txt")]

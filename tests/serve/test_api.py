@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag import BriefingQA
-from rag.serve.api import create_app
+from rag.serve.api import MAX_BODY_BYTES, MAX_MESSAGES, create_app
 from tests.servers import serve
 
 
@@ -110,11 +110,34 @@ def test_docs_and_schema_need_the_credentials_too(seed_qa: BriefingQA) -> None:
         ('{"question": "Who wrote the study?", "top_k": 0}', 422),
         ('{"question": "Who wrote the study?", "top_k": -1}', 422),
         ('{"question": 123}', 422),
+        ('{"question": "Who wrote the study?", "top_k": NaN}', 422),  # finite numbers only
+        ('{"question": "Who wrote the study?", "top_k": Infinity}', 422),
+        ('{"question": "Who wrote the study?", "top_k": 1e308}', 422),
     ],
 )
 def test_bad_input_is_a_client_error_not_a_crash(client: TestClient, body: str, status: int) -> None:
     r = client.post("/ask", content=body, headers={"content-type": "application/json"})
     assert r.status_code == status, r.text
+    assert r.json()["error"]["message"]  # a message, in the API's one error shape
+
+
+def test_requests_are_bounded_with_a_message(client: TestClient, seed_qa: BriefingQA) -> None:
+    many = {"messages": [{"role": "user", "content": "Who wrote the study?"}] * (MAX_MESSAGES + 1)}
+    r = client.post("/v1/chat/completions", json=many)
+    assert r.status_code == 422 and "at most" in r.json()["error"]["message"]
+    big = {"question": "Who wrote the study?", "sources": ["x" * 1000] * (MAX_BODY_BYTES // 1000)}
+    r = client.post("/ask", json=big)
+    assert r.status_code == 413 and "over" in r.json()["error"]["message"]
+
+    def streamed():  # no declared length: stopped at the limit all the same
+        for _ in range(MAX_BODY_BYTES // 100_000 + 2):
+            yield b" " * 100_000
+
+    r = client.post("/ask", content=streamed(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    r = client.post("/ask", json={"question": "Who wrote the study?", "sources": ["seeds/x.txt"] * 2000})
+    assert r.status_code == 400 and "at most 1000 sources" in r.json()["error"]["message"]
+    assert str(seed_qa.settings.index_dir) not in r.text
 
 
 def test_streaming_endpoint_never_sends_unverified_model_text(seed_qa: BriefingQA) -> None:
