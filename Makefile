@@ -92,6 +92,9 @@ eval-news: install
 	  BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news.jsonl --out reports/; \
 	else echo "news eval not run: no BBC articles at $(NEWS) (they live in ../shared/news and are never committed)"; fi
 
+titles: install
+	$(BIN)/python -m rag.evaluation.titles $(NEWS)
+
 squad: install
 	$(BIN)/briefing eval --squad $(SQUAD) $(if $(N),--sample $(N),) --out reports/
 

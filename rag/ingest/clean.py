@@ -127,15 +127,40 @@ def boilerplate_flags(lines: list[Block]) -> list[bool]:
     return flags
 
 
-def text_meta(lines: list[Block], flags: list[bool]) -> TextMeta:
-    """Headline, author and date from the first lines of an article."""
+LIST_ITEM = re.compile(r"^[-*•–—]\s")
+_SENTENCE_END = re.compile(r"[.,;:][\"'”’)]*$")
+
+
+def headline(text: str) -> bool:
+    """A line shaped like a headline: 2 to 25 words, not a sentence or clause (no closing ".",
+    ",", ";" or ":"; a "?" or a closing quote is fine: "Call centre users 'lose patience'"), not a
+    list item, a byline or a short call to action ("Skip to content")."""
+    text = text.strip()
+    words = _words(text)
+    return (
+        2 <= words <= 25
+        and len(text) <= 200
+        and not _SENTENCE_END.search(text)
+        and not LIST_ITEM.match(text)
+        and not _is_byline(text)
+        and not (words <= 4 and _CALL_TO_ACTION.search(text))
+    )
+
+
+def text_meta(lines: list[Block], flags: list[bool], *, first_stands_alone: bool = False) -> TextMeta:
+    """Headline, author and date from the first lines of an article. The headline is the first
+    line when it stands alone (a blank line or a markdown heading mark after it) and is shaped
+    like one ("Labour chooses Manchester", "Profile: David Miliband"); else the first line of 4 to
+    25 words that is not boilerplate and not a sentence."""
     title = author = None
     date = None
+    if lines and first_stands_alone and headline(lines[0].text):
+        title = lines[0].text.strip()
     for b, boiler in list(zip(lines, flags))[:8]:
         text = b.text.strip()
         if _is_byline(text):
             byline = parse_byline(text)
             author, date = author or byline.author, date or byline.date
-        elif not boiler and title is None and 4 <= _words(text) <= 25 and not TERMINAL.search(text):
+        elif not boiler and title is None and _words(text) >= 4 and headline(text) and not TERMINAL.search(text):
             title = text
     return TextMeta(title=title, author=author, date=date)

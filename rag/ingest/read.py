@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import InputError, SkipFile
-from rag.ingest.clean import TERMINAL, TextMeta, boilerplate_flags, date_matches, text_meta
+from rag.ingest.clean import LIST_ITEM, TERMINAL, TextMeta, boilerplate_flags, date_matches, text_meta
 from rag.ingest.html import parse_html
 from rag.types import Article, Block, Byline, Entity
 
@@ -195,7 +195,8 @@ def build_article(source: str, text: str, kind: str) -> Article:
         lines = _text_lines(text, body_start, markdown=kind == "markdown")
         candidates = [ln.block for ln in lines]
         flags = boilerplate_flags(candidates)
-        found = text_meta(candidates, flags)
+        alone = bool(lines) and (lines[0].marker or (len(lines) > 1 and lines[1].break_before))
+        found = text_meta(candidates, flags, first_stands_alone=alone)
         blocks = _paragraphs(text, [ln for ln, drop in zip(lines, flags) if not drop])
     if not blocks:
         raise SkipFile("no article text left after removing boilerplate")
@@ -211,13 +212,18 @@ def build_article(source: str, text: str, kind: str) -> Article:
         text=text,
         blocks=tuple(blocks),
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        title=meta.get("title") or _bounded(found.title, MAX_META_CHARS["title"]) or fallback_title(blocks[0].text),
+        title=meta.get("title") or _bounded(found.title, MAX_META_CHARS["title"]) or fallback_title(_lead(blocks).text),
         author=author,
         date=date,
         outlet=outlet,
         byline=find_byline(text, author, date, outlet),
         title_derived=not (meta.get("title") or found.title),
     )
+
+
+def _lead(blocks: list[Block]) -> Block:
+    """The first block that is not a list item ("- call centre operations are…"), else the first."""
+    return next((b for b in blocks if not LIST_ITEM.match(b.text)), blocks[0])
 
 
 def _bounded(value: str | None, limit: int) -> str | None:

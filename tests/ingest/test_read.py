@@ -282,3 +282,25 @@ def test_a_derived_title_is_marked_and_kept_out_of_what_bm25_searches() -> None:
     assert lexical_row("a#0", meta, "body").text.split() == ["body"]
     assert lexical_row("b#0", {**meta, "title_derived": False}, "body").text.split()[-1] == "body"
     assert "Ferries" in lexical_row("b#0", {**meta, "title_derived": False}, "body").text
+
+
+@pytest.mark.parametrize(
+    "headline",
+    ["Labour chooses Manchester", "Profile: David Miliband", "Call centre users 'lose patience'",
+     "Honda wins China copyright ruling", "Is the euro worth it?"],
+)  # fmt: skip
+def test_a_headline_standing_alone_on_the_first_line_is_the_title(headline: str) -> None:
+    text = (
+        f"{headline}\n\nThe party confirmed its plans on Tuesday after a long debate.\n\n"
+        "- call centre operations are part of their business, officials said\n"
+    )
+    article = build_article("a.txt", text, "text")
+    assert article.title == headline and not article.title_derived
+
+
+def test_a_list_item_or_a_sentence_is_never_a_title() -> None:
+    text = "- call centre operations are part of their business\n\nCustomers are impatient, a study said.\n"
+    assert build_article("a.txt", text, "text").title == "Customers are impatient, a study said."
+    for line in ("Skip to content", "By Jane Roe", "The talks ended on Friday, officials said."):
+        article = build_article("a.txt", f"{line}\n\nThe bridge opened on Monday after two years of work.\n", "text")
+        assert article.title_derived  # the first sentence of the text stands in, marked as such
