@@ -21,9 +21,10 @@ install: $(STAMP)
 index/chroma.sqlite3: | $(STAMP)
 	$(BIN)/briefing ingest seeds/
 
-run: install index/chroma.sqlite3
-	$(BIN)/briefing ingest --quiet seeds/
-	$(BIN)/python ui.py $(ARGS)
+# `make run CORPUS=path/to/articles`: your folder, in an index of its own (.indexes/NAME-HASH).
+CORPUS ?= seeds
+run: install
+	$(BIN)/python ui.py --corpus $(CORPUS) $(ARGS)
 
 ask: install index/chroma.sqlite3
 	$(BIN)/briefing ask "$(or $(Q),What was the minimum arms estimate?)"
@@ -58,14 +59,14 @@ test-llm: install $(LLM_STAMP)
 	$(BIN)/python -m pytest -q -m local_llm tests/local_llm
 
 # `eval --llm` with that model: parse rate, sentences kept, accuracy and latency next to the extractive answerer.
-eval-llm: install $(LLM_STAMP) index/chroma.sqlite3
-	$(BIN)/briefing ingest --quiet seeds/
-	$(BIN)/python -m tests.local_llm.server -- $(BIN)/briefing eval --llm --out reports/
+eval-llm: install $(LLM_STAMP)
+	$(BIN)/briefing --index $(EVAL_INDEX) ingest --quiet seeds/
+	$(BIN)/python -m tests.local_llm.server -- $(BIN)/briefing --index $(EVAL_INDEX) eval --llm --out reports/
 
 # The grounded-answer gate: exits non-zero when a metric misses the set's thresholds.
-eval: install index/chroma.sqlite3
-	$(BIN)/briefing ingest --quiet seeds/
-	$(BIN)/briefing eval --set eval/seeds.jsonl --out reports/
+eval: install
+	$(BIN)/briefing --index $(EVAL_INDEX) ingest --quiet seeds/
+	$(BIN)/briefing --index $(EVAL_INDEX) eval --set eval/seeds.jsonl --out reports/
 
 # Train the reader on this machine's CPU (about an hour), export it to int8 ONNX beside its card, and
 # print its held-out figures. Its own venv with torch (the `train` extra); never part of run/test/CI.
@@ -86,6 +87,8 @@ SQUAD ?= ../shared/bench/squad-v2-dev-8articles.json
 # from ../shared/news (never committed) into an index of their own. Without them: one line, not run.
 NEWS      ?= ../shared/news/bbc
 NEWS_INDEX := .index-news
+# the seed eval's own index: index/ is yours
+EVAL_INDEX := .index-eval
 eval-news: install
 	@if [ -d "$(NEWS)" ]; then \
 	  BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing ingest --quiet $$(ls $(NEWS)/*/0[0-9][0-9].txt $(NEWS)/*/1[01][0-9].txt $(NEWS)/*/120.txt) && \

@@ -30,9 +30,13 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from rag import Answer, BriefingQA, Filters, RagError, Settings  # noqa: E402
+from rag.config import corpus_index  # noqa: E402
+from rag.errors import InputError  # noqa: E402
 from rag.ingest.read import SUFFIXES  # noqa: E402
 from rag.serve.render import CITE_JS, answer_html, sources_html, welcome_html  # noqa: E402
 from rag.serve.uploads import MAX_UPLOAD_BYTES, accept_upload, retire  # noqa: E402
+
+SEEDS = Path(__file__).resolve().parent / "seeds"  # the demo corpus, indexed in index/ (make run)
 
 OFFLINE = "Extractive (offline, quotes only)"
 log = logging.getLogger("briefing.ui")
@@ -259,11 +263,14 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
 
 
 def ensure_index(qa: BriefingQA, corpus: Path) -> None:
-    try:
-        qa.articles()
-    except RagError:
-        print(f"Building the index from {corpus}/ …", flush=True)
-        print(qa.ingest([corpus]).summary(), flush=True)
+    """Bring the index up to date with the corpus folder (unchanged files cost nothing)."""
+    if not corpus.is_dir():
+        raise InputError(f"No such folder: {corpus} — give the folder that holds your articles (--corpus DIR)")
+    print(f"Reading {corpus}/ into {qa.settings.index_dir}/ …", flush=True)
+    report = qa.ingest([corpus])
+    print(report.summary(), flush=True)
+    for skipped in report.skipped:
+        print(f"  skipped {skipped.source}: {skipped.reason}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,7 +278,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--auth", help="user:pass required to use the UI and the API")
-    p.add_argument("--corpus", default="seeds", help="folder that uploads go to (and the index is built from)")
+    p.add_argument(
+        "--corpus",
+        default="seeds",
+        help="your articles' folder: read into an index of its own (.indexes/NAME-HASH; seeds/: index/), uploads go there",
+    )
     p.add_argument("--api", action="store_true", help="serve the HTTP API only")
     args = p.parse_args(argv)
     auth = None
@@ -281,8 +292,11 @@ def main(argv: list[str] | None = None) -> int:
             p.error("--auth must be user:pass")
         auth = (user, password)
     try:
-        qa = BriefingQA(Settings.from_env())
         corpus = Path(args.corpus)
+        settings = Settings.from_env()
+        if "BRIEFING_INDEX_DIR" not in os.environ and corpus.resolve() != SEEDS.resolve():
+            settings = settings.with_(index_dir=corpus_index(corpus))  # its own index, never the seeds'
+        qa = BriefingQA(settings)
         ensure_index(qa, corpus)
         app = serve_app(qa, corpus, auth=auth, api_only=args.api)
     except RagError as e:

@@ -111,6 +111,21 @@ class Settings(BaseSettings):
         return cls(**{**values, **overrides})
 
 
+CORPUS_INDEXES = Path(".indexes")
+
+
+def corpus_index(folder: str | os.PathLike[str]) -> Path:
+    """The index of its own that a corpus folder gets (`make run CORPUS=…`, `briefing --corpus`,
+    `BriefingQA.for_corpus`): `.indexes/<folder name>-<hash of its absolute path>`, so two
+    folders never share one and none is `index/`, the default."""
+    import hashlib
+    import re
+
+    absolute = os.path.abspath(os.fspath(folder))
+    name = re.sub(r"[^\w.-]+", "-", os.path.basename(absolute.rstrip(os.sep))).strip("-.") or "corpus"
+    return CORPUS_INDEXES / f"{name[:40]}-{hashlib.sha256(absolute.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+
+
 class _Environment(EnvSettingsSource):
     """pydantic-settings' environment source over a given mapping instead of `os.environ`."""
 

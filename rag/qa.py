@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag.chat.history import History
 from rag.chat.session import Chat, Condenser, RuleCondenser
-from rag.config import Settings
+from rag.config import Settings, corpus_index
 from rag.errors import IndexChangedError, InputError, RagError
 from rag.index.build import Progress, ingest_paths, remove_paths
 from rag.index.encoder import MiniLM, VectorCache, encode
@@ -126,6 +126,18 @@ class BriefingQA:
         settings = kwargs.pop("settings", None) or Settings.from_env()
         qa = cls(settings.with_(index_dir=Path(index_dir)), **kwargs)
         qa._read(lambda corpus: corpus.empty)  # opens the index: IndexNotFoundError now, not on first use
+        return qa
+
+    @classmethod
+    def for_corpus(cls, folder: str | os.PathLike[str], **kwargs: Any) -> BriefingQA:
+        """The index of its own for the articles in `folder` (`rag.config.corpus_index`), brought
+        up to date with them first (unchanged files cost nothing; `InputError` if there is no
+        such folder)."""
+        if not os.path.isdir(folder):
+            raise InputError(f"No such folder: {os.fspath(folder)} — give the folder that holds your articles")
+        settings = kwargs.pop("settings", None) or Settings.from_env()
+        qa = cls(settings.with_(index_dir=corpus_index(folder)), **kwargs)
+        qa.ingest([folder])
         return qa
 
     # components ------------------------------------------------------------------------------

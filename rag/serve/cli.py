@@ -8,6 +8,7 @@
     briefing ask --json "..."              # {"answer", "abstained", "citations": [...]}
     briefing chat [--session ID]           # follow-ups work; /reset, /sources, /quit
     briefing sources                       # what is indexed
+    briefing --corpus ~/articles ingest    # a folder of your own, in an index of its own (then ask, chat… with it)
 
 `RagError`s are printed as one line on stderr with exit code 2; nothing else is caught.
 `ingest` and `remove` exit with code 3 when they could do nothing (every file skipped, no
@@ -23,7 +24,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rag.config import Settings
+from rag.config import Settings, corpus_index
 from rag.errors import InputError, RagError
 from rag.qa import BriefingQA
 from rag.types import Answer, Filters
@@ -41,10 +42,13 @@ def _parser() -> argparse.ArgumentParser:
         prog="briefing", description="Questions over briefing articles, answered with verified quotes."
     )
     p.add_argument("--index", help="index folder (default: $BRIEFING_INDEX_DIR or index/)")
+    p.add_argument(
+        "--corpus", help="your articles' folder: use its own index (.indexes/NAME-HASH), and ingest it by default"
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     ing = sub.add_parser("ingest", help="add or update articles (.txt, .md, .html)")
-    ing.add_argument("paths", nargs="+", help="files or folders")
+    ing.add_argument("paths", nargs="*", help="files or folders (default: the --corpus folder)")
     ing.add_argument("--rebuild", action="store_true", help="drop the existing index first")
     ing.add_argument("--quiet", action="store_true", help="no progress bar")
     ing.add_argument(
@@ -236,9 +240,15 @@ def _remove(qa: BriefingQA, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     overrides = {"index_dir": Path(args.index)} if args.index else {}
+    if args.corpus and not args.index:
+        overrides = {"index_dir": corpus_index(args.corpus)}
     try:
         qa = BriefingQA(Settings.from_env(**overrides))
         if args.command == "ingest":
+            if not args.paths:
+                if not args.corpus:
+                    raise InputError("Nothing to ingest: give files or folders, or --corpus DIR")
+                args.paths = [args.corpus]
             return _ingest(qa, args)
         if args.command == "remove":
             return _remove(qa, args)

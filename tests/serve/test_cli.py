@@ -111,3 +111,25 @@ def test_remove_and_sync_take_articles_out_of_the_index(indexed: Path) -> None:
     sources = briefing("sources").stdout
     assert "000_" in sources and "001_" not in sources
     assert all(c["source"] != str(second) for c in json.loads(briefing(*ask).stdout)["citations"])
+
+
+def test_a_corpus_of_your_own_gets_an_index_of_its_own(seeds: Path, tmp_path: Path) -> None:
+    from rag import BriefingQA
+    from rag.config import corpus_index
+
+    mine = tmp_path / "my articles"
+    mine.mkdir()
+    (mine / "ferries.txt").write_text(
+        "Ferry services resume\n\nFerries between Dover and Calais now run every 45 minutes, the port said.\n",
+        encoding="utf-8",
+    )
+    done = briefing("--corpus", str(mine), "ingest", "--quiet")  # no paths: the corpus folder
+    assert done.returncode == 0 and "1 added" in done.stdout, done.stderr
+    out = briefing("--corpus", str(mine), "ask", "--json", "How often do ferries between Dover and Calais run?")
+    assert "45 minutes" in json.loads(out.stdout)["answer"]
+    assert corpus_index(mine).parent == Path(".indexes") and (tmp_path / corpus_index(mine)).is_dir()
+    assert not (tmp_path / "index").exists()  # the default index (and the eval's) is untouched
+    assert corpus_index(mine) != corpus_index(seeds)
+    qa = BriefingQA.for_corpus(mine)  # the Python equivalent: the same index, already up to date
+    assert qa.settings.index_dir == corpus_index(mine) and [a.title for a in qa.articles()] == ["Ferry services resume"]
+    assert briefing("ingest").returncode == 2  # nothing to ingest: says so
