@@ -15,7 +15,7 @@ answer: a documented lexical/numeric test (no entailment model ships as a pip pa
 every number and name of the claim appears in the evidence, and at least 60 % of its content
 terms do. With a model configured, `llm_judge` can judge instead (`--judge llm`). Text of an answer sentence that is one of its
 citations' quotes, verbatim (or inside “…”), is the quote itself, so the claim judged is the
-answer around it: "Over $1.7 billion: <the quoted sentence> [1][2]" claims "Over $1.7 billion".
+answer around it: "Over $1.7 billion [1][2]. “<the quoted sentence>” [1]" claims "Over $1.7 billion".
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from rag.query.verify import normalise, supports
 from rag.types import Answer, Citation
 
 _MARKS = re.compile(r"\[(\d+)\]")
-_QUOTED = re.compile(r"“[^”]*”")
+_HELD = re.compile(r"“q\d+”")
 
 
 def fact_found(alternatives: tuple[str, ...], text: str) -> bool:
@@ -91,22 +91,32 @@ def llm_judge(endpoint: Any, settings: Settings) -> Judge:
 
 
 def statements(answer: Answer) -> list[tuple[str, list[int]]]:
-    """(claim, citation numbers) for each answer sentence that cites something."""
+    """(claim, citation numbers) for each answer sentence that cites something. A quotation
+    (a citation's quote verbatim, or any text inside “…”) stands for itself: it is held out of the
+    sentence split and of the claim around it, and is the claim only of a sentence that is nothing
+    else: "Over $1.7 billion [1][2]. “<quote>” [1]" claims "Over $1.7 billion" from [1] and [2],
+    and the quote from [1]."""
     out = []
     text, quotes = answer.text, {}
-    for c in answer.citations:  # a quote stands for itself: one placeholder, kept out of the claim
+
+    def hold(quote: str) -> str:
+        key = f"“q{len(quotes)}”"
+        quotes[key] = quote
+        return key
+
+    for c in answer.citations:
         for quote in dict.fromkeys([c.quote, " ".join(c.quote.split())]):
             if len(quote.split()) > 2 and quote in text:
-                key = f"“q{len(quotes)}”"
-                quotes[key] = quote
-                text = text.replace(quote, key)
-    for sentence in re.split(r"(?<=[.!?\]])\s+(?=[A-Z\"“(])", text):
+                text = text.replace(quote, hold(quote))
+    text = re.sub(r"“(“q\d+”)”", r"\1", text)  # a verbatim quote shown between marks
+    text = re.sub(r"“(?!q\d+”)([^”]*)”", lambda m: hold(m.group(1)), text)
+    for sentence in re.split(r"(?<=[.!?\]”])\s+(?=[A-Z\"“(])", text):
         marks = [int(m) for m in _MARKS.findall(sentence)]
         if not marks:
             continue
-        claim = _MARKS.sub("", _QUOTED.sub("", sentence)).strip(" :.—-")
-        if not claim:  # the whole sentence is a quote
-            claim = _MARKS.sub("", re.sub(r"“q\d+”", lambda m: quotes.get(m.group(0), m.group(0)), sentence)).strip()
+        claim = _MARKS.sub("", _HELD.sub("", sentence)).strip(" :;.—-")
+        if not claim:  # the whole sentence is a quotation
+            claim = _MARKS.sub("", _HELD.sub(lambda m: quotes.get(m.group(0), ""), sentence)).strip()
         out.append((claim, marks))
     return out
 

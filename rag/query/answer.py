@@ -214,21 +214,24 @@ def compose(
             confidence=confidence,
             passages=passages,
         )
-    chosen = [f for f, c in zip(chosen, cited) if c]
-    citations = [c for group in cited for c in group]
-    quote = " ".join(s.text for s in best.sentences)
+    cited = [c for c in cited if c]
     short = _short(best)
-    marks = "".join(f"[{i}]" for i in range(1, len(citations) + 1))
-    text = f"{short}: {quote} {marks}" if short else f"{quote} {marks}"
+    if not short:  # no lead to corroborate: the quote alone, and only its own citations
+        cited = cited[:1]
+    citations = [c for group in cited for c in group]
+    own = _marks(1, len(cited[0]))  # what the best passage's quote supports
+    quote = _quoted(" ".join(s.text for s in best.sentences))
+    text = f"{_lead(short, _marks(1, len(citations)))} {quote} {own}" if short else f"{quote} {own}"
     conflicts: tuple[Disagreement, ...] = ()
     other = rival(best, found[1:], min_confidence)
     extra = _cited(other, texts) if other is not None else []
     if other is not None and extra:
         first = len(citations) + 1
         citations = [*citations, *extra]
-        rival_marks = "".join(f"[{i}]" for i in range(first, len(citations) + 1))
-        text = f"The sources differ. {_capital(best.answer)}: {quote} {marks} {_capital(other.answer)}: " + (
-            f"{' '.join(s.text for s in other.sentences)} {rival_marks}"
+        theirs = _marks(first, len(citations))
+        text = (
+            f"The sources differ: {_capital(best.answer)} {_marks(1, first - 1)}; {other.answer} {theirs}. "
+            f"{quote} {own} {_quoted(' '.join(s.text for s in other.sentences))} {theirs}"
         )
         conflicts = (
             Disagreement(best.answer, 1, best.passage.article.source),
@@ -243,6 +246,38 @@ def compose(
         conflicts=conflicts,
         passages=passages,
     )
+
+
+def _marks(first: int, last: int) -> str:
+    return "".join(f"[{i}]" for i in range(first, last + 1))
+
+
+def _lead(short: str, marks: str) -> str:
+    """The answer's first sentence: the short answer, whole, with the marks of every citation that
+    supports it ("Over $1.7 billion [1][2].")."""
+    return f"{short} {marks}" if short.endswith((".", "!", "?")) else f"{short} {marks}."
+
+
+def _quoted(text: str) -> str:
+    """`text` between typographic double quotes, its own double quotation marks turned single so
+    that they nest, and balanced: a quotation that opened before the sentence (or runs past it)
+    gets its missing mark at the start (or end). Display only: citations keep the verbatim text."""
+    out, depth, missing_open = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch not in '"“”':
+            out.append(ch)
+            continue
+        opening = ch == "“" or (ch == '"' and (i == 0 or text[i - 1].isspace() or text[i - 1] in "([{—–-"))
+        if opening:
+            depth += 1
+            out.append("‘")
+        else:
+            if depth:
+                depth -= 1
+            else:
+                missing_open += 1
+            out.append("’")
+    return "“" + "‘" * missing_open + "".join(out) + "’" * depth + "”"
 
 
 def _short(found: Found) -> str:

@@ -114,6 +114,11 @@ def _filters(req: AskRequest) -> Filters:
         raise InputError(str(e)) from None
 
 
+def _content(answer: Answer) -> str:
+    """The answer as a chat message: its text, and for an abstention the reason (what the corpus lacks)."""
+    return f"{answer.text} {answer.note}" if answer.abstained and answer.note else answer.text
+
+
 def _extra(answer: Answer) -> dict[str, Any]:
     return {
         "citations": [c.to_dict() for c in answer.citations],
@@ -193,7 +198,7 @@ def create_app(qa: BriefingQA, *, auth: tuple[str, str] | None = None) -> FastAP
             "created": created,
             "model": req.model,
             "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}
+                {"index": 0, "message": {"role": "assistant", "content": _content(answer)}, "finish_reason": "stop"}
             ],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
             **_extra(answer),
@@ -240,6 +245,8 @@ def _sse(qa: BriefingQA, search: str, question: str, model: str, ident: str, cre
         for delta in stream:
             yield chunk({"content": delta})
         answer = replace(stream.answer, question=question, standalone_question=search)
+        if answer.abstained and answer.note:
+            yield chunk({"content": f" {answer.note}"})
         yield chunk({}, "stop", **_extra(answer))
     except RagError as e:
         yield chunk({"content": f"\n[error] {e}"}, "stop")

@@ -116,6 +116,16 @@ def test_a_quoted_sentence_is_not_part_of_the_claim() -> None:
     assert row.supported == [True] and row.relevant == [True, True]
     alone = _row(f"{good} [1]", [good])
     assert statements(alone.answer) == [(good, [1])]
+    # the answer's own form: the lead with every citation that states it, then the quote, quoted
+    shown = "“" + good.replace("'", "’") + "”"
+    row = _row(f"Over $1.7 billion [1][2]. {shown} [1]", [good, good])
+    assert statements(row.answer) == [("Over $1.7 billion", [1, 2]), (good, [1])]
+    assert row.supported == [True, True]
+    two = _row(
+        "The sources differ: Over $1.7 billion [1]; up to $5.5 billion [2]. “A.B. said it, twice.” [1] “Other.” [2]",
+        [good, good],
+    )
+    assert [marks for _, marks in statements(two.answer)] == [[1, 2], [1], [2]]
 
 
 def test_alce_recall_and_precision_by_hand() -> None:

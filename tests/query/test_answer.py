@@ -51,9 +51,26 @@ def test_out_of_corpus_questions_abstain(seed_qa: BriefingQA, question: str) -> 
 
 def test_minimum_estimate_reads_as_an_answer(seed_qa: BriefingQA) -> None:
     answer = seed_qa.ask("What was the minimum arms estimate?")
-    lead = answer.text.split(":")[0]
-    assert "$1.7 billion" in lead and len(lead) < 40
-    assert answer.text.count("[1]") == 1
+    lead, quote = answer.text.split(" “", 1)
+    # the answer, whole, with every citation that states it; then the best quote, with its own mark only
+    assert "$1.7 billion" in lead and len(lead) < 40 and lead.endswith(".")
+    assert lead.count("[") == len(answer.citations) and quote.endswith("” [1]")
+    assert answer.citations[0].quote.replace("'", "’")[:40] in quote.replace("'", "’")
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ('"Russia is turning east," Olena Guseinova said.', "“‘Russia is turning east,’ Olena Guseinova said.”"),
+        ('He called the deal "a disaster.', "“He called the deal ‘a disaster.’”"),  # runs past the sentence
+        ('a disaster," he said.', "“‘a disaster,’ he said.”"),  # opened before it
+        ("Plain “curly” text.", "“Plain ‘curly’ text.”"),
+    ],
+)
+def test_a_quote_is_shown_between_balanced_marks(text: str, shown: str) -> None:
+    from rag.query.answer import _quoted
+
+    assert _quoted(text) == shown
 
 
 def test_json_schema(seed_qa: BriefingQA) -> None:
