@@ -67,6 +67,10 @@ button.bq-edit { border: 1px solid #c9cde0; border-radius: 4px; background: #fff
 .bq-source-title { font-weight: 600; }
 .bq-dup { color: #8a5a00; font-size: .85rem; }
 footer { display: none !important; }
+#chat .scroll-down-button-container, #chat .icon-button-wrapper.top-panel { display: none !important; }  /* drawn over the text; "New chat" clears */
+.bq-meta code { overflow-wrap: anywhere; word-break: break-all; }
+#ask, #new-chat { white-space: nowrap; }
+@media (max-width: 480px) { #new-chat, #ask { min-width: 76px !important; flex: 0 0 76px !important; font-size: .85rem; padding: 0 .3rem; } }
 """
 
 
@@ -196,7 +200,9 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
                 chatbot = gr.Chatbot(  # no share/clear/copy-all toolbar over the messages: "New chat" clears
                     value=welcome(),
                     elem_id="chat",
-                    height=520,
+                    height="calc(100vh - 230px)",  # the height the window gives it
+                    min_height=360,
+                    autoscroll=False,  # CITE_JS brings each new answer's first line into view instead
                     label="Conversation",
                     show_label=False,
                     buttons=[],
@@ -211,9 +217,10 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
                         scale=5,
                         elem_id="question",
                         autofocus=True,
+                        min_width=110,  # the box and both buttons on one line at 390 px
                     )
                     send = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="ask")
-                    clear = gr.Button("New chat", scale=0, min_width=120, elem_id="new-chat")
+                    clear = gr.Button("New chat", scale=0, min_width=90, elem_id="new-chat")
                 examples = qa.example_questions()
                 if examples:
                     gr.Examples(examples=[[q] for q in examples], inputs=[msg], label="Try")

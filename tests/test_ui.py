@@ -222,10 +222,25 @@ def _overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
         a["y"] < b["y"] + b["height"] - 1 and b["y"] < a["y"] + a["height"] - 1  # fmt: skip
 
 
+# The last answer's first line lies inside the chat's scrolling area and inside the window.
+FIRST_LINE_IN_VIEW = """() => {
+  const messages = document.querySelectorAll("#chat .bq-answer, #chat .bq-abstained");
+  const last = messages[messages.length - 1];
+  if (!last) return false;
+  let wrap = last.parentElement;
+  while (wrap && !["auto", "scroll"].includes(getComputedStyle(wrap).overflowY)) wrap = wrap.parentElement;
+  const line = parseFloat(getComputedStyle(last).lineHeight) || 24;
+  const top = last.getBoundingClientRect().top;
+  const area = wrap ? wrap.getBoundingClientRect() : { top: 0, bottom: window.innerHeight };
+  return top >= area.top - 1 && top + line <= area.bottom + 1 && top >= 0 && top + line <= window.innerHeight;
+}"""
+
+
 @pytest.mark.parametrize("width", [1400, 1024, 390])
 def test_layout_at_three_widths(site: tuple[str, Path], width: int) -> None:
     """No component overlaps another, and on desktop widths the question box is at least half as
-    wide as the chat; a screenshot of each width lands in reports/screenshots/."""
+    wide as the chat; after every question, follow-up and citation click the answer's first line
+    is in view; a screenshot of each width lands in reports/screenshots/."""
     from playwright.sync_api import expect, sync_playwright
 
     url, _ = site
@@ -250,5 +265,17 @@ def test_layout_at_three_widths(site: tuple[str, Path], width: int) -> None:
                 assert not _overlaps(boxes[a], boxes[b]), f"{a} overlaps {b} at {width} px"
         if width >= 1024:
             assert boxes["#question"]["width"] >= 0.5 * boxes["#chat"]["width"]
+        page.wait_for_function(FIRST_LINE_IN_VIEW, timeout=5_000)
         page.screenshot(path=str(shots / f"layout-{width}.png"), full_page=True)
+        for question in ("Who wrote the study?", "What does she say Russia needs?"):  # a question, a follow-up
+            answers = page.locator("#chat .bq-answer, #chat .bq-abstained")
+            before = answers.count()
+            page.locator("#question textarea").fill(question)
+            page.locator("#ask").click()
+            expect(answers).to_have_count(before + 1, timeout=60_000)
+            page.wait_for_function(FIRST_LINE_IN_VIEW, timeout=5_000)
+        page.locator("#chat .bq-answer a.bq-cite").last.click()  # a citation card opens below it
+        expect(page.locator("#chat details.bq-citation[open]").last).to_be_visible()
+        page.wait_for_function(FIRST_LINE_IN_VIEW, timeout=5_000)
+        page.screenshot(path=str(shots / f"layout-{width}-follow-up.png"))
         browser.close()
