@@ -37,7 +37,7 @@ from rag.ingest.read import as_paths
 from rag.llm.client import Endpoint, build_llm
 from rag.query.answer import Confidence, Found
 from rag.query.answerer import AnswerContext, Answerer, ExtractiveAnswerer, read_corpus
-from rag.query.examples import example_questions
+from rag.query.examples import example_questions, spread
 from rag.query.question import validate_question
 from rag.query.reader import Reader
 from rag.query.retrieve import Corpus, retrieve
@@ -267,10 +267,10 @@ class BriefingQA:
         return texts[article_id]
 
     def example_questions(self, n: int = 4, sample: int = 20) -> list[str]:
-        """Questions a reader would ask about the people, organisations and places the first
-        `sample` articles (by id) name most often, each shown only when the corpus answers it
-        confidently, quoting the name (`rag.query.examples`)."""
-        ids = [a.id for a in sorted(self.articles(), key=lambda a: a.id)[:sample]]
+        """Questions a reader would ask about the people, organisations and places that `sample`
+        articles spread over the corpus's folders share most, each shown only when the corpus
+        answers it confidently, quoting the name, with no disagreement (`rag.query.examples`)."""
+        ids = spread([(a.id, a.source) for a in self.articles()], sample)
         return example_questions([self.article_text(i) for i in ids], lambda q: self.ask(q, offline=True), n)
 
     def retrieve(
