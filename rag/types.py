@@ -7,6 +7,7 @@ can always be checked as `article.text[start:end]`. Nothing here does I/O.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
@@ -245,9 +246,11 @@ class Generation:
 
 
 def complete_stream(answer: Answer) -> Generator[str, None, Answer]:
-    """The stream of an answer that is already complete: its text in one delta, then the answer."""
-    if answer.text:
-        yield answer.text
+    """The stream of an answer that is already complete: its text a sentence (or quotation) per
+    delta, each with the space after it, then the answer."""
+    for piece in re.split(r"(?<=[.!?\]”] )(?=[A-Z\"“(])", answer.text):
+        if piece:
+            yield piece
     return answer
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,11 @@ def test_streaming_endpoint_never_sends_unverified_model_text(seed_qa: BriefingQ
     content = "".join(e["choices"][0]["delta"].get("content") or "" for e in events)
     assert "PWNED" not in content
     assert content == events[-1]["briefing"]["answer"] == "The minimum estimate is over $1.7 billion [1]."
+
+
+def test_an_extractive_answer_streams_sentence_by_sentence(client: TestClient) -> None:
+    body = {"messages": [{"role": "user", "content": "What was the minimum arms estimate?"}], "stream": True}
+    lines = [ln for ln in client.post("/v1/chat/completions", json=body).text.splitlines() if ln.startswith("data: {")]
+    chunks = [json.loads(ln[6:]) for ln in lines]
+    deltas = [c["choices"][0]["delta"].get("content") for c in chunks if c["choices"][0]["delta"].get("content")]
+    assert len(deltas) >= 2 and "".join(deltas) == chunks[-1]["briefing"]["answer"]
