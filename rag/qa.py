@@ -266,7 +266,7 @@ class BriefingQA:
             raise InputError(f"No article {article_id!r} in the index — see: briefing sources")
         return texts[article_id]
 
-    def example_questions(self, n: int = 4, sample: int = 20) -> list[str]:
+    def example_questions(self, n: int = 4, sample: int = 40) -> list[str]:
         """Questions a reader would ask about the people, organisations and places that `sample`
         articles spread over the corpus's folders share most, each shown only when the corpus
         answers it confidently, quoting the name, with no disagreement (`rag.query.examples`)."""
