@@ -76,17 +76,10 @@ def storage_fault(error: BaseException, place: str, damaged: str, *, sessions: b
 
     text = str(error).lower()
     number = getattr(error, "errno", None)
-    if (
-        "readonly" in text
-        or "read-only" in text
-        or "permission denied" in text
-        or number
-        in (
-            codes.EROFS,
-            codes.EACCES,
-            codes.EPERM,
-        )
-    ):
+    if isinstance(error, (IsADirectoryError, NotADirectoryError)):
+        return IndexCorruptError(f"{place} is not what it should be ({error}): move that path away, then try again")
+    read_only = any(sign in text for sign in ("readonly", "read-only", "permission denied"))
+    if read_only or number in (codes.EROFS, codes.EACCES, codes.EPERM):
         return StorageReadOnlyError(
             f"{place} cannot be written by this user ({error}). It is not damaged and nothing needs deleting: "
             "run as a user who may write to it (SQLite writes beside its files even to read them), or copy "
@@ -98,7 +91,7 @@ def storage_fault(error: BaseException, place: str, damaged: str, *, sessions: b
             "again (after an ingest, run the same ingest again): nothing needs deleting, and what was written "
             "before is kept."
         )
-    if "malformed" in text or "not a database" in text or "file is encrypted" in text or "corrupt" in text:
+    if any(sign in text for sign in ("malformed", "not a database", "file is encrypted", "corrupt", "no such table")):
         return (SessionStoreError if sessions else IndexCorruptError)(f"{place} is damaged ({error}). {damaged}")
     if "locked" in text or "busy" in text:
         return (SessionStoreError if sessions else IndexBusyError)(

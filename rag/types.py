@@ -336,10 +336,21 @@ class Filters:
             raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
         if len(self.sources) > self.MAX_SOURCES:
             raise ValueError(f"a sources filter names at most {self.MAX_SOURCES} sources, not {len(self.sources):,}")
+        for source in self.sources:
+            if not isinstance(source, str) or not source.isprintable() or not _utf8(source):
+                raise ValueError(f"a source must be a file path in printable UTF-8 text, not {source!r}")
 
     @property
     def empty(self) -> bool:
         return not (self.sources or self.date_from or self.date_to)
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

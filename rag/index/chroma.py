@@ -151,10 +151,15 @@ def client(settings: Settings, create: bool) -> Any:
             ) from e
         return client
     path = settings.index_dir
-    if not (path / "chroma.sqlite3").exists() and not create:
-        raise IndexNotFoundError(f"No index at {path}/ — run: briefing ingest seeds/")
     if path.exists() and not path.is_dir():
         raise IndexCorruptError(f"{path} is a file, not an index folder — move it away or set BRIEFING_INDEX_DIR")
+    if (path / "chroma.sqlite3").is_dir():
+        raise IndexCorruptError(
+            f"{path / 'chroma.sqlite3'} is a folder where the index's database belongs — move it away, then run "
+            "the ingest again"
+        )
+    if not (path / "chroma.sqlite3").exists() and not create:
+        raise IndexNotFoundError(f"No index at {path}/ — run: briefing ingest seeds/")
     try:
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)

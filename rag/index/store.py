@@ -135,20 +135,33 @@ class Store:
         folders; nothing else in the folder)."""
         try:
             chroma = client(settings, create=True)
-        except IndexCorruptError:
-            if settings.remote:
-                raise
-            remove_chroma_files(settings.index_dir)
+            existing = {c.name if hasattr(c, "name") else str(c) for c in chroma.list_collections()}
+        except Exception:  # noqa: BLE001 - chromadb raises many types for a damaged database
+            folder = settings.index_dir
+            if settings.remote or not folder.is_dir() or (folder / "chroma.sqlite3").is_dir():
+                raise  # a file or folder in the wrong place: its message says what to move
+            remove_chroma_files(folder)
             from chromadb.api.shared_system_client import SharedSystemClient
 
             SharedSystemClient.clear_system_cache()  # the failed open left a broken client for the folder
-            chroma = client(settings, create=True)
+            chroma, existing = client(settings, create=True), set()
         for kind in ("chunks", "sentences", "articles"):
-            with contextlib.suppress(Exception):  # an absent collection is fine
-                chroma.delete_collection(f"{settings.collection}-{kind}")
+            if f"{settings.collection}-{kind}" in existing:
+                try:
+                    chroma.delete_collection(f"{settings.collection}-{kind}")
+                except Exception as e:  # noqa: BLE001 - a damaged database: start from no files
+                    log.warning("could not drop %s (%s); removing the index's files", kind, e)
+                    remove_chroma_files(settings.index_dir)
+                    from chromadb.api.shared_system_client import SharedSystemClient
+
+                    SharedSystemClient.clear_system_cache()
+                    break
         path = lexicon_path(settings)
         for suffix in ("", "-wal", "-shm"):
-            path.with_name(path.name + suffix).unlink(missing_ok=True)
+            target = path.with_name(path.name + suffix)
+            if target.is_dir():
+                raise IndexCorruptError(f"{target} is a folder where the lexical index belongs — move it away")
+            target.unlink(missing_ok=True)
 
     # the generation token: how readers in other processes notice a write -----------------
     def generation(self) -> str:
@@ -489,6 +502,10 @@ class Store:
                     self._lexicon = LexicalIndex(lexicon_path(self.settings), Terms())
                 except sqlite3.DatabaseError as e:
                     fault = storage_fault(e, f"The lexical index {lexicon_path(self.settings)}", "")
+                    if lexicon_path(self.settings).is_dir():
+                        raise IndexCorruptError(
+                            f"{lexicon_path(self.settings)} is a folder where the lexical index belongs — move it away"
+                        ) from e
                     if not isinstance(fault, IndexCorruptError):
                         raise (
                             fault or IndexChangedError(f"The lexical index cannot be opened ({e}); try again")

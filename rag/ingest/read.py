@@ -64,7 +64,7 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[t
                 if any(part.startswith(".") for part in rel.parts) or (child.is_dir() and not child.is_symlink()):
                     continue
                 name = os.path.join(p, str(rel))
-                if reason := _not_readable_in(child, Path(p)):
+                if reason := _unusable_name(name) or _not_readable_in(child, Path(p)):
                     skipped.append((name, reason))
                 elif child.suffix.lower() in SUFFIXES:
                     found.append(name)
@@ -73,6 +73,15 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[t
         else:
             found.append(p)
     return found, skipped
+
+
+def _unusable_name(path: str) -> str | None:
+    """Why a file's name cannot be an article's source (None: it can): it must be valid UTF-8."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "its name is not valid UTF-8 text — rename the file"
+    return None
 
 
 def _not_readable_in(child: Path, folder: Path) -> str | None:
@@ -107,6 +116,9 @@ def as_paths(paths: object) -> list[str]:
     return out
 
 
+_SEPARATORS = "|".join(re.escape(sep) for sep in (os.sep, os.altsep) if sep)  # "\\" is a name's character on POSIX
+
+
 def article_id(source: str) -> str:
     """A readable, stable id, unique per path: "seeds/001_x.txt" → "seeds-001_x".
 
@@ -118,7 +130,7 @@ def article_id(source: str) -> str:
     """
     path = os.path.normpath(source)
     stem, extension = os.path.splitext(path)
-    parts = [part for part in re.split(r"[/\\]+", stem) if part not in ("", ".")]
+    parts = [part for part in re.split(_SEPARATORS, stem) if part not in ("", ".")]
     if extension == ".txt" and parts and all(part != ".." and re.fullmatch(r"[\w.]+", part) for part in parts):
         return "-".join(parts)
     readable = "-".join(re.sub(r"[^\w.]+", "-", part).strip("-.") for part in parts if part != "..")
@@ -161,6 +173,8 @@ def _is_utf16_text(data: bytes) -> bool:
 
 def read_article(source: str) -> Article:
     """Read, decode, clean and describe one file. Raises `SkipFile`."""
+    if reason := _unusable_name(source):
+        raise SkipFile(reason)
     kind = SUFFIXES.get(Path(source).suffix.lower())
     if kind is None:
         raise SkipFile(f"unsupported file type {Path(source).suffix or '(none)'} — use .txt, .md or .html")
@@ -212,7 +226,10 @@ def build_article(source: str, text: str, kind: str) -> Article:
         text=text,
         blocks=tuple(blocks),
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        title=meta.get("title") or _bounded(found.title, MAX_META_CHARS["title"]) or fallback_title(_lead(blocks).text),
+        title=meta.get("title")
+        or _bounded(found.title, MAX_META_CHARS["title"])
+        or _bounded(fallback_title(_lead(blocks).text), MAX_META_CHARS["title"])
+        or "(untitled)",
         author=author,
         date=date,
         outlet=outlet,
@@ -226,8 +243,15 @@ def _lead(blocks: list[Block]) -> Block:
     return next((b for b in blocks if not LIST_ITEM.match(b.text)), blocks[0])
 
 
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
 def _bounded(value: str | None, limit: int) -> str | None:
-    """`value` cut at a word to at most `limit` characters ("…" marks the cut)."""
+    """`value` without control, direction or zero-width characters (a title is printed in
+    terminals and pages), cut at a word to at most `limit` characters ("…" marks the cut)."""
+    if value is None:
+        return None
+    value = " ".join(_INVISIBLE.sub(" ", value).split()) or None
     if value is None or len(value) <= limit:
         return value
     cut = value[: limit - 1]
@@ -341,15 +365,16 @@ def _front_matter(text: str) -> tuple[int, dict[str, str]]:
     from frontmatter import YAMLHandler
 
     handler = YAMLHandler()
-    if not handler.detect(text):
+    bom = 1 if text.startswith("\ufeff") else 0  # a byte-order mark before the front matter
+    if not handler.detect(text[bom:]):
         return 0, {}
     try:
-        raw, body = handler.split(text)
+        raw, body = handler.split(text[bom:])
     except ValueError:
         return 0, {}
     try:
         values = _load_yaml(raw) if len(raw) <= MAX_FRONT_MATTER_CHARS else {}
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, OverflowError, RecursionError):  # also values YAML cannot build
         values = {}
     fields: dict[str, str] = {}
     for key, value in values.items() if isinstance(values, dict) else ():
@@ -369,6 +394,20 @@ def _load_yaml(raw: str) -> object:
                 raise yaml.YAMLError("aliases are not read in front matter")
             return super().compose_node(parent, index)
 
+    def as_written(build):  # noqa: ANN001, ANN202
+        """A value YAML cannot build ("2024-02-30", a 5,000-digit number) stays the text it is."""
+
+        def construct(loader, node):  # noqa: ANN001, ANN202
+            try:
+                return build(loader, node)
+            except (ValueError, OverflowError):
+                return loader.construct_scalar(node)
+
+        return construct
+
+    for tag, build in (("timestamp", yaml.SafeLoader.construct_yaml_timestamp), ("int", yaml.SafeLoader.construct_yaml_int),
+                       ("float", yaml.SafeLoader.construct_yaml_float)):  # fmt: skip
+        NoAliases.add_constructor(f"tag:yaml.org,2002:{tag}", as_written(build))
     return yaml.load(raw, Loader=NoAliases)  # noqa: S506 - a SafeLoader subclass
 
 

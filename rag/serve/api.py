@@ -103,8 +103,14 @@ class BodyLimit:
 
 def _text(content: str | list[dict[str, Any]] | None) -> str:
     if isinstance(content, list):
-        return " ".join(str(part.get("text", "")) for part in content if part.get("type") == "text")
-    return content or ""
+        text = " ".join(str(part.get("text", "")) for part in content if part.get("type") == "text")
+    else:
+        text = content or ""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError("every message must be valid Unicode text (this one holds a lone surrogate)") from None
+    return text
 
 
 def _filters(req: AskRequest) -> Filters:

@@ -97,3 +97,37 @@ def test_a_damaged_session_store_is_the_projects_error(built: Settings) -> None:
     with pytest.raises(SessionStoreError, match="Move .*sessions.sqlite3 away.*index is not affected"):
         qa.chat().ask(QUESTION)
     assert "12 percent" in qa.ask(QUESTION).text
+
+
+def test_paths_in_the_wrong_shape_are_named_and_a_broken_schema_rebuilds(built: Settings, tmp_path: Path) -> None:
+    import shutil
+    import sqlite3 as sql
+
+    with sql.connect(built.index_dir / "chroma.sqlite3") as con:  # a damaged schema
+        con.execute("DROP TABLE embedding_metadata")
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
+    with pytest.raises(IndexCorruptError, match="damaged.*--rebuild"):
+        BriefingQA.open(built.index_dir, settings=built, embedder=HashEmbedding()).ask(QUESTION)
+    Store.delete_index(built)
+    qa = BriefingQA(built, embedder=HashEmbedding())
+    qa.ingest([tmp_path / "a.txt"])
+    assert "12 percent" in qa.ask(QUESTION).text
+
+    lexicon = lexicon_path(built)
+    for suffix in ("", "-wal", "-shm"):
+        lexicon.with_name(lexicon.name + suffix).unlink(missing_ok=True)
+    lexicon.mkdir()  # a folder where the lexical index belongs
+    with pytest.raises(IndexCorruptError, match="is a folder .* move it away"):
+        BriefingQA.open(built.index_dir, settings=built, embedder=HashEmbedding()).ask(QUESTION)
+    with pytest.raises(IndexCorruptError, match="move it away"):
+        Store.delete_index(built)  # --rebuild says what to move, never a traceback
+    shutil.rmtree(lexicon)
+
+    as_file = tmp_path / "not-a-folder"
+    as_file.write_text("x", encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="is a file, not an index folder"):
+        BriefingQA.open(as_file, settings=built.with_(index_dir=as_file), embedder=HashEmbedding())
+    with pytest.raises(IndexCorruptError, match="is a file"):
+        Store.delete_index(built.with_(index_dir=as_file))

@@ -140,3 +140,32 @@ def test_every_good_file_is_answerable_whatever_is_mixed_in(
     for name, town in towns.items():
         answer = qa.ask(f"How much did the {town} bridge cost to build?")
         assert any(Path(c.source).name == name for c in answer.citations), answer.text
+
+
+def test_names_front_matter_and_titles_that_once_broke_a_run(fake_qa: BriefingQA, tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    _write(folder, "good.txt", GOOD.format(town="Tromso", n=9))
+    os.makedirs(os.fsencode(folder / "sub"), exist_ok=True)
+    with open(os.fsencode(folder) + b"/bad\xffname.txt", "wb") as f:  # a name that is not UTF-8
+        f.write(b"The Yarrow pass closed.\n")
+    _write(
+        folder, "bad_date.md", "---\ntitle: Pass report\ndate: 2024-02-30\n---\n\nThe Yarrow pass closed on Monday.\n"
+    )
+    _write(folder, "deep.md", "---\ntitle: " + "[" * 3000 + "]" * 3000 + "\n---\n\nThe Ulla ferry sank on Monday.\n")
+    _write(folder, "a\\b.txt", "Mill\n\nThe Pondo mill grinds 11 tonnes daily.\n")  # a backslash is part of a name
+    (folder / "a").mkdir()
+    _write(folder / "a", "b.txt", "Quarry\n\nThe Rusk quarry employs 22 workers.\n")
+    _write(folder, "bell.txt", "Bells\x07\x1b[31m ring \u202eout\n\nThe bells rang at noon on Sunday.\n")
+    _write(folder, "bom.md", "\ufeff---\ntitle: Harbour news\nauthor: Ann Lee\n---\n\nThe harbour reopened.\n")
+    report = fake_qa.ingest([folder])
+    reasons = {Path(os.fsdecode(s.source)).name: s.reason for s in report.skipped}
+    assert list(reasons.values()) == ["its name is not valid UTF-8 text — rename the file"], reasons
+    infos = {Path(a.source).name: a for a in fake_qa.articles()}
+    assert infos["bad_date.md"].title == "Pass report" and infos["bad_date.md"].date is None
+    assert "Ulla" in fake_qa.article_text(infos["deep.md"].id)
+    assert len({a.id for a in fake_qa.articles()}) == 7  # a\b.txt and a/b.txt are two articles
+    assert infos["bell.txt"].title.isprintable() and "\u202e" not in infos["bell.txt"].title
+    assert (infos["bom.md"].title, infos["bom.md"].author) == ("Harbour news", "Ann Lee")
+    answer = fake_qa.ask("How much did the Tromso bridge cost to build?")
+    assert answer.citations and answer.citations[0].source.endswith("good.txt")

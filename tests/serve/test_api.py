@@ -139,6 +139,15 @@ def test_requests_are_bounded_with_a_message(client: TestClient, seed_qa: Briefi
     r = client.post("/ask", json={"question": "Who wrote the study?", "sources": ["seeds/x.txt"] * 2000})
     assert r.status_code == 400 and "at most 1000 sources" in r.json()["error"]["message"]
     assert str(seed_qa.settings.index_dir) not in r.text
+    r = client.post("/ask", content='{"question": "Who wrote the study?", "sources": ["\\udcff"]}',
+                    headers={"content-type": "application/json"})  # fmt: skip
+    assert r.status_code == 400 and "printable UTF-8" in r.json()["error"]["message"]
+    earlier = {"role": "user", "content": "\ud800 earlier"}
+    turns = [earlier, {"role": "assistant", "content": "ok"}, {"role": "user", "content": "And the maximum?"}]
+    for stream in (False, True):
+        body = json.dumps({"messages": turns, "stream": stream})  # ASCII: the surrogate as an escape
+        r = client.post("/v1/chat/completions", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 400 and "lone surrogate" in r.json()["error"]["message"]
 
 
 def test_streaming_endpoint_never_sends_unverified_model_text(seed_qa: BriefingQA) -> None:
