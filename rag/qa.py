@@ -270,8 +270,10 @@ class BriefingQA:
         """Questions a reader would ask about the people, organisations and places that `sample`
         articles spread over the corpus's folders share most, each shown only when the corpus
         answers it confidently, quoting the name, with no disagreement (`rag.query.examples`)."""
-        ids = spread([(a.id, a.source) for a in self.articles()], sample)
-        return example_questions([self.article_text(i) for i in ids], lambda q: self.ask(q, offline=True), n)
+        articles = {a.id: a for a in self.articles()}
+        ids = spread([(a.id, a.source) for a in articles.values()], sample)
+        folders = [os.path.dirname(articles[i].source) for i in ids]
+        return example_questions([self.article_text(i) for i in ids], lambda q: self.ask(q, offline=True), n, folders)
 
     def retrieve(
         self, question: str, *, filters: Filters | None = None, top_k: int | None = None, mode: str = "hybrid"

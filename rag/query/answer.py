@@ -255,13 +255,19 @@ def _marks(first: int, last: int) -> str:
 def _lead(short: str, marks: str) -> str:
     """The answer's first sentence: the short answer, whole, with the marks of every citation that
     supports it ("Over $1.7 billion [1][2].")."""
+    short = _nested(short)
     return f"{short} {marks}" if short.endswith((".", "!", "?")) else f"{short} {marks}."
 
 
 def _quoted(text: str) -> str:
-    """`text` between typographic double quotes, its own double quotation marks turned single so
-    that they nest, and balanced: a quotation that opened before the sentence (or runs past it)
-    gets its missing mark at the start (or end). Display only: citations keep the verbatim text."""
+    """`text` between typographic double quotes (`_nested` inside)."""
+    return f"“{_nested(text)}”"
+
+
+def _nested(text: str) -> str:
+    """`text` with its double quotation marks turned single, so that it nests in double ones,
+    and balanced: a quotation that opened before the text (or runs past it) gets its missing mark
+    at the start (or end). Display only: citations keep the verbatim text."""
     out, depth, missing_open = [], 0, 0
     for i, ch in enumerate(text):
         if ch not in '"“”':
@@ -277,7 +283,7 @@ def _quoted(text: str) -> str:
             else:
                 missing_open += 1
             out.append("’")
-    return "“" + "‘" * missing_open + "".join(out) + "’" * depth + "”"
+    return "‘" * missing_open + "".join(out) + "’" * depth
 
 
 def _short(found: Found) -> str:

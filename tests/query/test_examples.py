@@ -19,10 +19,10 @@ def test_a_name_only_one_article_writes_is_no_example() -> None:
     texts[0] += " Xavier Quillfeather attended."
 
     def ask(question: str) -> Answer:
-        name = question.removeprefix("Who is ").removeprefix("What is reported about ").rstrip("?")
+        name = question.removeprefix("What did ").removeprefix("What happened in ").rstrip("?").removesuffix(" say")
         quote = f"{name} spoke."
         return Answer(question, quote, (Citation("a.txt", "t", quote, 0, len(quote)),), confidence=0.9)
 
     asked = example_questions(texts, ask, n=4)
-    assert "Who is Gordon Brown?" in asked
+    assert "What did Gordon Brown say?" in asked
     assert not any("Quillfeather" in q for q in asked)
