@@ -520,7 +520,8 @@ def fit(args) -> None:
     while step < total:
         epoch, offset = divmod(step, steps_per_epoch)
         windows = first if epoch == 0 else epoch_windows(tokenizer, fixed, train_articles, settings, epoch, neighbours)
-        plan = batches(windows, settings.batch, random.Random(settings.seed + epoch))[:steps_per_epoch]
+        plan = batches(windows, settings.batch, random.Random(settings.seed + epoch))
+        plan = (plan * (steps_per_epoch // max(1, len(plan)) + 1))[:steps_per_epoch]  # an epoch is always its steps
         for batch in plan[offset:]:
             if step >= total:
                 break
