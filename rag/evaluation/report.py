@@ -27,6 +27,8 @@ _LABELS = {
     "paraphrase_consistency": "paraphrase consistency",
     "conversations_right": "conversations right",
     "false_disagreement": '"sources differ" where none do',
+    "balanced_marks": "quote marks balanced",
+    "units_kept": "amounts keep their units",
     "disagreements_shown": "disagreements shown",
     "latency_p50_ms": "latency p50 (ms)",
     "latency_p95_ms": "latency p95 (ms)",

@@ -227,10 +227,34 @@ def metrics(rows: list[Row]) -> dict[str, float | None]:
         # "sources differ" where the set knows of no disagreement, and where it does
         "false_disagreement": _rate([bool(r.answer.conflicts) for r in rows if r.item.category != "conflict"]),
         "disagreements_shown": _rate([bool(r.answer.conflicts) for r in rows if r.item.category == "conflict"]),
+        "balanced_marks": _rate([balanced(r.answer.text) for r in rows]),
+        "units_kept": _rate([units_kept(r.answer) for r in answered]),
         "latency_p50_ms": 1000 * statistics.median(seconds) if seconds else None,
         "latency_p95_ms": 1000 * seconds[min(len(seconds) - 1, int(0.95 * len(seconds)))] if seconds else None,
         "items": float(len(rows)),
     }
+
+
+def balanced(text: str) -> bool:
+    """The answer's quotation marks pair up: as many “ as ”, an even number of straight double
+    marks, and no ‘ left open (a ’ may also be an apostrophe)."""
+    return text.count("“") == text.count("”") and text.count('"') % 2 == 0 and text.count("‘") <= text.count("’")
+
+
+_AMOUNT = re.compile(r"([$£€¥]?)(\d+(?:[.,]\d+)*)([%a-zA-Z]*)")
+
+
+def units_kept(answer: Answer) -> bool:
+    """Every amount the answer's lead states carries the currency sign and the unit written
+    against it in the first citation's quote ("£10.3m", never "10.3")."""
+    lead = answer.text.split("“", 1)[0]
+    quote = answer.citations[0].quote if answer.citations else ""
+    written = {number: (sign, unit) for sign, number, unit in _AMOUNT.findall(quote)}
+    return all(
+        (sign, unit) == written[number] or (sign == written[number][0] and unit.startswith(written[number][1]))
+        for sign, number, unit in _AMOUNT.findall(lead)
+        if number in written and any(written[number])
+    )
 
 
 def model_metrics(rows: list[Row]) -> dict[str, float | None]:

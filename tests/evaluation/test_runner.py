@@ -248,3 +248,14 @@ def test_eval_llm_prints_the_model_figures_next_to_the_extractive_ones(seeds: Pa
     assert m["sentences_kept"] == m["quotes_found"] > 0  # a sentence that is its own quote stands iff it is found
     assert report["thresholds"] == {"parse_rate": 0.95, "quote_validity": 1.0}
     assert all(r["generation"]["mechanism"] == "json_object" for r in report["rows"] if "generation" in r)
+
+
+def test_quote_marks_and_units_are_checked() -> None:
+    from rag.evaluation.runner import balanced, units_kept
+
+    assert balanced("£10.3m [1]. “The council spent £10.3m, ‘a record’, it said.” [1]")
+    assert not balanced('His manifesto will be "unremittingly New Labour [1].')
+    quote = "The council spent £10.3m on the bridge."
+    cite = (Citation("a.txt", "t", quote, 0, len(quote)),)
+    assert units_kept(Answer("q?", "£10.3m [1]. “…” [1]", cite))
+    assert not units_kept(Answer("q?", "10.3 [1]. “…” [1]", cite))
