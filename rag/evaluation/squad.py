@@ -90,7 +90,7 @@ def token_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-CURVE_POINTS = (0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8)
+CURVE_POINTS = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8)
 
 
 def curve(outcomes: list[tuple[bool, bool, float, bool]], points: tuple[float, ...] = CURVE_POINTS) -> list[dict]:
