@@ -247,7 +247,7 @@ _AMOUNT = re.compile(r"([$£€¥]?)(\d+(?:[.,]\d+)*)([%a-zA-Z]*)")
 def units_kept(answer: Answer) -> bool:
     """Every amount the answer's lead states carries the currency sign and the unit written
     against it in the first citation's quote ("£10.3m", never "10.3")."""
-    lead = answer.text.split("“", 1)[0]
+    lead = _MARKS.sub("", answer.text.split("“", 1)[0])  # a citation mark's number is no amount
     quote = answer.citations[0].quote if answer.citations else ""
     written = {number: (sign, unit) for sign, number, unit in _AMOUNT.findall(quote)}
     return all(

@@ -259,3 +259,5 @@ def test_quote_marks_and_units_are_checked() -> None:
     cite = (Citation("a.txt", "t", quote, 0, len(quote)),)
     assert units_kept(Answer("q?", "£10.3m [1]. “…” [1]", cite))
     assert not units_kept(Answer("q?", "10.3 [1]. “…” [1]", cite))
+    up = "Sales were up 1% in 2004."
+    assert units_kept(Answer("q?", "Paxil and Wellbutrin [1]. “…” [1]", (Citation("a.txt", "t", up, 0, len(up)),)))
