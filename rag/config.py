@@ -9,7 +9,7 @@ Every field can be set as `BRIEFING_<FIELD>` (`BRIEFING_TOP_K=8`); four keep the
 | CHROMA_HOST / CHROMA_PORT | use a Chroma server instead of the local folder | unset |
 | BRIEFING_COLLECTION | collection name prefix | `briefing` |
 | BRIEFING_TOP_K | passages handed to the answerer | 6 |
-| BRIEFING_MIN_CONFIDENCE | calibrated probability below which the answer abstains (the point chosen on the `make squad` trade-off curve: false abstention at most 0.10) | 0.45 |
+| BRIEFING_MIN_CONFIDENCE | calibrated probability below which the answer abstains (the point chosen on the `make squad` trade-off curve: false abstention about 0.10) | 0.5 |
 | BRIEFING_ANSWERABLE_PRIOR | expected share of questions the corpus answers (re-bases calibration) | 0.8 |
 | OPENAI_API_KEY / OPENAI_BASE_URL | an OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp…) | unset: offline |
 | BRIEFING_LLM_MODEL | the model to ask (required with OPENAI_BASE_URL; `gpt-4o-mini` with only a key) | unset |
@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     candidates: int = Field(20, ge=1)  # per retriever, before fusion (at least top_k are always fetched)
     chunk_chars: int = Field(700, ge=100)  # soft chunk size; sentences are never split
     embed_batch_size: int = Field(128, ge=1)  # texts in one model run at most (and 512 padded tokens)
-    min_confidence: float = Field(0.45, ge=0.0, le=1.0)
+    min_confidence: float = Field(0.5, ge=0.0, le=1.0)
     answerable_prior: float = Field(0.8, gt=0.0, lt=1.0)
     near_duplicate: float = 0.8  # article-vector cosine from which two articles may be near-duplicates…
     near_duplicate_facts: float = 0.3  # …when they also share this share (Jaccard) of numbers and names

@@ -62,13 +62,13 @@ class Example:
 
 @dataclass(frozen=True)
 class Settings:
-    epochs: float = 3.0
+    epochs: float = 2.0
     batch: int = 16
     lr: float = 1e-4
     warmup: float = 0.1
     weight_decay: float = 0.01
     other_paragraph: float = 0.5  # share of answerable questions given another paragraph per epoch
-    nearest: float = 0.6  # share of those drawn from the paragraphs most like the question, any article
+    nearest: float = 0.0  # share of those drawn from the paragraphs most like the question, any article
     answer_removed: float = 0.3  # share given their paragraph without the answer's sentence
     seed: int = 13
 

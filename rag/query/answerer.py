@@ -78,7 +78,7 @@ class Answerer(Protocol):
 class ExtractiveAnswerer:
     """Quotes the best sentences when they are likely enough to answer; abstains otherwise."""
 
-    min_confidence: float = 0.45
+    min_confidence: float = 0.5
 
     @property
     def name(self) -> str:
