@@ -39,16 +39,9 @@ document.addEventListener("click", (event) => {
   if (!card) return;
   event.preventDefault();
   card.open = true;
-  const wrap = scroller(card);  // the card into view, its answer's first line kept in view if it fits
   const answer = card.parentElement.querySelector(".bq-answer");
-  if (wrap && answer) {
-    const top = wrap.getBoundingClientRect().top;
-    const first = answer.getBoundingClientRect().top - top;
-    const below = card.getBoundingClientRect().bottom - top - wrap.clientHeight;
-    if (below > 0) wrap.scrollTop += Math.min(below + 8, Math.max(first - 8, 0));
-  } else {
-    card.scrollIntoView({ block: "nearest" });
-  }
+  if (answer) showFirstLine(answer);  // the answer's first line at the top, its cards below it
+  else card.scrollIntoView({ block: "nearest" });
   card.classList.add("bq-flash");
   setTimeout(() => card.classList.remove("bq-flash"), 1500);
 });
@@ -62,19 +55,24 @@ function scroller(node) {
   return null;
 }
 
-// Each new answer's first line is brought to the top of the chat (Gradio's own autoscroll, off,
-// would show its end: the citation cards), and the chat into the window.
+// A message's first line at the top of the chat's scrolling area, and the chat inside the window.
+function showFirstLine(message) {
+  const wrap = scroller(message);
+  if (wrap) wrap.scrollTop += message.getBoundingClientRect().top - wrap.getBoundingClientRect().top - 8;
+  const chat = document.querySelector("#chat");
+  const box = chat.getBoundingClientRect();
+  if (box.top < 0 || box.bottom > window.innerHeight) chat.scrollIntoView({ block: "nearest" });
+}
+
+// Each new answer's first line is brought into view (Gradio's own autoscroll, off, would show
+// its end: the citation cards).
 const shown = new WeakSet();
 new MutationObserver(() => {
   const messages = document.querySelectorAll("#chat .bq-answer, #chat .bq-abstained, #chat .bq-welcome");
   const last = messages[messages.length - 1];
   if (!last || shown.has(last)) return;
   shown.add(last);
-  const wrap = scroller(last);
-  if (wrap) wrap.scrollTop += last.getBoundingClientRect().top - wrap.getBoundingClientRect().top - 8;
-  const chat = document.querySelector("#chat");
-  const box = chat.getBoundingClientRect();
-  if (box.top < 0 || box.bottom > window.innerHeight) chat.scrollIntoView({ block: "nearest" });
+  showFirstLine(last);
 }).observe(document.body, { childList: true, subtree: true, characterData: true });
 """
 
