@@ -31,8 +31,9 @@ import os
 import random
 import re
 import time
+import unicodedata
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,6 +71,8 @@ class Settings:
     other_paragraph: float = 0.5  # share of answerable questions given another paragraph per epoch
     nearest: float = 0.0  # share of those drawn from the paragraphs most like the question, any article
     answer_removed: float = 0.3  # share given their paragraph without the answer's sentence
+    history: float = 0.0  # share of questions read after a previous turn (`with_history`)
+    pronoun: float = 0.5  # share of those whose name from the previous turn becomes a pronoun
     seed: int = 13
 
 
@@ -167,7 +170,7 @@ class Neighbours:
     def of(self, question: str, gold: str) -> list[tuple[str, str]]:
         if question not in self._cache:
             asked = _words(question)
-            scores = [(sum(self.idf[w] for w in asked & words), i) for i, words in enumerate(self.words)]
+            scores = [(sum(self.idf[w] for w in sorted(asked & words)), i) for i, words in enumerate(self.words)]
             scores.sort(reverse=True)
             self._cache[question] = [i for s, i in scores[: self.keep + 1] if s > 0]
         return [self.texts[i] for i in self._cache[question] if self.texts[i][1] != gold][: self.keep]
@@ -208,6 +211,78 @@ def negatives(
                     text = _without_answer_sentence(paragraph["context"], first["answer_start"], first["text"])
                     if text and not any(a in text.lower() for a in answers):
                         out.append(Example(article["title"], qa["question"], text, -1, "", "answer_removed", qa["id"]))
+    return out
+
+
+def follow_up(previous: str, answer: str, question: str) -> str:
+    """What the reader reads as the question of a follow-up: the previous question and its short
+    answer, then the question (`rag.query.reader.follow_up` builds the same at query time)."""
+    answer = answer.strip()
+    return f"{previous.strip()} {answer}. {question.strip()}" if answer else f"{previous.strip()} {question.strip()}"
+
+
+_NAME_WORD = re.compile(r"[\w][\w'’.-]*")
+_MAX_PREVIOUS_WORDS, _MAX_PREVIOUS_ANSWER_WORDS = 40, 12
+
+
+def _plain(text: str) -> str:
+    """Lower case without accents ("Beyoncé" and "Beyonce" are one name), same length."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+def _as_pronoun(question: str, previous: str, rng: random.Random) -> str | None:
+    """`question` with its longest run of words (at most 4, starting with a capital, not its first
+    word) that the previous turn also says replaced by a pronoun, or None: a follow-up that refers
+    back ("When did it open?") where the data only has standalone questions. Training data only."""
+    words = list(_NAME_WORD.finditer(question))
+    said = _plain(previous)
+    for n in range(4, 0, -1):
+        for i in range(1, len(words) - n + 1):  # not the first word: a question's first word may be its wh-word
+            run = words[i : i + n]
+            if not all(w.group()[0].isupper() for w in run):
+                continue
+            lo, hi = run[0].start(), run[-1].end()
+            possessive = question[lo:hi].endswith(("'s", "’s"))
+            name_end = hi - 2 if possessive else hi
+            phrase = _plain(question[lo:name_end])
+            if len(phrase) < 3 or not re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", said):
+                continue
+            if words[i - 1].group().lower() == "the":
+                lo = words[i - 1].start()
+            pronoun = rng.choice(["their", "its", "his", "her"] if possessive else ["it", "they", "he", "she"])
+            return question[:lo] + pronoun + question[hi:]
+    return None
+
+
+def with_history(examples: list[Example], articles: list[dict], settings: Settings, rng: random.Random) -> list[Example]:
+    """A `settings.history` share of `examples` read as follow-ups: each question preceded by
+    another question of its paragraph and that question's answer, and, for `settings.pronoun` of
+    them, with the name they share turned into a pronoun. Negatives keep their passage: a
+    follow-up can be asked where the corpus lacks the answer too."""
+    if settings.history <= 0:
+        return examples
+    turns: dict[str, list[tuple[str, str]]] = {}
+    home: dict[str, str] = {}
+    for article in articles:
+        for index, paragraph in enumerate(article["paragraphs"]):
+            key = f"{article['title']}/{index}"
+            for qa in paragraph["qas"]:
+                answer = "" if qa["is_impossible"] or not qa["answers"] else qa["answers"][0]["text"]
+                turns.setdefault(key, []).append((qa["id"], qa["question"], answer))
+                home[qa["id"]] = key
+    out = []
+    for example in examples:
+        others = [t for t in turns.get(home.get(example.qid, ""), []) if t[0] != example.qid]
+        if not others or rng.random() >= settings.history:
+            out.append(example)
+            continue
+        _, previous, answer = rng.choice(others)
+        previous = " ".join(previous.split()[:_MAX_PREVIOUS_WORDS])
+        answer = " ".join(answer.split()[:_MAX_PREVIOUS_ANSWER_WORDS])
+        question = example.question
+        if rng.random() < settings.pronoun:
+            question = _as_pronoun(question, f"{previous} {answer}", rng) or question
+        out.append(replace(example, question=follow_up(previous, answer, question)))
     return out
 
 
@@ -285,7 +360,7 @@ def epoch_windows(
 ) -> list[dict]:
     rng = random.Random(settings.seed * 1000 + epoch)
     examples = fixed + negatives(articles, settings, rng, neighbours)
-    return encode(tokenizer, examples)
+    return encode(tokenizer, with_history(examples, articles, settings, rng))
 
 
 # ---------------------------------------------------------------------------------- reading
@@ -404,13 +479,18 @@ def held_out_figures(run_windows, tokenizer, articles: list[dict], sample: int, 
         gold = rng.sample(gold, min(sample, len(gold)))
         nulls = rng.sample(nulls, min(sample, len(nulls)))
         others = rng.sample(others, min(sample, len(others)))
+    follow_ups = with_history(gold, articles, Settings(history=1.0, pronoun=1.0), rng)
     read_gold = read(run_windows, tokenizer, gold)
+    read_follow_ups = read(run_windows, tokenizer, follow_ups)
     read_nulls = read(run_windows, tokenizer, nulls)
     read_others = read(run_windows, tokenizer, others)
     margins = [m for _, m in read_gold]
     return {
         "questions": {"answerable": len(gold), "squad_null": len(nulls), "other_paragraph": len(others)},
         "forced_f1": round(100 * sum(f1(t, truths[e.qid]) for e, (t, _) in zip(gold, read_gold)) / len(gold), 1),
+        "forced_f1_follow_up": round(
+            100 * sum(f1(t, truths[e.qid]) for e, (t, _) in zip(follow_ups, read_follow_ups)) / len(gold), 1
+        ),
         "auroc_squad_null": round(auroc(margins, [m for _, m in read_nulls]), 3),
         "auroc_other_paragraph": round(auroc(margins, [m for _, m in read_others]), 3),
         "caught_squad_null_at_false": abstention_curve(margins, [m for _, m in read_nulls]),
@@ -474,6 +554,8 @@ def fit(args) -> None:
         other_paragraph=args.other_paragraph,
         nearest=args.nearest,
         answer_removed=args.answer_removed,
+        history=args.history,
+        pronoun=args.pronoun,
     )
     torch.set_num_threads(args.threads)
     random.seed(settings.seed)
@@ -676,6 +758,8 @@ def main(argv: list[str] | None = None) -> None:
     fit_parser.add_argument("--other-paragraph", type=float, default=Settings.other_paragraph)
     fit_parser.add_argument("--nearest", type=float, default=Settings.nearest)
     fit_parser.add_argument("--answer-removed", type=float, default=Settings.answer_removed)
+    fit_parser.add_argument("--history", type=float, default=Settings.history)
+    fit_parser.add_argument("--pronoun", type=float, default=Settings.pronoun)
     fit_parser.add_argument("--checkpoint-every", type=int, default=100)
     fit_parser.add_argument("--all-articles", action="store_true", help="train on every article (no held-out figures)")
     sub.choices["score"].add_argument("--onnx-only", action="store_true")
