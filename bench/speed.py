@@ -9,7 +9,9 @@
 3. the reader: `ask` p50/p95 on the seed corpus and its questions (goal: p95 ≤ 300 ms), and the
    reader's own time inside it vs. a bare onnxruntime run of the same model on the same windows
    (goal: ratio ≤ 1.3);
-4. cold start: wall seconds of a fresh `briefing ask` process on the built index (goal ≤ 3 s).
+4. follow-ups: a conversation's later turns (read with its focus) against its first questions,
+   on the seed conversations (goal: p50 ratio ≤ 1.5);
+5. cold start: wall seconds of a fresh `briefing ask` process on the built index (goal ≤ 3 s).
 The corpus is the SQuAD 2.0 benchmark articles (bench/squad.py); the questions are theirs.
 """
 
@@ -89,9 +91,10 @@ def main() -> None:
         )
 
         # 3. the reader: its own time inside `ask` next to a bare onnxruntime run on the same windows
+        # 4. follow-ups against first questions (inside reader_figures, on the same seed index)
         reader_figures(settings, Path(tmp))
 
-        # 4. cold start of the CLI
+        # 5. cold start of the CLI
         env = {**os.environ, "BRIEFING_INDEX_DIR": str(settings.index_dir)}
 
         def cold(*args: str) -> float:
@@ -159,6 +162,33 @@ def reader_figures(settings: Settings, tmp: Path) -> None:
         f"ask on the seeds: p50 {pct(ask_ms, 50):.1f} ms, p95 {pct(ask_ms, 95):.1f} ms (goal ≤ 300) over {len(ask_ms)} questions; "
         f"the reader inside it p50 {pct(own, 50):.1f} ms vs a bare onnxruntime run on the same windows "
         f"p50 {pct(bare_ms, 50):.1f} ms → ratio {pct(own, 50) / pct(bare_ms, 50):.2f} (goal ≤ 1.3)"
+    )
+    follow_up_figures(qa, seeds.parent / "eval" / "seeds.jsonl")
+
+
+def follow_up_figures(qa: BriefingQA, path: Path) -> None:
+    """The seed conversations, twice (the first pass warms caches): a follow-up's time (read with
+    the conversation's focus) against a first question's, on the same index."""
+    from rag.evaluation.sets import load_set
+
+    conversations: dict[str, list[str]] = {}
+    for item in load_set(path).items:
+        if item.conversation:
+            conversations.setdefault(item.conversation, []).append(item.question)
+    first_ms, follow_ms = [], []
+    for run in range(2):
+        for turns in conversations.values():
+            chat = qa.chat()
+            for n, question in enumerate(turns):
+                t = time.perf_counter()
+                chat.ask(question)
+                if run:
+                    (follow_ms if n else first_ms).append((time.perf_counter() - t) * 1000)
+            chat.reset()
+    print(
+        f"follow-ups on the seeds: p50 {pct(follow_ms, 50):.1f} ms, p95 {pct(follow_ms, 95):.1f} ms over "
+        f"{len(follow_ms)} follow-ups vs first questions p50 {pct(first_ms, 50):.1f} ms, p95 {pct(first_ms, 95):.1f} ms "
+        f"over {len(first_ms)} → p50 ratio {pct(follow_ms, 50) / pct(first_ms, 50):.2f} (goal ≤ 1.5)"
     )
 
 

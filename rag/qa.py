@@ -6,8 +6,7 @@
     answer = qa.ask("What was the minimum arms estimate?")
 
 Components are passed in or built from `Settings`: the embedding model (default: bundled
-MiniLM), the Chroma store, the answer calibration. The object holds no global state; the index
-is opened lazily on first use, and its in-memory BM25 table is rebuilt after each ingest.
+MiniLM), the Chroma store, the reader, the answer calibration. No global state; the index opens on first use.
 
 Several processes may share one index (a server answering while `briefing ingest` runs from
 cron): every write changes the index's generation token, and each call here first compares the
@@ -27,21 +26,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.chat.history import History
-from rag.chat.session import Chat, Condenser, RuleCondenser
+from rag.chat.session import Chat, Condenser, RuleCondenser, focus_of
 from rag.config import Settings, corpus_index
 from rag.errors import IndexChangedError, InputError, RagError
 from rag.index.build import Progress, ingest_paths, remove_paths
 from rag.index.encoder import MiniLM, VectorCache, encode
 from rag.index.store import Store
+from rag.index.swap import SwapLock
 from rag.ingest.read import as_paths
 from rag.llm.client import Endpoint, build_llm
 from rag.query.answer import Confidence, Found
-from rag.query.answerer import AnswerContext, Answerer, ExtractiveAnswerer, read_corpus
+from rag.query.answerer import AnswerContext, Answerer, ExtractiveAnswerer, focus_search, read_corpus
 from rag.query.examples import example_questions, spread
 from rag.query.question import validate_question
 from rag.query.reader import Reader
 from rag.query.retrieve import Corpus, retrieve
-from rag.types import Answer, AnswerStream, ArticleInfo, Budget, Filters, IngestReport, Passage
+from rag.types import Answer, AnswerStream, ArticleInfo, Budget, Filters, Focus, IngestReport, Passage, Turn
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -49,40 +49,6 @@ if TYPE_CHECKING:
 
 MAX_TOP_K = 50
 QUESTION_VECTORS = 4096  # question vectors a BriefingQA keeps (1.5 KB each): follow-ups and retries recur
-
-
-class _Readers:
-    """Many readers at once, or one thread swapping the open index (new readers wait for it)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._swapping = False
-
-    @contextmanager
-    def shared(self) -> Iterator[None]:
-        with self._cond:
-            self._cond.wait_for(lambda: not self._swapping)
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                self._cond.notify_all()
-
-    @contextmanager
-    def exclusive(self) -> Iterator[None]:
-        with self._cond:
-            self._cond.wait_for(lambda: not self._swapping)
-            self._swapping = True
-            self._cond.wait_for(lambda: self._readers == 0)
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._swapping = False
-                self._cond.notify_all()
 
 
 class BriefingQA:
@@ -117,7 +83,7 @@ class BriefingQA:
             )
         self._corpus: Corpus | None = None
         self._generation = ""  # the index's generation token when `_corpus` was opened
-        self._readers = _Readers()
+        self._readers = SwapLock()
         self._writing = threading.Lock()  # one writer per process (the store's lock: per index)
 
     @classmethod
@@ -311,16 +277,29 @@ class BriefingQA:
         return context.confidence
 
     def _read_question(
-        self, question: str, filters: Filters | None, top_k: int | None
+        self, question: str, filters: Filters | None, top_k: int | None, focus: Focus | None = None
     ) -> tuple[tuple[Passage, ...], AnswerContext]:
-        """Retrieve → read, on the up-to-date index: the passages and what the reader found in them."""
+        """Retrieve → read, on the up-to-date index: the passages and what the reader found in
+        them (a follow-up: with the conversation's `focus`, `rag.query.answerer.read_corpus`)."""
         question = validate_question(question, self.settings.max_question_chars)
         k = self._top_k(top_k)
-        vector = self.question_vectors.vectors([question])[0]
+        if focus is not None and not isinstance(focus, Focus):
+            raise InputError(f"focus must be a rag.Focus, not {type(focus).__name__}")
+        searches = [question, focus_search(focus, question)] if focus and focus.articles else [question]
+        vectors = self.question_vectors.vectors(searches)
         s = self.settings
         return self._read(
             lambda corpus: read_corpus(
-                corpus, question, vector, _filters(filters), k, s.candidates, self.reader, self.confidence
+                corpus,
+                question,
+                vectors[0],
+                _filters(filters),
+                k,
+                s.candidates,
+                self.reader,
+                self.confidence,
+                focus,
+                vectors[1] if len(vectors) > 1 else None,
             )
         )
 
@@ -332,16 +311,18 @@ class BriefingQA:
         top_k: int | None = None,
         offline: bool = False,
         budget: Budget | None = None,
+        focus: Focus | None = None,
     ) -> Answer:
         """Answer from the corpus with verified quotes, or abstain.
 
         With a language model (and `offline=False`) the model writes the answer from the same
         passages within `budget` (default: `settings.llm_budget` seconds from now, retries
         included); if it fails, is late or cannot be verified, the extractive answer is returned
-        with a note.
+        with a note. In a conversation, `focus` is what it is about (`Chat` passes it): the
+        answer's `focus` says whether the question was read with it.
         """
-        answerer, passages, context = self._prepared(question, filters, top_k, offline, budget, streaming=False)
-        return answerer.answer(question, passages, context=context)
+        answerer, passages, context = self._prepared(question, filters, top_k, offline, budget, False, focus)
+        return replace(answerer.answer(question, passages, context=context), focus=context.focus)
 
     def ask_stream(
         self,
@@ -351,6 +332,7 @@ class BriefingQA:
         top_k: int | None = None,
         offline: bool = False,
         budget: Budget | None = None,
+        focus: Focus | None = None,
     ) -> AnswerStream:
         """The answer as a stream: iterate for its verified text, then read `.answer`.
 
@@ -358,8 +340,9 @@ class BriefingQA:
         is read from its streaming endpoint; each sentence is sent once it is verified."""
 
         def run() -> Generator[str, None, Answer]:
-            answerer, passages, context = self._prepared(question, filters, top_k, offline, budget, streaming=True)
-            return (yield from answerer.stream(question, passages, context=context))
+            answerer, passages, context = self._prepared(question, filters, top_k, offline, budget, True, focus)
+            answer = yield from answerer.stream(question, passages, context=context)
+            return replace(answer, focus=context.focus)
 
         return AnswerStream(run())
 
@@ -371,9 +354,10 @@ class BriefingQA:
         offline: bool,
         budget: Budget | None,
         streaming: bool,
+        focus: Focus | None = None,
     ) -> tuple[Answerer, tuple[Passage, ...], AnswerContext]:
         """Who answers, the passages and the context: everything short of writing the answer."""
-        passages, context = self._read_question(question, filters, top_k)
+        passages, context = self._read_question(question, filters, top_k, focus)
         context = replace(context, budget=budget or Budget.of(self.settings), stream=streaming)
         return (self.extractive if offline else self.answerer), passages, context
 
@@ -390,6 +374,19 @@ class BriefingQA:
             budget_seconds=s.llm_budget,
             retries=s.llm_retries,
         )
+
+    def focus(self, turns: Sequence[Turn]) -> Focus | None:
+        """What a conversation is about after `turns` (`rag.chat.session.focus_of`; an answer
+        known only by its text is placed by its quotes' words)."""
+
+        def source_of(text: str) -> str | None:
+            try:
+                found = self.retrieve(text[: self.settings.max_question_chars], top_k=1, mode="lexical")
+            except RagError:
+                return None
+            return found[0].article.id if found else None
+
+        return focus_of(turns, source_of)
 
     def ask_many(self, questions: Iterable[str], **kwargs: Any) -> list[Answer]:
         return [self.ask(q, **kwargs) for q in questions]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,6 +208,7 @@ class Answer:
     note: str = ""
     answered_by: str = "extractive"  # or the language model's name
     conflicts: tuple[Disagreement, ...] = ()  # sources that give different values, each cited
+    focus: Focus | None = None  # what the conversation was about when this follow-up was read
     passages: tuple[Passage, ...] = field(default=(), repr=False)
     generation: Generation | None = field(default=None, repr=False)  # how the model's reply went, if one was asked
 
@@ -226,6 +227,8 @@ class Answer:
             out["note"] = self.note
         if self.conflicts:
             out["conflicts"] = [d.to_dict() for d in self.conflicts]
+        if self.focus is not None:
+            out["about"] = {"articles": list(self.focus.articles), "title": self.focus.title}
         return out
 
 
@@ -319,6 +322,29 @@ class Turn:
     answer: str
     short_answer: str = ""
     abstained: bool = False
+    articles: tuple[str, ...] = ()  # the ids of the articles its answer cited, first cited first
+
+
+@dataclass(frozen=True)
+class Focus:
+    """What a conversation is about: the articles its last answer cited, and that turn (a
+    follow-up is retrieved with them boosted, and read with that turn). `title` is the first
+    article's, for "about: <title>"."""
+
+    articles: tuple[str, ...]
+    question: str = ""  # the turn's question, as it was searched
+    answer: str = ""  # its short answer
+    title: str = ""
+
+    FOLLOWS = 3  # turns back a conversation keeps its focus through abstentions
+
+    @classmethod
+    def of(cls, turns: Sequence[Turn]) -> Focus | None:
+        """The focus after `turns`: the last answered turn's, if it is among the last few."""
+        for turn in reversed(turns[-cls.FOLLOWS :]):
+            if turn.articles and not turn.abstained:
+                return cls(turn.articles, turn.standalone_question or turn.question, turn.short_answer)
+        return None
 
 
 @dataclass(frozen=True)

@@ -254,7 +254,9 @@ def _as_pronoun(question: str, previous: str, rng: random.Random) -> str | None:
     return None
 
 
-def with_history(examples: list[Example], articles: list[dict], settings: Settings, rng: random.Random) -> list[Example]:
+def with_history(
+    examples: list[Example], articles: list[dict], settings: Settings, rng: random.Random
+) -> list[Example]:
     """A `settings.history` share of `examples` read as follow-ups: each question preceded by
     another question of its paragraph and that question's answer, and, for `settings.pronoun` of
     them, with the name they share turned into a pronoun. Negatives keep their passage: a

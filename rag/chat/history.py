@@ -1,12 +1,14 @@
 """Conversation history: bounded, persisted per session id in SQLite inside the index folder.
 
-One table of turns keyed by (session id, turn number). Every call opens its own connection
+One table of turns keyed by (session id, turn number), each with the ids of the articles its
+answer cited (what the conversation is about: `rag.types.Focus`). Every call opens its own connection
 (WAL mode, busy timeout), so several sessions — threads or processes — can write at once.
 Only the last `max_turns` turns of a session are kept. This module does not rewrite or answer.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -26,6 +28,7 @@ CREATE TABLE IF NOT EXISTS turns (
     short_answer TEXT NOT NULL DEFAULT '',
     abstained INTEGER NOT NULL DEFAULT 0,
     created REAL NOT NULL,
+    articles TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (session, n)
 )
 """
@@ -48,6 +51,9 @@ class History:
             try:
                 con.execute("PRAGMA journal_mode=WAL")
                 con.execute(_SCHEMA)
+                columns = {row[1] for row in con.execute("PRAGMA table_info(turns)")}
+                if "articles" not in columns:  # a store written before conversations had a focus
+                    con.execute("ALTER TABLE turns ADD COLUMN articles TEXT NOT NULL DEFAULT '[]'")
                 self._ready = True
                 return
             except sqlite3.OperationalError as e:
@@ -76,10 +82,11 @@ class History:
     def turns(self, session: str) -> list[Turn]:
         with self._db() as con:
             rows = con.execute(
-                "SELECT question, standalone, answer, short_answer, abstained FROM turns WHERE session = ? ORDER BY n",
+                "SELECT question, standalone, answer, short_answer, abstained, articles FROM turns"
+                " WHERE session = ? ORDER BY n",
                 (_check(session),),
             ).fetchall()
-        return [Turn(q, s, a, sa, bool(ab)) for q, s, a, sa, ab in rows]
+        return [Turn(q, s, a, sa, bool(ab), _articles(ids)) for q, s, a, sa, ab, ids in rows]
 
     def append(self, session: str, turn: Turn) -> None:
         with self._db() as con:
@@ -89,9 +96,10 @@ class History:
                     "SELECT COALESCE(MAX(n), -1) + 1 FROM turns WHERE session = ?", (_check(session),)
                 ).fetchone()
                 con.execute(
-                    "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO turns (session, n, question, standalone, answer, short_answer, abstained, created,"
+                    " articles) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (session, n, turn.question, turn.standalone_question, turn.answer, turn.short_answer,
-                     int(turn.abstained), time.time()),
+                     int(turn.abstained), time.time(), json.dumps(list(turn.articles))),
                 )  # fmt: skip
                 con.execute("DELETE FROM turns WHERE session = ? AND n <= ?", (session, n - self.max_turns))
                 con.execute("COMMIT")
@@ -102,6 +110,15 @@ class History:
     def clear(self, session: str) -> None:
         with self._db() as con:
             con.execute("DELETE FROM turns WHERE session = ?", (_check(session),))
+
+
+def _articles(stored: str) -> tuple[str, ...]:
+    """A turn's cited article ids as stored (JSON); anything else reads as none."""
+    try:
+        ids = json.loads(stored)
+    except (TypeError, ValueError):
+        return ()
+    return tuple(i for i in ids if isinstance(i, str)) if isinstance(ids, list) else ()
 
 
 def _check(session: str) -> str:

@@ -9,13 +9,19 @@ A `Chat` takes what it needs: an asker (anything with `ask` / `ask_stream`, such
 `BriefingQA`), a condenser and a history. Without a model the condenser is `RuleCondenser`
 (`rag.chat.rewrite`, deterministic); with one, `ModelCondenser` (`rag.llm.generate.condense`,
 falling back to the rules if the model fails). The history is bounded and stored in
-`index_dir/sessions.sqlite3` (`rag.chat.history`).
+`index_dir/sessions.sqlite3` (`rag.chat.history`), each turn with the articles its answer cited.
+
+A conversation has a focus (`rag.types.Focus`): the articles the last answer cited and that
+turn. A follow-up the condenser leaves as it is ("What is the deal worth?") is asked with it:
+searched together with the last turn, the focus articles' passages first
+(`rag.query.answerer.read_corpus`). A rewritten question carries its context in its own words.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -23,7 +29,7 @@ from rag.chat.history import History
 from rag.chat.rewrite import Judge, is_follow_up, rewrite
 from rag.errors import LLMUnavailable
 from rag.query.question import validate_question
-from rag.types import Answer, AnswerStream, Budget, Filters, Turn
+from rag.types import Answer, AnswerStream, Budget, Filters, Focus, Turn
 
 
 class Asker(Protocol):
@@ -75,6 +81,33 @@ class ModelCondenser:
             return self.fallback.condense(question, turns, budget)
 
 
+def _focus(question: str, standalone: str, turns: Sequence[Turn]) -> Focus | None:
+    """The conversation's focus for a question the condenser left as it was (a rewritten
+    question carries its context in its own words)."""
+    return Focus.of(turns) if standalone == question else None
+
+
+_QUOTED = re.compile(r"“([^”]+)”")  # the quotes of an answer's text (`rag.query.answer.compose`)
+_LEAD = re.compile(r"^([^“\[]+?) (?:\[\d+\])+\.")  # its short answer, before its marks: "$4bn [1]."
+
+
+def focus_of(turns: Sequence[Turn], source_of: Callable[[str], str | None]) -> Focus | None:
+    """What a conversation is about after `turns` (`Focus.of`). A client that keeps the
+    conversation itself (the HTTP API's) sends the answers' text without their sources: the
+    article is then the one the last answer's quotes come from (`source_of(text)`: the article
+    whose words best match `text`, or None), and its short answer is the text's lead."""
+    focus = Focus.of(turns)
+    if focus is not None:
+        return focus
+    last = next((t for t in reversed(turns[-Focus.FOLLOWS :]) if t.answer and not t.abstained), None)
+    if last is None:
+        return None
+    article = source_of(" ".join(_QUOTED.findall(last.answer)) or last.answer)
+    lead = _LEAD.match(last.answer)
+    short = last.short_answer or (lead.group(1) if lead else "")
+    return Focus((article,), last.standalone_question or last.question, short) if article else None
+
+
 class Chat:
     """One conversation: each question is condensed with the history, asked, and remembered."""
 
@@ -110,8 +143,15 @@ class Chat:
     def ask(self, question: str, **kwargs: Any) -> Answer:
         """One turn; the model budget (rewriting and answering together) is one question's."""
         budget = kwargs.pop("budget", None) or Budget.start(*self._budget)
-        standalone = self.standalone(question, budget)
-        answer = self.asker.ask(standalone, filters=kwargs.pop("filters", self.filters), budget=budget, **kwargs)
+        turns = self.history
+        standalone = self.condenser.condense(question, turns, budget)
+        answer = self.asker.ask(
+            standalone,
+            filters=kwargs.pop("filters", self.filters),
+            budget=budget,
+            focus=_focus(question, standalone, turns),
+            **kwargs,
+        )
         return self._remember(question, standalone, answer)
 
     def ask_stream(self, question: str, **kwargs: Any) -> AnswerStream:
@@ -119,9 +159,14 @@ class Chat:
 
         def run() -> Generator[str, None, Answer]:
             budget = kwargs.pop("budget", None) or Budget.start(*self._budget)
-            standalone = self.standalone(question, budget)
+            turns = self.history
+            standalone = self.condenser.condense(question, turns, budget)
             stream = self.asker.ask_stream(
-                standalone, filters=kwargs.pop("filters", self.filters), budget=budget, **kwargs
+                standalone,
+                filters=kwargs.pop("filters", self.filters),
+                budget=budget,
+                focus=_focus(question, standalone, turns),
+                **kwargs,
             )
             yield from stream
             return self._remember(question, standalone, stream.answer)
@@ -132,6 +177,13 @@ class Chat:
         answer = replace(answer, question=question, standalone_question=standalone)
         self._history.append(
             self.session_id,
-            Turn(question, standalone, answer.text, answer.short_answer, answer.abstained),
+            Turn(
+                question,
+                standalone,
+                answer.text,
+                answer.short_answer,
+                answer.abstained,
+                tuple(dict.fromkeys(c.article_id for c in answer.citations if c.article_id)),
+            ),
         )
         return answer

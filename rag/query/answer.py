@@ -126,9 +126,15 @@ def _holding(placed: list[tuple[int, Sentence]], start: int, end: int) -> tuple[
 
 
 def find(
-    question: str, passages: Sequence[Passage], reader: Reader, corpus: Corpus, confidence: Confidence
+    question: str,
+    passages: Sequence[Passage],
+    reader: Reader,
+    corpus: Corpus,
+    confidence: Confidence,
+    ranked: Sequence[Passage] | None = None,
 ) -> list[Found]:
-    """Each passage's (and byline's) best span, most probable first."""
+    """Each passage's (and byline's) best span, most probable first. `rank` is each passage's
+    place in `ranked` (the question's own retrieval; default: `passages`)."""
     windows: list[tuple[Passage, str, list[tuple[int, Sentence]], bool]] = []
     for passage in passages:
         text, placed = _window(passage)
@@ -146,7 +152,7 @@ def find(
     readings = reader.read(question, [text for _, text, _, _ in windows])
     if not readings:
         return []
-    rank = {p.chunk.id: k for k, p in enumerate(passages)}
+    rank = {p.chunk.id: k for k, p in enumerate(passages if ranked is None else ranked)}
     q_terms = set(corpus.terms(question))
     weight = corpus.idf(sorted(q_terms))
     total = sum(weight.values()) or 1.0

@@ -15,7 +15,8 @@ citations in order (`tests/query/test_answerer.py` checks both against the same 
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import zip_longest
 from typing import Protocol
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy as np
 from rag.query.answer import Confidence, Found, compose, find
 from rag.query.reader import Reader
 from rag.query.retrieve import Corpus, retrieve
-from rag.types import Answer, Budget, Filters, Passage, complete_stream
+from rag.types import Answer, Budget, Filters, Focus, Passage, complete_stream
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,15 @@ class AnswerContext:
     unknown: Sequence[str] = ()  # names and numbers of the question that the corpus never mentions
     budget: Budget | None = None  # time for model calls (None: the answerer's default)
     stream: bool = False  # read a model's reply from its streaming endpoint
+    focus: Focus | None = None  # what the conversation is about, when the question follows it
 
     @property
     def confidence(self) -> float:
         """The probability that the best span's quote answers (0 when nothing was found)."""
         return self.found[0].probability if self.found else 0.0
+
+
+FOCUS_PASSAGES = 3  # passages of a conversation's focus articles that a follow-up reads first
 
 
 def read_corpus(
@@ -51,13 +56,69 @@ def read_corpus(
     candidates: int,
     reader: Reader,
     confidence: Confidence,
+    focus: Focus | None = None,
+    focus_vector: np.ndarray | None = None,
 ) -> tuple[tuple[Passage, ...], AnswerContext]:
     """Retrieve → read: the passages, each read for its best span, with the texts their quotes
-    are verified against and what the question names that the corpus never does."""
-    passages = retrieve(corpus, question, vector, filters, top_k, max(candidates, top_k))
-    found = find(question, passages, reader, corpus, confidence)
+    are verified against and what the question names that the corpus never does.
+
+    In a conversation (`focus`: the articles the last answer cited, and that turn), a follow-up
+    is searched with the last turn ("Where did Dame Alicia Markova die? Bath. How old was she?",
+    `focus_search`, whose vector is `focus_vector`), and the best passages of the focus articles
+    come first: boosted, not filtered. A question that names a new subject (something neither
+    the focus articles nor the last turn name) starts afresh."""
+    candidates = max(candidates, top_k)
+    focus = _kept(corpus, question, focus) if focus_vector is not None else None
+    search = focus_search(focus, question) if focus is not None else question
+    passages = ranked = retrieve(corpus, question, vector, filters, top_k, candidates)
+    if focus is not None:
+        passages = _alternate(retrieve(corpus, search, focus_vector, filters, top_k, candidates), passages)
+        infos = corpus.infos(list(focus.articles))
+        within = _within(filters, tuple(info.source for info in infos.values()))
+        near = retrieve(corpus, search, focus_vector, within, FOCUS_PASSAGES, candidates) if within else []
+        if within:
+            ids = {p.chunk.id for p in near}
+            passages = [*near, *(p for p in passages if p.chunk.id not in ids)][: max(top_k, len(near))]
+        first = infos.get(focus.articles[0])
+        focus = replace(focus, title=first.title if first else "")
+    found = find(question, passages, reader, corpus, confidence, ranked)
     texts = corpus.texts(sorted({p.article.id for p in passages}))
-    return tuple(passages), AnswerContext(texts, found, corpus.unknown_names(question))
+    return tuple(passages), AnswerContext(texts, found, corpus.unknown_names(question), focus=focus)
+
+
+def focus_search(focus: Focus, question: str) -> str:
+    """What a follow-up is searched with: the last turn (its question and short answer), then
+    the question."""
+    answer = focus.answer.strip()
+    return " ".join(part for part in (focus.question.strip(), f"{answer}." if answer else "", question.strip()) if part)
+
+
+def _kept(corpus: Corpus, question: str, focus: Focus | None) -> Focus | None:
+    """`focus`, unless `question` names a new subject: something that neither the focus articles
+    nor the last turn name ("How many planes has Ryanair ordered?" after a conversation about a
+    ballerina; "And Livingston?" after a story about Celtic that never mentions Livingston)."""
+    if focus is None or not focus.articles:
+        return None
+    names = corpus.terms.names(question)
+    if not names:
+        return focus
+    said = " ".join([focus.question, focus.answer, *corpus.texts(list(focus.articles)).values()])
+    return focus if names <= set(corpus.terms(said)) else None
+
+
+def _alternate(first: list[Passage], second: list[Passage]) -> list[Passage]:
+    """The passages of two result lists taken in turn, each once."""
+    out: dict[str, Passage] = {}
+    for pair in zip_longest(first, second):
+        out.update((p.chunk.id, p) for p in pair if p is not None and p.chunk.id not in out)
+    return list(out.values())
+
+
+def _within(filters: Filters, sources: tuple[str, ...]) -> Filters | None:
+    """`filters` narrowed to `sources` (None when that leaves nothing)."""
+    if filters.sources:
+        sources = tuple(s for s in sources if s in set(filters.sources))
+    return replace(filters, sources=sources) if sources else None
 
 
 class Answerer(Protocol):

@@ -30,7 +30,8 @@ from pydantic import BaseModel, Field
 
 from rag.errors import InputError, RagError
 from rag.qa import BriefingQA
-from rag.types import Answer, Budget, Filters, Turn
+from rag.query.answer import NOT_COVERED
+from rag.types import Answer, Budget, Filters, Focus, Turn
 
 
 class AskRequest(BaseModel):
@@ -134,6 +135,7 @@ def _extra(answer: Answer) -> dict[str, Any]:
             "standalone_question": answer.standalone_question or answer.question,
             "answered_by": answer.answered_by,
             "note": answer.note,
+            "about": answer.focus.title if answer.focus else "",
         },
     }
 
@@ -192,12 +194,13 @@ def create_app(qa: BriefingQA, *, auth: tuple[str, str] | None = None) -> FastAP
         question = _text(req.messages[users[-1]].content)
         turns = _turns(req.messages[: users[-1]])
         search = qa.condenser.condense(question, turns, Budget.of(qa.settings))
+        focus = qa.focus(turns)
         ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if req.stream:
             return StreamingResponse(
-                _sse(qa, search, question, req.model, ident, created), media_type="text/event-stream"
+                _sse(qa, search, question, focus, req.model, ident, created), media_type="text/event-stream"
             )
-        answer = replace(qa.ask(search), question=question, standalone_question=search)
+        answer = replace(qa.ask(search, focus=focus), question=question, standalone_question=search)
         return {
             "id": ident,
             "object": "chat.completion",
@@ -232,12 +235,15 @@ def _turns(messages: list[Message]) -> list[Turn]:
         if m.role == "user":
             pending = _text(m.content)
         elif m.role == "assistant" and pending is not None:
-            turns.append(Turn(pending, pending, _text(m.content)))
+            said = _text(m.content)
+            turns.append(Turn(pending, pending, said, abstained=said.startswith(NOT_COVERED)))
             pending = None
     return turns
 
 
-def _sse(qa: BriefingQA, search: str, question: str, model: str, ident: str, created: int) -> Iterator[str]:
+def _sse(
+    qa: BriefingQA, search: str, question: str, focus: Focus | None, model: str, ident: str, created: int
+) -> Iterator[str]:
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         body = {
             "id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
@@ -247,7 +253,7 @@ def _sse(qa: BriefingQA, search: str, question: str, model: str, ident: str, cre
 
     yield chunk({"role": "assistant", "content": ""})
     try:
-        stream = qa.ask_stream(search)
+        stream = qa.ask_stream(search, focus=focus)
         for delta in stream:
             yield chunk({"content": delta})
         answer = replace(stream.answer, question=question, standalone_question=search)

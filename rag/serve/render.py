@@ -113,6 +113,10 @@ def answer_html(
     parts = [body]
     if answer.conflicts and not answer.abstained:
         parts.append(conflict_html(answer, info_of, anchor))
+    if answer.focus is not None and answer.focus.title:
+        parts.append(
+            f'<div class="bq-about">about: <span class="bq-about-title">{_esc(answer.focus.title)}</span></div>'
+        )
     if answer.standalone_question and answer.standalone_question != answer.question:
         searched = _esc(answer.standalone_question)
         parts.append(

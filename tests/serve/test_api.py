@@ -44,7 +44,9 @@ def test_ask_filters_and_errors(client: TestClient, seed_qa: BriefingQA) -> None
     assert client.post("/ask", json={}).status_code == 422
 
 
-def test_chat_completions_carry_verified_citations_and_use_the_conversation(client: TestClient) -> None:
+def test_chat_completions_carry_verified_citations_and_use_the_conversation(
+    client: TestClient, seed_qa: BriefingQA
+) -> None:
     r = client.post(
         "/v1/chat/completions",
         json={
@@ -62,6 +64,10 @@ def test_chat_completions_carry_verified_citations_and_use_the_conversation(clie
     assert data["object"] == "chat.completion" and "mmunition" in data["choices"][0]["message"]["content"]
     assert data["briefing"]["standalone_question"] == "What does Olena Guseinova say Russia needs?"
     assert data["citations"] and all("ammunition" in c["quote"] for c in data["citations"])
+    # the conversation's focus: the article the last answer came from, found by its words
+    assert data["briefing"]["about"] in {
+        a.title for a in seed_qa.articles() if "Guseinova" in seed_qa.article_text(a.id)
+    }
 
 
 def test_any_openai_client_can_talk_to_the_corpus(seed_qa: BriefingQA) -> None:
