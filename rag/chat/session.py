@@ -12,9 +12,9 @@ falling back to the rules if the model fails). The history is bounded and stored
 `index_dir/sessions.sqlite3` (`rag.chat.history`), each turn with the articles its answer cited.
 
 A conversation has a focus (`rag.types.Focus`): the articles the last answer cited and that
-turn. A follow-up the condenser leaves as it is ("What is the deal worth?") is asked with it:
-searched together with the last turn, the focus articles' passages first
-(`rag.query.answerer.read_corpus`). A rewritten question carries its context in its own words.
+turn. Each follow-up, rewritten or not ("What is the deal worth?"), is asked with it: searched
+together with the last turn, the focus articles' passages first
+(`rag.query.answerer.read_corpus`), unless it names a new subject.
 """
 
 from __future__ import annotations
@@ -81,12 +81,6 @@ class ModelCondenser:
             return self.fallback.condense(question, turns, budget)
 
 
-def _focus(question: str, standalone: str, turns: Sequence[Turn]) -> Focus | None:
-    """The conversation's focus for a question the condenser left as it was (a rewritten
-    question carries its context in its own words)."""
-    return Focus.of(turns) if standalone == question else None
-
-
 _QUOTED = re.compile(r"“([^”]+)”")  # the quotes of an answer's text (`rag.query.answer.compose`)
 _LEAD = re.compile(r"^([^“\[]+?) (?:\[\d+\])+\.")  # its short answer, before its marks: "$4bn [1]."
 
@@ -149,7 +143,7 @@ class Chat:
             standalone,
             filters=kwargs.pop("filters", self.filters),
             budget=budget,
-            focus=_focus(question, standalone, turns),
+            focus=Focus.of(turns),
             **kwargs,
         )
         return self._remember(question, standalone, answer)
@@ -165,7 +159,7 @@ class Chat:
                 standalone,
                 filters=kwargs.pop("filters", self.filters),
                 budget=budget,
-                focus=_focus(question, standalone, turns),
+                focus=Focus.of(turns),
                 **kwargs,
             )
             yield from stream
