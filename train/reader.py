@@ -215,8 +215,10 @@ def negatives(
 
 
 def follow_up(previous: str, answer: str, question: str) -> str:
-    """What the reader reads as the question of a follow-up: the previous question and its short
-    answer, then the question (`rag.query.reader.follow_up` builds the same at query time)."""
+    """What a reader trained with `--history` reads as the question of a follow-up: the previous
+    question and its short answer, then the question. The shipped reader (r1) was not trained
+    so, and the product does not read follow-ups this way (run r3 in the model card); a reader
+    that does must be given exactly this at query time."""
     answer = answer.strip()
     return f"{previous.strip()} {answer}. {question.strip()}" if answer else f"{previous.strip()} {question.strip()}"
 

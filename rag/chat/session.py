@@ -136,36 +136,28 @@ class Chat:
 
     def ask(self, question: str, **kwargs: Any) -> Answer:
         """One turn; the model budget (rewriting and answering together) is one question's."""
-        budget = kwargs.pop("budget", None) or Budget.start(*self._budget)
-        turns = self.history
-        standalone = self.condenser.condense(question, turns, budget)
-        answer = self.asker.ask(
-            standalone,
-            filters=kwargs.pop("filters", self.filters),
-            budget=budget,
-            focus=Focus.of(turns),
-            **kwargs,
-        )
-        return self._remember(question, standalone, answer)
+        standalone, asked = self._prepared(question, kwargs)
+        return self._remember(question, standalone, self.asker.ask(standalone, **asked))
 
     def ask_stream(self, question: str, **kwargs: Any) -> AnswerStream:
         """The turn as a stream of verified text; its `.answer` is recorded in the history."""
 
         def run() -> Generator[str, None, Answer]:
-            budget = kwargs.pop("budget", None) or Budget.start(*self._budget)
-            turns = self.history
-            standalone = self.condenser.condense(question, turns, budget)
-            stream = self.asker.ask_stream(
-                standalone,
-                filters=kwargs.pop("filters", self.filters),
-                budget=budget,
-                focus=Focus.of(turns),
-                **kwargs,
-            )
+            standalone, asked = self._prepared(question, kwargs)
+            stream = self.asker.ask_stream(standalone, **asked)
             yield from stream
             return self._remember(question, standalone, stream.answer)
 
         return AnswerStream(run())
+
+    def _prepared(self, question: str, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The question condensed with the history, and what to ask it with: the caller's
+        arguments, the session's filters and budget, and the conversation's focus."""
+        budget = kwargs.pop("budget", None) or Budget.start(*self._budget)
+        turns = self.history
+        standalone = self.condenser.condense(question, turns, budget)
+        filters = kwargs.pop("filters", self.filters)
+        return standalone, {**kwargs, "filters": filters, "budget": budget, "focus": Focus.of(turns)}
 
     def _remember(self, question: str, standalone: str, answer: Answer) -> Answer:
         answer = replace(answer, question=question, standalone_question=standalone)

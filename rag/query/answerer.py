@@ -117,7 +117,8 @@ def _alternate(first: list[Passage], second: list[Passage]) -> list[Passage]:
 def _within(filters: Filters, sources: tuple[str, ...]) -> Filters | None:
     """`filters` narrowed to `sources` (None when that leaves nothing)."""
     if filters.sources:
-        sources = tuple(s for s in sources if s in set(filters.sources))
+        allowed = set(filters.sources)
+        sources = tuple(s for s in sources if s in allowed)
     return replace(filters, sources=sources) if sources else None
 
 
