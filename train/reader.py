@@ -569,9 +569,19 @@ def fit(args) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     held_out = () if args.all_articles else HELD_OUT
     train_articles, eval_articles = split(all_articles(), held_out)
+    extra = [str(path) for path in args.extra]
+    train_articles += [a for path in args.extra for a in load_articles(path)]  # never held out
     (run_dir / "settings.json").write_text(
         json.dumps(
-            {**settings.__dict__, "held_out": list(held_out), "max_tokens": MAX_TOKENS, "stride": STRIDE}, indent=1
+            {
+                **settings.__dict__,
+                "held_out": list(held_out),
+                "max_tokens": MAX_TOKENS,
+                "stride": STRIDE,
+                **({"extra": extra} if extra else {}),
+                **({"init": args.init} if args.init else {}),
+            },
+            indent=1,
         )
     )
     tokenizer = _tokenizer()
@@ -580,7 +590,8 @@ def fit(args) -> None:
     first = epoch_windows(tokenizer, fixed, train_articles, settings, 0, neighbours)
     steps_per_epoch = math.ceil(len(first) / settings.batch)
     total = int(steps_per_epoch * settings.epochs)
-    model = AutoModelForQuestionAnswering.from_pretrained(str(base_model_dir()))
+    start = RUNS / args.init / "final" if args.init else base_model_dir()
+    model = AutoModelForQuestionAnswering.from_pretrained(str(start))
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
         {
@@ -765,6 +776,10 @@ def main(argv: list[str] | None = None) -> None:
     fit_parser.add_argument("--history", type=float, default=Settings.history)
     fit_parser.add_argument("--pronoun", type=float, default=Settings.pronoun)
     fit_parser.add_argument("--checkpoint-every", type=int, default=100)
+    fit_parser.add_argument(
+        "--extra", type=Path, action="append", default=[], help="more training articles, SQuAD's format (train.news)"
+    )
+    fit_parser.add_argument("--init", help="start from this run's trained weights instead of the base model")
     fit_parser.add_argument("--all-articles", action="store_true", help="train on every article (no held-out figures)")
     sub.choices["score"].add_argument("--onnx-only", action="store_true")
     args = parser.parse_args(argv)
