@@ -115,7 +115,7 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
             {"role": "user", "content": f'<div class="bq-question">{html.escape(message)}</div>'},
             {"role": "assistant", "content": status},
         ]
-        yield history, ""
+        yield history, ""  # the box is cleared once: what the user types next, while this answer completes, stays
         try:
             filters = Filters(
                 sources=tuple(chosen or ()), date_from=_date(date_from, "From"), date_to=_date(date_to, "To")
@@ -128,18 +128,18 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
                 history[-1]["content"] = f'<div class="bq-answer">{html.escape(streamed)}</div>' + (
                     status if writing else ""
                 )
-                yield history, ""
+                yield history, gr.skip()
             history[-1]["content"] = render(stream.answer)
-            yield history, ""
+            yield history, gr.skip()
         except (RagError, ValueError) as e:
             history[-1]["content"] = f'<div class="bq-abstained">⚠ {html.escape(str(e))}</div>'
-            yield history, ""
+            yield history, gr.skip()
         except Exception as e:  # a bug: show a readable line, keep the trace in the server log
             log.exception("chat failed")
             history[-1]["content"] = (
                 f'<div class="bq-abstained">⚠ Something went wrong ({type(e).__name__}). Please try again.</div>'
             )
-            yield history, ""
+            yield history, gr.skip()
 
     def add_files(files: list[dict[str, Any]] | None, progress: gr.Progress = gr.Progress()):  # noqa: B008
         # The event runs with preprocess=False: Gradio's preprocessing would copy whatever path a
