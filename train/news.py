@@ -26,10 +26,10 @@ import re
 from pathlib import Path
 
 from rag.ingest.analyze import entities
+from train.reader import RUNS, SHARED
 
-ROOT = Path(__file__).resolve().parents[1]
-NEWS = ROOT.parent / "shared" / "news" / "bbc"
-OUT = ROOT / "train" / "runs" / "news-questions.json"
+NEWS = SHARED / "news" / "bbc"
+OUT = RUNS / "news-questions.json"
 EVAL_LAST = 120  # articles 001-120 of each section hold the news evals: never read here
 ASK = {
     "PERSON": "who",
@@ -58,7 +58,7 @@ def articles(folder: Path = NEWS) -> list[tuple[str, str]]:
     fifth of its sentences found in an eval article)."""
     paths = sorted(p for p in folder.glob("*/*.txt") if p.stem.isdigit())
     evals = [p.read_text(encoding="utf-8", errors="replace") for p in paths if int(p.stem) <= EVAL_LAST]
-    headlines = {t.split("\n", 1)[0].strip().lower() for t in evals}
+    headlines = {_headline(t) for t in evals}
     said = {s for t in evals for s in _sentences(t)}
     seen: set[str] = set()
     out = []
@@ -66,14 +66,23 @@ def articles(folder: Path = NEWS) -> list[tuple[str, str]]:
         if int(path.stem) <= EVAL_LAST:
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
-        sentences = _sentences(text)
-        if text in seen or text.split("\n", 1)[0].strip().lower() in headlines:
+        if text in seen or _headline(text) in headlines:
             continue
+        sentences = _sentences(text)
         if sentences and len(sentences & said) >= 0.2 * len(sentences):
             continue
         seen.add(text)
         out.append((f"bbc-{path.parent.name}-{path.stem}", text))
     return out
+
+
+def _headline(text: str) -> str:
+    return text.split("\n", 1)[0].strip().lower()
+
+
+def paragraphs(text: str) -> list[str]:
+    """An article's paragraphs long enough to ask about (the headline is not one)."""
+    return [p.strip() for p in text.split("\n\n")[1:] if len(p.strip()) >= 100]
 
 
 def _sentences(text: str) -> set[str]:
@@ -93,12 +102,11 @@ def cloze(sentence: str, start: int, end: int, label: str) -> str | None:
     return question[:1].upper() + question[1:] + "?"
 
 
-def questions(name: str, text: str, found: list, rng: random.Random, per_article: int) -> dict:
-    """One SQuAD-format article: its paragraphs, a few with a question each."""
-    paragraphs = [p.strip() for p in text.split("\n\n")[1:] if len(p.strip()) >= 100]
-    out = {"title": name, "paragraphs": [{"context": p, "qas": []} for p in paragraphs]}
+def questions(name: str, texts: list[str], found: list, rng: random.Random, per_article: int) -> dict:
+    """One SQuAD-format article from its `paragraphs` and their entities, a few with a question each."""
+    out = {"title": name, "paragraphs": [{"context": p, "qas": []} for p in texts]}
     choices = []
-    for k, (paragraph, labelled) in enumerate(zip(paragraphs, found)):
+    for k, (paragraph, labelled) in enumerate(zip(texts, found)):
         for match in _SENTENCE.finditer(paragraph):
             inside = [e for e in labelled if match.start() <= e.start and e.end <= match.end() and e.label in ASK]
             if inside:
@@ -108,7 +116,7 @@ def questions(name: str, text: str, found: list, rng: random.Random, per_article
         question = cloze(sentence, entity.start - match.start(), entity.end - match.start(), entity.label)
         if question is None:
             continue
-        answer = paragraphs[k][entity.start : entity.end]
+        answer = texts[k][entity.start : entity.end]
         out["paragraphs"][k]["qas"].append(
             {
                 "id": f"{name}-{n}",
@@ -129,8 +137,8 @@ def main() -> None:
     rng = random.Random(args.seed)
     data = []
     for name, text in articles():
-        paragraphs = [p.strip() for p in text.split("\n\n")[1:] if len(p.strip()) >= 100]
-        data.append(questions(name, text, entities(paragraphs), rng, args.per_article))
+        texts = paragraphs(text)
+        data.append(questions(name, texts, entities(texts), rng, args.per_article))
     total = sum(len(p["qas"]) for a in data for p in a["paragraphs"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"version": "news-cloze", "data": data}, ensure_ascii=False), encoding="utf-8")
