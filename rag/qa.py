@@ -70,7 +70,7 @@ class BriefingQA:
         # Who answers, chosen by configuration: the extractive answerer, or a model that falls back to it.
         self.extractive: Answerer = ExtractiveAnswerer(self.settings.min_confidence)
         self.answerer: Answerer = self.extractive
-        self.condenser: Condenser = RuleCondenser(self.settings.max_question_chars, self.support)
+        self.condenser: Condenser = RuleCondenser(self.settings.max_question_chars)
         self.endpoint: Endpoint | None = None  # the model and its provider profile, when one is configured
         if self._llm is not None:
             from rag.chat.session import ModelCondenser
@@ -78,9 +78,7 @@ class BriefingQA:
 
             self.endpoint = Endpoint.of(self._llm, self.settings)
             self.answerer = LLMAnswerer(self.endpoint, self.extractive, self.settings.llm_gate)
-            self.condenser = ModelCondenser(
-                self.endpoint, RuleCondenser(self.settings.max_question_chars, self.support)
-            )
+            self.condenser = ModelCondenser(self.endpoint, RuleCondenser(self.settings.max_question_chars))
         self._corpus: Corpus | None = None
         self._generation = ""  # the index's generation token when `_corpus` was opened
         self._readers = SwapLock()
@@ -265,16 +263,6 @@ class BriefingQA:
     def read(self, question: str, *, filters: Filters | None = None, top_k: int | None = None) -> list[Found]:
         """What the reader found: each retrieved passage's best span, most probable first."""
         return list(self._read_question(question, filters, top_k)[1].found)
-
-    def support(self, question: str) -> float:
-        """How well the corpus answers `question`: the probability that the best span's quote
-        does (0 when nothing is retrieved or the question is refused). A follow-up's rewriter uses
-        it to choose between two readings of a pronoun."""
-        try:
-            _, context = self._read_question(question, None, None)
-        except RagError:
-            return 0.0
-        return context.confidence
 
     def _read_question(
         self, question: str, filters: Filters | None, top_k: int | None, focus: Focus | None = None

@@ -122,12 +122,3 @@ def test_answering_in_a_new_process_imports_neither_llama_index_nor_gradio(seed_
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False []"
-
-
-def test_support_says_how_well_the_corpus_answers_a_question(seed_qa: BriefingQA) -> None:
-    """What a follow-up's rewriter weighs two readings of "it" with: the probability that the
-    best span's quote answers; 0 for a question that is refused rather than raising."""
-    answered = seed_qa.support("When was the Friedrich Naumann Foundation study published?")
-    assert 0.0 < answered <= 1.0
-    assert answered > seed_qa.support("What is the boiling point of mercury?")
-    assert seed_qa.support("   ") == 0.0

@@ -1,44 +1,37 @@
 """Follow-up questions → standalone questions, without a language model.
 
-Deterministic rules over the previous turns of a conversation, read from spaCy's parse and
+A follow-up is always searched together with the last turn and read from the conversation's
+focus (`rag.query.answerer.read_corpus`), so this module rewrites only what measurably helps on
+the seed and news conversations (`make eval`, `make eval-news`), read from spaCy's parse and
 entities (`rag.ingest.analyze`):
-- pronouns: "she/he/her/his" become the person most recently named (the last short answer
-  that is a PERSON, else the last PERSON in the last question or answer); "they/them/their" the
-  people the last question named together ("Putin and Kim Jong Un"), else, like "it/its/this/
-  that" (as pronouns, not as determiners), the topic of the last question, read from its parse
-  ("the study", "the minimum estimate of arms shipments"). An "it" that is a verb's object,
-  after a question whose only noun phrase outside its wh-phrase is not a main argument or is
-  plural, is what that question asked about ("How many troops were sent to Russia?" … "Who
-  confirmed it?" → "… confirmed that troops were sent to Russia?"). When the last answer named
-  a thing (an organisation, a work, an event …), a `judge` (how well the corpus answers a
-  question) chooses between it and the topic. "there" (an adverb, not "is there") becomes "in"
-  the place last named;
-- a bare wh-phrase ("When?", "According to whom?") asks the last question again with it
-  (`rag.chat.reask`);
-- ellipsis: a fragment such as "And the maximum?" or "What about Japan?" is read against the
-  last standalone question: a word with an opposite in the fragment is swapped
-  (minimum → maximum, first → last, …); an entity in the fragment replaces the last entity of
-  the same kind in that question ("And in the past three decades?" after "… in 2024?": a date
-  for a date; a place for a place, a person for a person); otherwise the fragment is joined to
-  the last question;
-- anything else (a full question with its own subject) is left as it is.
+- "she/he/her/his" become the person most recently named (the last short answer that is a
+  PERSON, else the last PERSON in the last question or answer);
+- "they/them/their" become the people the last question named together ("Putin and Kim Jong
+  Un"); else, like "it/its/this/that" (as pronouns, not as determiners), the topic of the last
+  question, read from its parse ("the study", "the minimum estimate of arms shipments"). An "it"
+  that is a verb's object, after a question whose only noun phrase outside its wh-phrase is not a
+  main argument or is plural, is what that question asked about ("How many troops were sent to
+  Russia?" … "Who confirmed it?" → "… confirmed that troops were sent to Russia?");
+- a fragment ("And in 2003?", "What about Japan?", "When?") is read against the last standalone
+  question: an entity in the fragment replaces the last entity of the same kind in that question
+  ("And in the past three decades?" after "… in 2024?": a date for a date, a place for a place);
+  otherwise the fragment is joined to it ("What was the minimum estimate: the maximum?");
+- anything else (a full question with its own subject, "there") is left as it is.
 
 With a language model configured, `rag.generate.condense` is used instead. This module does
-no retrieval: the judge, when there is one, is passed in.
+no retrieval.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from rag.chat.reask import is_bare_wh, reask, statement
+from rag.chat.wh import is_bare_wh, statement
 from rag.ingest.analyze import entities, parse
 from rag.types import Turn
 from rag.vocab import WH_TAGS
-
-Judge = Callable[[str], float]  # how well the corpus answers a question: 0 (not at all) to 1
 
 _PERSON = {"she": "", "he": "", "her": "'s", "his": "'s", "him": "", "hers": "'s"}
 _THING = {
@@ -57,10 +50,6 @@ _WH = re.compile(
     r"^\s*(who|whom|whose|what|when|where|why|how|which|is|are|was|were|do|does|did|can|could|will|would|has|have|had)\b",
     re.I,
 )
-_OPPOSITES = [
-    ("minimum", "maximum"), ("lowest", "highest"), ("least", "most"), ("smallest", "largest"), ("first", "last"),
-    ("earliest", "latest"), ("before", "after"), ("min", "max"), ("lower", "upper"), ("fewest", "most"),
-]  # fmt: skip
 _SKIP_TOPIC = {"corpus", "question", "briefing"}
 
 
@@ -74,47 +63,32 @@ def is_follow_up(question: str) -> bool:
     )
 
 
-def rewrite(question: str, history: Sequence[Turn], judge: Judge | None = None) -> str:
-    """A standalone version of `question` given the earlier turns (oldest first). With a `judge`
-    (how well the corpus answers a question, 0 to 1), "it" is read as whichever thing of the
-    last turn the corpus answers the question about best; without one, as its topic."""
+def rewrite(question: str, history: Sequence[Turn]) -> str:
+    """A standalone version of `question` given the earlier turns (oldest first)."""
     if not history or not is_follow_up(question):
         return question
     last = history[-1]
     fragment = _LEAD.sub("", question).strip()
-    if is_bare_wh(fragment):
-        again = reask(fragment, last.standalone_question, "" if last.abstained else last.short_answer)
-        return again or f"{last.standalone_question.rstrip('?.! ')}: {fragment.rstrip('?.! ')}?"
-    if not _WH.match(fragment) and len(fragment.split()) <= 5:
+    if is_bare_wh(fragment) or (not _WH.match(fragment) and len(fragment.split()) <= 5):
         return _fill_ellipsis(fragment, last.standalone_question)
-    return _resolve_pronouns(question, history, judge)
+    return _resolve_pronouns(question, last, _last_person(history), _last_topic(history))
 
 
 def _fill_ellipsis(fragment: str, previous: str) -> str:
     core = fragment.rstrip("?.! ")
-    for a, b in _OPPOSITES:
-        for new, old in ((a, b), (b, a)):
-            if re.search(rf"\b{new}\b", core, re.I) and re.search(rf"\b{old}\b", previous, re.I):
-                return re.sub(rf"\b{old}\b", lambda m, n=new: _same_case(m.group(0), n), previous, flags=re.I)
     if (swapped := _swap_entity(core, previous)) is not None:
         return swapped
     return f"{previous.rstrip('?.! ')}: {core}?"
 
 
-def _resolve_pronouns(question: str, history: Sequence[Turn], judge: Judge | None = None) -> str:
-    """Each pronoun of `question` replaced by what it stands for: "she/he" the last person;
-    "they/them/their" the people the last question named together ("Putin and Kim Jong Un"),
-    else its topic; "it/its/this/that" the last question's topic or the thing the last answer
-    named (an organisation, a work, an event …), whichever the `judge` finds the corpus answers
-    about better (the topic on a tie, or without a judge); "there" (an adverb, not "is there")
-    the last place named, as "in <place>"."""
+def _resolve_pronouns(question: str, last: Turn, person: str | None, topic: str | None) -> str:
+    """Each pronoun of `question` replaced by what it stands for: "she/he" the last person named;
+    "they/them/their" the people the last question named together ("Putin and Kim Jong Un"), else
+    its topic; "it/its/this/that" the last question's topic, or, as a verb's object, the event it
+    asked about."""
     doc = parse(question)
-    last = history[-1]
-    person = _last_person(history)
-    topic = _last_topic(history)
     said = {t.lower_ for t in doc}
     people = _people(last.standalone_question) if said & {"they", "them", "their"} else None
-    place = _last_place(history) if any(t.lower_ == "there" and t.dep_ == "advmod" for t in doc) else None
 
     def swapped(thing: str | None) -> str:
         out = []
@@ -126,23 +100,16 @@ def _resolve_pronouns(question: str, history: Sequence[Turn], judge: Judge | Non
                 word = people + _THING[low]
             elif low in _THING and thing and t.pos_ == "PRON":  # not "this study", not "said that …"
                 word = thing + _THING[low]
-            elif low == "there" and t.dep_ == "advmod" and place:
-                word = f"in {place}"
             out.append(word + t.whitespace_)
         return "".join(out)
 
-    rewritten = swapped(topic)
     event = _object_event(doc, last)
     if event is not None and not _main_singular(last.standalone_question):
         # "How many troops were sent to Russia?" … "Who confirmed it?": what was confirmed is that
         # troops were sent, not Russia, the one noun phrase outside the wh-phrase; nor is "it"
         # the troops in "Which country sent troops?" … "Who confirmed it?".
-        rewritten = swapped(event)
-    named = _answer_thing(last)
-    if judge is None or named is None or named == topic or not said & {"it", "its"}:
-        return rewritten
-    other = swapped(named)  # "Which foundation did the study?" … "Where is it based?"
-    return other if judge(other) > judge(rewritten) + _JUDGE_MARGIN else rewritten
+        return swapped(event)
+    return swapped(topic)
 
 
 def _object_event(doc: Any, last: Turn) -> str | None:
@@ -155,28 +122,6 @@ def _object_event(doc: Any, last: Turn) -> str | None:
     return f"that {event}" if event else None
 
 
-_PLACES = ("GPE", "LOC", "FAC")
-# Things the last answer may name that "it" can stand for: not a person, a place, an amount or a date.
-_THINGS = ("ORG", "WORK_OF_ART", "EVENT", "PRODUCT", "LAW", "NORP")
-_JUDGE_MARGIN = 0.05  # the answer's thing must be answered about clearly better than the topic
-
-
-def _whole_entity(text: str, labels: Sequence[str]) -> str | None:
-    """`text` if it is one entity of one of `labels` (as the recogniser reads it alone), else None."""
-    text = text.strip()
-    if not text:
-        return None
-    found = entities([text])[0]
-    return text if any(e.label in labels and e.end - e.start >= len(text.rstrip(".")) - 1 for e in found) else None
-
-
-def _answer_thing(turn: Turn) -> str | None:
-    if turn.abstained or not turn.short_answer:
-        return None
-    thing = _whole_entity(turn.short_answer, _THINGS)
-    return None if thing is None else thing[:1].lower() + thing[1:] if thing.startswith("The ") else thing
-
-
 def _people(question: str) -> str | None:
     """The people a question names together ("Putin and Kim Jong Un"), as it writes them."""
     doc = parse(question)
@@ -187,20 +132,6 @@ def _people(question: str) -> str | None:
         if joined:
             last = next(x for x in doc.ents if x.start <= joined[-1].i < x.end)
             return doc[e.start : last.end].text
-    return None
-
-
-def _last_place(history: Sequence[Turn]) -> str | None:
-    """The place the conversation last named: the last short answer if it is one, else the last
-    place in the last question, else the first in the last answer."""
-    for turn in reversed(history):
-        if not turn.abstained and (place := _whole_entity(turn.short_answer, _PLACES)):
-            return place
-        question, answer = entities([turn.standalone_question, "" if turn.abstained else turn.answer])
-        places = [turn.standalone_question[e.start : e.end] for e in question if e.label in _PLACES]
-        places = places[-1:] or [turn.answer[e.start : e.end] for e in answer if e.label in _PLACES][:1]
-        if places:
-            return places[0].removesuffix("'s").removesuffix("’s")
     return None
 
 

@@ -3,7 +3,7 @@
     chat = qa.chat()                      # a new session (id in chat.session_id)
     chat = qa.chat(session_id="alice")    # resume one
     chat.ask("What was the minimum estimate of arms shipments?")
-    chat.ask("And the maximum?")          # searched as "What was the maximum estimate of arms shipments?"
+    chat.ask("And the maximum?")          # searched with the last turn, read from its article first
 
 A `Chat` takes what it needs: an asker (anything with `ask` / `ask_stream`, such as
 `BriefingQA`), a condenser and a history. Without a model the condenser is `RuleCondenser`
@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from rag.chat.history import History
-from rag.chat.rewrite import Judge, is_follow_up, rewrite
+from rag.chat.rewrite import is_follow_up, rewrite
 from rag.errors import LLMUnavailable
 from rag.query.question import validate_question
 from rag.types import Answer, AnswerStream, Budget, Filters, Focus, Turn
@@ -48,18 +48,15 @@ class Condenser(Protocol):
 
 @dataclass(frozen=True)
 class RuleCondenser:
-    """The deterministic rewriter (`rag.chat.rewrite`): pronouns, ellipsis, opposites. `judge`
-    (optional: how well the corpus answers a question, 0 to 1) decides what "it" stands for when
-    the last turn offers two readings."""
+    """The deterministic rewriter (`rag.chat.rewrite`): thing pronouns and fragments."""
 
     max_question_chars: int = 2000
-    judge: Judge | None = None
 
     def condense(self, question: str, turns: Sequence[Turn], budget: Budget) -> str:
         question = validate_question(question, self.max_question_chars)
         if not turns or not is_follow_up(question):
             return question
-        return rewrite(question, turns, self.judge)
+        return rewrite(question, turns)
 
 
 @dataclass(frozen=True)

