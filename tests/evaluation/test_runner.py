@@ -43,6 +43,24 @@ def test_the_seed_set_meets_its_brief_and_every_gold_quote_is_in_its_source() ->
     assert all(len({i.question for i in g}) == 3 and len({i.facts for i in g}) == 1 for g in groups.values())
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "eval").glob("news*.jsonl")), ids=lambda p: p.name)
+def test_every_news_gold_quote_is_in_its_source_and_holds_its_facts(path: Path) -> None:
+    """The news sets cite BBC articles in ../shared/news (never committed): each gold quote is in
+    its article, and each fact (one of its spellings) is in the turn's quotes."""
+    s = load_set(path)
+    sources = {g.source for item in s.items for g in item.quotes}
+    assert sources and all(src.startswith("../shared/news/bbc/") for src in sources)
+    if not (ROOT / "../shared/news/bbc").is_dir():
+        pytest.skip("no ../shared/news beside the project: the BBC articles the quotes are checked against")
+    for item in s.items:
+        quoted = " ".join(g.quote for g in item.quotes).lower()
+        for g in item.quotes:
+            assert g.quote in (ROOT / g.source).read_text(encoding="utf-8"), (item.id, g.quote)
+        for fact in item.facts:
+            spellings = [fact] if isinstance(fact, str) else list(fact)
+            assert any(f.lower() in quoted for f in spellings), (item.id, fact)
+
+
 def test_paraphrases_expand_into_items_of_one_group(tmp_path: Path) -> None:
     line = {"type": "single", "id": "q1", "question": "Who wrote it?", "facts": ["Ann"], "paraphrases": ["Whose work?"]}
     (tmp_path / "s.jsonl").write_text(json.dumps(line) + "\n", encoding="utf-8")
