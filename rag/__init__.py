@@ -12,6 +12,7 @@ from rag.errors import (
     SkipFile,
     StoreUnavailableError,
 )
+from rag.index.report import IngestReport, Skipped
 from rag.qa import BriefingQA
 from rag.query.answer import Confidence
 from rag.types import (
@@ -23,10 +24,8 @@ from rag.types import (
     Disagreement,
     Entity,
     Filters,
-    IngestReport,
     Passage,
     Sentence,
-    Skipped,
     Turn,
 )
 

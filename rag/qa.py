@@ -31,6 +31,7 @@ from rag.config import Settings, corpus_index
 from rag.errors import IndexChangedError, InputError, RagError
 from rag.index.build import Progress, ingest_paths, remove_paths
 from rag.index.encoder import MiniLM, VectorCache, encode
+from rag.index.report import IngestReport
 from rag.index.store import Store
 from rag.index.swap import SwapLock
 from rag.ingest.read import as_paths
@@ -41,7 +42,7 @@ from rag.query.examples import example_questions, spread
 from rag.query.question import validate_question
 from rag.query.reader import Reader
 from rag.query.retrieve import Corpus, retrieve
-from rag.types import Answer, AnswerStream, ArticleInfo, Budget, Filters, Focus, IngestReport, Passage, Turn
+from rag.types import Answer, AnswerStream, ArticleInfo, Budget, Filters, Focus, Passage, Turn
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding

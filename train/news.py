@@ -26,7 +26,8 @@ import re
 from pathlib import Path
 
 from rag.ingest.analyze import entities
-from train.reader import RUNS, SHARED
+from train.data import SHARED
+from train.reader import RUNS
 
 NEWS = SHARED / "news" / "bbc"
 OUT = RUNS / "news-questions.json"

@@ -26,15 +26,15 @@ import numpy as np
 
 from rag.config import Settings
 from rag.errors import SkipFile
-from rag.index.encoder import MINILM_ID, encode
+from rag.index.encoder import encode
 from rag.index.records import PIPELINE, ArticleState, ArticleWrite
+from rag.index.report import IngestReport, Skipped
 from rag.index.store import Store
-from rag.index.terms import content_words
 from rag.ingest.analyze import annotate
 from rag.ingest.chunk import chunk_article
 from rag.ingest.dedupe import facts, same_story
 from rag.ingest.read import article_id, byline_statement, discover, legacy_id, read_article
-from rag.types import Article, ArticleInfo, Chunk, IngestReport, Skipped
+from rag.types import Article, ArticleInfo, Chunk
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]  # (files done, files total, current source)
@@ -88,7 +88,6 @@ def ingest_paths(
         finished = True
     seen: set[str] = set()
     pending: list[_Pending] = []
-    asked: set[str] = set()  # words whose vectors this ingest has already asked for
     # A batch is embedded on a worker thread while the batch before it goes through the entity
     # pass and is written, and while the next files are read and chunked (`_start`, `_finish`).
     with ThreadPoolExecutor(1, thread_name_prefix="embed") as pool:
@@ -120,11 +119,11 @@ def ingest_paths(
             updated = (known is not None and not known.removed) or article.id in moved
             pending.append(_Pending(article, chunks, updated))
             if sum(len(c.sentences) for p in pending for c in p.chunks) >= _BATCH_SENTENCES:
-                started = _start(pending, pool, embedder, store, asked)
+                started = _start(pending, pool, embedder)
                 if ahead:
                     report = _finish(ahead, store, settings, report)
                 ahead, pending = started, []
-        last = _start(pending, pool, embedder, store, asked) if pending else None  # embedded while `ahead` is written
+        last = _start(pending, pool, embedder) if pending else None  # embedded while `ahead` is written
         for batch in (ahead, last):
             if batch:
                 report = _finish(batch, store, settings, report)
@@ -138,27 +137,15 @@ class _Batch:
     pending: list[_Pending]
     bylined: list[Article]  # the articles with a byline, whose statements follow the sentences
     sentences: int
-    missing: list[str]  # words with no stored vector yet, for paraphrases
-    vectors: Future[tuple[np.ndarray, np.ndarray | None]]  # sentences + statements, and the words
+    vectors: Future[np.ndarray]  # sentences, then statements
 
 
-def _start(pending: list[_Pending], pool: ThreadPoolExecutor, embedder: Any, store: Store, asked: set[str]) -> _Batch:
-    """Start embedding `pending`'s sentences, byline statements and new words on `pool`."""
+def _start(pending: list[_Pending], pool: ThreadPoolExecutor, embedder: Any) -> _Batch:
+    """Start embedding `pending`'s sentences and byline statements on `pool`."""
     texts = [s.text for p in pending for c in p.chunks for s in c.sentences]
     bylined = [p.article for p in pending if p.article.byline]
     statements = [byline_statement(a.title, a.author, a.date, a.outlet) for a in bylined]
-    missing: list[str] = []
-    if getattr(embedder, "model_name", "") == MINILM_ID:  # vectors of the new words, for paraphrases
-        words = {
-            w for p in pending for c in p.chunks for w in content_words(f"{p.article.title} {c.text}", names=False)
-        }
-        missing = store.lexicon().missing_words(sorted(words - asked))
-        asked.update(missing)
-
-    def embed() -> tuple[np.ndarray, np.ndarray | None]:
-        return encode(embedder, texts + statements), (encode(embedder, missing) if missing else None)
-
-    return _Batch(pending, bylined, len(texts), missing, pool.submit(embed))
+    return _Batch(pending, bylined, len(texts), pool.submit(encode, embedder, texts + statements))
 
 
 def _finish(batch: _Batch, store: Store, settings: Settings, report: IngestReport) -> IngestReport:
@@ -169,11 +156,9 @@ def _finish(batch: _Batch, store: Store, settings: Settings, report: IngestRepor
     pending, failed = _annotated(batch.pending)
     for p, reason in failed:
         report = replace(report, skipped=report.skipped + (Skipped(p.article.source, reason),))
-    vectors, word_vectors = batch.vectors.result()
+    vectors = batch.vectors.result()
     byline_vectors = dict(zip((a.id for a in batch.bylined), vectors[batch.sentences :]))
     vectors = vectors[: batch.sentences]
-    if batch.missing:
-        store.lexicon().add_word_vectors(batch.missing, word_vectors)
     known = store.article_infos([p.article.id for p in pending if p])  # only these: a batch reads no whole collection
     offset, writes = 0, []
     for p, given in zip(pending, batch.pending):

@@ -3,12 +3,14 @@
 `client(settings, create)` opens a local folder or a server; `pages`, `read_all` and `read_ids`
 read a whole collection or a long id list a page at a time (SQLite's variable limit);
 `chroma_errors` turns Chroma's errors on a read path into `IndexChangedError`; `where` and
-`open_fault` name the index and its faults in messages. Only `rag.index.store` uses it.
+`open_fault` name the index and its faults in messages; `drop_collections` deletes an index's
+collections (for `ingest --rebuild`). Only `rag.index` uses it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import sqlite3
 import uuid
@@ -25,6 +27,8 @@ from rag.errors import (
     StoreUnavailableError,
     storage_fault,
 )
+
+log = logging.getLogger(__name__)
 
 # Rows per Chroma read or delete. One call over more rows than SQLite's variable limit (32,766)
 # fails ("too many SQL variables"), locally and on a server, so every read of a whole collection
@@ -131,6 +135,70 @@ def remove_chroma_files(folder: Path) -> None:
             continue
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child)
+
+
+def _forget_files(folder: Path) -> None:
+    """`remove_chroma_files`, and Chroma's cached client for the folder (a failed open or drop
+    leaves a broken one behind)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    remove_chroma_files(folder)
+    SharedSystemClient.clear_system_cache()
+
+
+def _collections(chroma: Any) -> set[str]:
+    return {c.name if hasattr(c, "name") else str(c) for c in chroma.list_collections()}
+
+
+def checked_client(settings: Settings, name: str, expected: dict[str, Any], create: bool) -> Any:
+    """The client, once the collection `name` is found to have been written with the `expected`
+    layout (`schema`) and embedding model (`embed_model`); without it, `IndexNotFoundError` unless
+    `create`."""
+    chroma = client(settings, create)
+    try:
+        existing = _collections(chroma)
+    except Exception as e:  # chromadb raises many types for a damaged database
+        raise open_fault(settings, e) from e
+    place = where(settings)
+    if name not in existing:
+        if not create:
+            raise IndexNotFoundError(f"No index at {place} — run: briefing ingest seeds/")
+        return chroma
+    meta = chroma.get_collection(name, embedding_function=None).metadata or {}
+    if meta.get("schema") != expected["schema"]:
+        raise IndexCorruptError(
+            f"The index at {place} has layout version {meta.get('schema')!r}; this version of Briefing QA "
+            f"reads version {expected['schema']}. Rebuild it: briefing ingest --rebuild seeds/"
+        )
+    if meta.get("embed_model") != expected["embed_model"]:
+        raise IndexCorruptError(
+            f"The index at {place} was built with the embedding model {meta.get('embed_model')!r}, but this "
+            f"run uses {expected['embed_model']!r}. Rebuild it: briefing ingest --rebuild seeds/"
+        )
+    return chroma
+
+
+def drop_collections(settings: Settings, names: Sequence[str]) -> None:
+    """Drop the collections `names` that exist. A local
+    index too damaged to open or drop loses its Chroma files instead (its database and segment
+    folders; nothing else in the folder)."""
+    try:
+        chroma = client(settings, create=True)
+        existing = _collections(chroma)
+    except Exception:  # noqa: BLE001 - chromadb raises many types for a damaged database
+        folder = settings.index_dir
+        if settings.remote or not folder.is_dir() or (folder / "chroma.sqlite3").is_dir():
+            raise  # a file or folder in the wrong place: its message says what to move
+        _forget_files(folder)
+        chroma, existing = client(settings, create=True), set()
+    for name in names:
+        if name in existing:
+            try:
+                chroma.delete_collection(name)
+            except Exception as e:  # noqa: BLE001 - a damaged database: start from no files
+                log.warning("could not drop %s (%s); removing the index's files", name, e)
+                _forget_files(settings.index_dir)
+                break
 
 
 def client(settings: Settings, create: bool) -> Any:

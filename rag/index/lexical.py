@@ -1,14 +1,9 @@
 """The lexical index: BM25 over chunk terms, in one SQLite file beside Chroma's files.
 
-Why not bm25s in memory, as before: it was rebuilt from every chunk of the store at open and
-after every ingest (12 s + 8 s at 100k chunks, ~30 KB of memory per chunk, fragmenting a
-long-lived server), and bm25s cannot add documents to a saved index; Chroma's own sparse index
-is not available in local mode. Why not SQLite FTS5's `bm25()`, as in layout 1: it scores every
-row that holds any question term inside SQLite, one row at a time; on the 100k-chunk benchmark
-corpus a question matched tens of thousands of rows and ranking took 40 ms at the median and
-85 ms at p95. Here the postings of a term are numpy arrays, scored for all rows at once (the
-same BM25 and ranks; the whole search, chunk ids included, 5 ms / 12 ms on that corpus). Writing
-costs more: about 1 ms per chunk against FTS5's 0.3 ms, where a whole ingest costs 40–100 ms.
+The postings of a term are numpy arrays, scored for all rows at once: on the 100k-chunk benchmark
+corpus a search takes 5 ms at the median and 12 ms at p95 (SQLite FTS5's `bm25()`, scoring row by
+row, took 40 / 85 ms; bm25s had to be rebuilt in memory at every open). A write costs about 1 ms
+per chunk.
 
 - `chunks`: one row per chunk (id, article, version, source, date) and its **terms**: the
   chunk's title and text split, lower-cased and stemmed by `rag.index.terms.Terms` (passed in
@@ -28,9 +23,6 @@ costs more: about 1 ms per chunk against FTS5's 0.3 ms, where a whole ingest cos
 - `vocab`: each term's document frequency over the live rows; `meta` keeps the row count and
   the total of row lengths. So BM25 (k1 1.2, b 0.75, FTS5's IDF: ln((N − n + 0.5)/(n + 0.5)),
   at least 1e-6) and the answerer's IDF weights come from the same counts.
-- `words`: a vector (float16) for every content word of the indexed chunks, encoded once at
-  ingest by the store's embedder, for `rag.query.paraphrase` to pair words by meaning without
-  encoding a passage's words at question time.
 - `meta.generation` is the store's generation token this index reflects; an index whose token
   differs from the store's (written by a client of a shared Chroma server, or cut short between
   the two) is rebuilt from the store, page by page. So is an index of layout 1 (FTS5), once.
@@ -67,7 +59,6 @@ CREATE TABLE IF NOT EXISTS postings(segment INTEGER NOT NULL, term TEXT NOT NULL
 CREATE INDEX IF NOT EXISTS postings_term ON postings(term);
 CREATE TABLE IF NOT EXISTS vocab(term TEXT PRIMARY KEY, doc INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead(rowid INTEGER PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS words(word TEXT PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID;
 """
 _LAYOUT_1 = """
 DROP TRIGGER IF EXISTS chunks_ai; DROP TRIGGER IF EXISTS chunks_ad;
@@ -346,33 +337,6 @@ class LexicalIndex:
         """The document frequency of every term of the index."""
         with self._lock:
             return [int(d) for (d,) in self._db.execute("SELECT doc FROM vocab").fetchall()]
-
-    # word vectors (for paraphrases), computed once per word at ingest ---------------------
-    def missing_words(self, words: Iterable[str]) -> list[str]:
-        """The `words` that have no stored vector yet."""
-        wanted = list(dict.fromkeys(words))
-        have: set[str] = set()
-        with self._lock:
-            for part in _batches(wanted):
-                got = self._db.execute(f"SELECT word FROM words WHERE word IN ({_marks(part)})", part).fetchall()
-                have.update(w for (w,) in got)
-        return [w for w in wanted if w not in have]
-
-    def add_word_vectors(self, words: Sequence[str], vectors: np.ndarray) -> None:
-        rows = [(w, np.asarray(v, dtype=np.float16).tobytes()) for w, v in zip(words, vectors)]
-        with self._lock, self._transaction():
-            self._db.executemany("INSERT OR REPLACE INTO words VALUES (?, ?)", rows)
-
-    def word_vectors(self, words: Sequence[str]) -> dict[str, np.ndarray]:
-        """The stored vectors of `words` (float32), by word; words without one are left out."""
-        out: dict[str, np.ndarray] = {}
-        with self._lock:
-            for part in _batches(list(dict.fromkeys(words))):
-                for w, blob in self._db.execute(
-                    f"SELECT word, vector FROM words WHERE word IN ({_marks(part)})", part
-                ).fetchall():
-                    out[w] = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
-        return out
 
     def count(self) -> int:
         with self._lock:

@@ -186,6 +186,17 @@ class ArticleWrite:
     facts: frozenset[str] = frozenset()
 
 
+def write_meta(w: ArticleWrite) -> dict[str, Any]:
+    """An article version's record as written: marked `stale` until its other versions' chunks
+    are gone, with the facts near-duplicate checks compare and its byline statement's vector."""
+    vector = w.byline_vector if w.info.byline is not None else None
+    return article_meta(w.info) | {
+        "stale": True,
+        "facts": json.dumps(sorted(w.facts)),
+        "byline_vector": pack_vectors(vector[None, :]) if vector is not None else "",
+    }
+
+
 @dataclass(frozen=True)
 class Neighbour:
     """A stored article near a vector: its record, the cosine, and the facts it was written with."""
@@ -193,3 +204,53 @@ class Neighbour:
     info: ArticleInfo
     cosine: float
     facts: frozenset[str]
+
+
+# chunk metadata Chroma does not search (only the title is)
+_NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end", "sentences", "entities", "title_derived"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ChunkRows:
+    """Chunks as the chunks collection stores them (one list entry per chunk), and their rows of
+    the lexical index."""
+
+    ids: list[str]
+    embeddings: list[list[float]]
+    metadatas: list[dict[str, Any]]
+    documents: list[str]
+    lexical: list[Row]
+
+
+def chunk_rows(writes: Sequence[ArticleWrite]) -> ChunkRows:
+    """The chunks of `writes` in the layout llama-index's `ChromaVectorStore` writes (a node per
+    chunk, its embedding the normalised mean of its sentences' vectors), with the sentence vectors
+    beside llama-index's fields (`vectors`), not in the node's own metadata (which llama-index
+    copies once more into `_node_content`)."""
+    from llama_index.core.schema import MetadataMode, NodeRelationship, RelatedNodeInfo, TextNode
+    from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+    out = ChunkRows([], [], [], [], [])
+    for w in writes:
+        offset = 0
+        for chunk in w.chunks:
+            vecs = w.sentence_vectors[offset : offset + len(chunk.sentences)]
+            offset += len(chunk.sentences)
+            mean = vecs.mean(axis=0)
+            node = TextNode(
+                id_=chunk.id,
+                text=chunk.text,
+                metadata=chunk_meta(w.info, chunk),
+                embedding=(mean / max(float(np.linalg.norm(mean)), 1e-12)).tolist(),
+                excluded_embed_metadata_keys=_NOT_SEARCHED,
+                excluded_llm_metadata_keys=_NOT_SEARCHED,
+            )
+            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=w.info.id)
+            out.ids.append(node.node_id)
+            out.embeddings.append(node.get_embedding())
+            out.metadatas.append(
+                node_to_metadata_dict(node, remove_text=True, flat_metadata=True) | {"vectors": pack_vectors(vecs)}
+            )
+            out.documents.append(node.get_content(metadata_mode=MetadataMode.NONE))
+            out.lexical.append(lexical_row(node.node_id, node.metadata, chunk.text))
+    return out

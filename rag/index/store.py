@@ -23,9 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import sqlite3
 import threading
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -33,28 +31,19 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings
-from rag.errors import (
-    IndexBusyError,
-    IndexChangedError,
-    IndexCorruptError,
-    IndexNotFoundError,
-    IndexWriteError,
-    storage_fault,
-)
+from rag.errors import IndexChangedError
 from rag.index.chroma import (
     PAGE,
+    checked_client,
     chroma_errors,
-    client,
-    lexicon_path,
-    open_fault,
+    drop_collections,
     pages,
     parts,
     read_all,
     read_ids,
-    rebuild_advice,
-    remove_chroma_files,
     where,
 )
+from rag.index.files import file_lock, open_lexicon, remove_lexicon, write_errors
 from rag.index.lexical import LexicalIndex
 from rag.index.records import (
     ArticleState,
@@ -62,21 +51,17 @@ from rag.index.records import (
     ChunkRecord,
     Neighbour,
     article_info,
-    article_meta,
     chroma_where,
-    chunk_meta,
+    chunk_rows,
     lexical_row,
-    pack_vectors,
     unpack_vectors,
+    write_meta,
 )
-from rag.index.terms import Terms
 from rag.types import ArticleInfo, Filters
 
 log = logging.getLogger(__name__)
 
 SCHEMA = 2  # the collections' layout; an index of another layout is refused at open
-# metadata Chroma does not search (only the title is)
-_NOT_SEARCHED = ["article_id", "source", "date", "n", "version", "start", "end", "sentences", "entities", "title_derived"]  # fmt: skip
 
 
 class Store:
@@ -103,65 +88,17 @@ class Store:
     @classmethod
     def open(cls, settings: Settings, model_id: str, *, create: bool, page: int = PAGE) -> Store:
         """Open the index; `create=False` requires it to exist and match `model_id`."""
-        chroma = client(settings, create)
-        name = f"{settings.collection}-chunks"
-        try:
-            existing = {c.name if hasattr(c, "name") else str(c) for c in chroma.list_collections()}
-        except Exception as e:  # chromadb raises many types for a damaged database
-            raise open_fault(settings, e) from e
-        place = where(settings)
-        if name not in existing:
-            if not create:
-                raise IndexNotFoundError(f"No index at {place} — run: briefing ingest seeds/")
-        else:
-            meta = chroma.get_collection(name, embedding_function=None).metadata or {}
-            built_with = meta.get("embed_model")
-            if meta.get("schema") != SCHEMA:
-                raise IndexCorruptError(
-                    f"The index at {place} has layout version {meta.get('schema')!r}; this version of Briefing QA "
-                    f"reads version {SCHEMA}. Rebuild it: briefing ingest --rebuild seeds/"
-                )
-            if built_with != model_id:
-                raise IndexCorruptError(
-                    f"The index at {place} was built with the embedding model {built_with!r}, but this "
-                    f"run uses {model_id!r}. Rebuild it: briefing ingest --rebuild seeds/"
-                )
+        chroma = checked_client(
+            settings, f"{settings.collection}-chunks", {"embed_model": model_id, "schema": SCHEMA}, create
+        )
         return cls(chroma, settings, model_id, page)
 
     @classmethod
     def delete_index(cls, settings: Settings) -> None:
-        """Drop the collections (for `ingest --rebuild`), layout 1's sentences collection too. A
-        local index too damaged to open loses its Chroma files instead (its database and segment
-        folders; nothing else in the folder)."""
-        try:
-            chroma = client(settings, create=True)
-            existing = {c.name if hasattr(c, "name") else str(c) for c in chroma.list_collections()}
-        except Exception:  # noqa: BLE001 - chromadb raises many types for a damaged database
-            folder = settings.index_dir
-            if settings.remote or not folder.is_dir() or (folder / "chroma.sqlite3").is_dir():
-                raise  # a file or folder in the wrong place: its message says what to move
-            remove_chroma_files(folder)
-            from chromadb.api.shared_system_client import SharedSystemClient
-
-            SharedSystemClient.clear_system_cache()  # the failed open left a broken client for the folder
-            chroma, existing = client(settings, create=True), set()
-        for kind in ("chunks", "sentences", "articles"):
-            if f"{settings.collection}-{kind}" in existing:
-                try:
-                    chroma.delete_collection(f"{settings.collection}-{kind}")
-                except Exception as e:  # noqa: BLE001 - a damaged database: start from no files
-                    log.warning("could not drop %s (%s); removing the index's files", kind, e)
-                    remove_chroma_files(settings.index_dir)
-                    from chromadb.api.shared_system_client import SharedSystemClient
-
-                    SharedSystemClient.clear_system_cache()
-                    break
-        path = lexicon_path(settings)
-        for suffix in ("", "-wal", "-shm"):
-            target = path.with_name(path.name + suffix)
-            if target.is_dir():
-                raise IndexCorruptError(f"{target} is a folder where the lexical index belongs — move it away")
-            target.unlink(missing_ok=True)
+        """Drop the collections (for `ingest --rebuild`), layout 1's sentences collection too, and
+        the lexical index (`rag.index.chroma.drop_collections`)."""
+        drop_collections(settings, [f"{settings.collection}-{kind}" for kind in ("chunks", "sentences", "articles")])
+        remove_lexicon(settings)
 
     # the generation token: how readers in other processes notice a write -----------------
     def generation(self) -> str:
@@ -217,57 +154,16 @@ class Store:
         if self._writer == threading.get_ident():  # this thread holds it already (a rebuild inside a write)
             yield
             return
-        with self._write_errors():
+        with write_errors(self.settings):
             if self.settings.remote:
                 yield
                 return
-            with self._local_lock(wait):
+            with file_lock(self.settings, wait):
                 self._writer = threading.get_ident()
                 try:
                     yield
                 finally:
                     self._writer = None
-
-    @contextlib.contextmanager
-    def _write_errors(self) -> Iterator[None]:
-        import sqlite3
-
-        from chromadb.errors import ChromaError
-
-        try:
-            yield
-        except (ChromaError, sqlite3.Error, OSError) as e:
-            fault = storage_fault(e, f"The index at {where(self.settings)}", rebuild_advice(self.settings))
-            if fault is not None:
-                raise fault from e
-            raise IndexWriteError(
-                f"Writing to the index at {where(self.settings)} failed ({type(e).__name__}: {e}). Articles "
-                "written before the failure are kept and the rest are not half-written: check free disk space "
-                "and permissions (or the Chroma server), then run the same ingest again."
-            ) from e
-
-    @contextlib.contextmanager
-    def _local_lock(self, wait: float) -> Iterator[None]:
-        import fcntl
-
-        path = self.settings.index_dir / ".write-lock"
-        with open(path, "a+b") as f:
-            deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise IndexBusyError(
-                            f"Another process has been writing to {where(self.settings)} for {wait:.0f} s; "
-                            "try again when it is done"
-                        ) from None
-                    time.sleep(0.05)
-            try:
-                yield
-            finally:
-                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
     def close(self) -> None:
         """Release the client (a local index is read from disk again by the next `Store.open`)."""
@@ -361,60 +257,25 @@ class Store:
         next ingest redoes the articles; a crash within 3 leaves unseen chunks that the next
         ingest prunes (`ArticleState.stale`).
         """
-        from llama_index.core.schema import MetadataMode, NodeRelationship, RelatedNodeInfo, TextNode
-        from llama_index.core.vector_stores.utils import node_to_metadata_dict
-
         if not writes:
             return
-        nodes, packed, chunks = [], [], []
-        for w in writes:
-            offset = 0
-            for chunk in w.chunks:
-                vecs = w.sentence_vectors[offset : offset + len(chunk.sentences)]
-                offset += len(chunk.sentences)
-                mean = vecs.mean(axis=0)
-                node = TextNode(
-                    id_=chunk.id,
-                    text=chunk.text,
-                    metadata=chunk_meta(w.info, chunk),
-                    embedding=(mean / max(float(np.linalg.norm(mean)), 1e-12)).tolist(),
-                    excluded_embed_metadata_keys=_NOT_SEARCHED,
-                    excluded_llm_metadata_keys=_NOT_SEARCHED,
-                )
-                node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=w.info.id)
-                nodes.append(node)
-                packed.append(pack_vectors(vecs))
-                chunks.append(chunk)
-        for part in range(0, len(nodes), self.page):
-            # ChromaVectorStore.add() calls collection.add(), which keeps an existing id's old
-            # content; a rewritten chunk must overwrite in place, so upsert the same payload. The
-            # sentence vectors go beside llama-index's fields, not into the node's own metadata
-            # (which llama-index copies once more into `_node_content`).
-            some = nodes[part : part + self.page]
+        rows = chunk_rows(writes)
+        for lo in range(0, len(rows.ids), self.page):
+            # an upsert, not llama-index's add() (Chroma's add keeps an existing id's old content)
+            hi = lo + self.page
             self._chunks.upsert(
-                ids=[n.node_id for n in some],
-                embeddings=[n.get_embedding() for n in some],
-                metadatas=[
-                    node_to_metadata_dict(n, remove_text=True, flat_metadata=True) | {"vectors": v}
-                    for n, v in zip(some, packed[part : part + self.page])
-                ],
-                documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in some],
+                ids=rows.ids[lo:hi],
+                embeddings=rows.embeddings[lo:hi],
+                metadatas=rows.metadatas[lo:hi],
+                documents=rows.documents[lo:hi],
             )
-        self.lexicon().add([lexical_row(n.node_id, n.metadata, c.text) for n, c in zip(nodes, chunks)])
+        self.lexicon().add(rows.lexical)
         self._articles.upsert(
             ids=[w.info.id for w in writes],
             documents=[w.text for w in writes],
             embeddings=[w.article_vector.tolist() for w in writes],
-            metadatas=[
-                article_meta(w.info) | {
-                    "stale": True,
-                    "facts": json.dumps(sorted(w.facts)),
-                    "byline_vector": pack_vectors(w.byline_vector[None, :])
-                    if w.byline_vector is not None and w.info.byline is not None else "",
-                }
-                for w in writes
-            ],
-        )  # fmt: skip
+            metadatas=[write_meta(w) for w in writes],
+        )
         self._prune({w.info.id: {c.id for c in w.chunks} for w in writes})
 
     def prune(self, article_id: str) -> None:
@@ -497,26 +358,7 @@ class Store:
         this store's own writes keep the two in step (`bump`)."""
         with self._lexicon_lock:
             if self._lexicon is None:
-                self.settings.index_dir.mkdir(parents=True, exist_ok=True)
-                try:
-                    self._lexicon = LexicalIndex(lexicon_path(self.settings), Terms())
-                except sqlite3.DatabaseError as e:
-                    fault = storage_fault(e, f"The lexical index {lexicon_path(self.settings)}", "")
-                    if lexicon_path(self.settings).is_dir():
-                        raise IndexCorruptError(
-                            f"{lexicon_path(self.settings)} is a folder where the lexical index belongs — move it away"
-                        ) from e
-                    if not isinstance(fault, IndexCorruptError):
-                        raise (
-                            fault or IndexChangedError(f"The lexical index cannot be opened ({e}); try again")
-                        ) from e
-                    # derived data: a damaged copy is dropped and rebuilt from the store below
-                    log.warning("the lexical index was damaged (%s); rebuilding it from the store", e)
-                    for suffix in ("", "-wal", "-shm"):
-                        lexicon_path(self.settings).with_name(lexicon_path(self.settings).name + suffix).unlink(
-                            missing_ok=True
-                        )
-                    self._lexicon = LexicalIndex(lexicon_path(self.settings), Terms())
+                self._lexicon = open_lexicon(self.settings)
             lexicon, checked = self._lexicon, self._lexicon_checked
         if not checked:  # once per open store: a write by another process opens a new one
             if lexicon.generation != self.generation():

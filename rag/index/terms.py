@@ -4,12 +4,8 @@ English Snowball stemmer, and bm25s' stopwords plus NLTK's (the copy llama-index
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-
-from rag.types import Entity
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s' default splitter
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 
 
 class Terms:
@@ -59,21 +55,3 @@ class Terms:
 
     def stem(self, word: str) -> str:
         return self._stem(word.lower())
-
-
-def content_words(text: str, skip: Iterable[Entity] = (), names: bool = True) -> list[str]:
-    """The lower-cased words of `text` that can carry meaning: letters, three or more, no
-    stopwords, none inside the `skip` spans; with `names=False`, no capitalised word either (a
-    name is matched as written: "Japan" is no paraphrase of "Korea")."""
-    from rag.vocab import stopwords
-
-    stop = stopwords("english")
-    spans = [(e.start, e.end) for e in skip]
-    out = []
-    for m in _WORD.finditer(text):
-        word = m.group(0).strip("'-")
-        if (not names and word[0].isupper()) or any(a <= m.start() < b for a, b in spans):
-            continue
-        if word.lower() not in stop:
-            out.append(word.lower())
-    return out

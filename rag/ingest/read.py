@@ -3,10 +3,9 @@
 `discover(paths)` lists the files to read; `read_article(path)` decodes one file strictly as
 UTF-8 (the encoding the citation contract reads it with). An HTML page's main text and metadata
 come from `rag.ingest.html` (trafilatura, realigned to offsets). A text or markdown file is split
-into lines (after its front matter, read by python-frontmatter), boilerplate lines are dropped by
+into lines (after its front matter: `rag.ingest.frontmatter`), boilerplate lines are dropped by
 their shape (`rag.ingest.clean`), hard-wrapped lines are joined back into paragraphs, and the
-byline and headline in the text fill in what the front matter did not say. Date values that
-stand alone (front matter, page metadata) are read by dateparser.
+byline and headline in the text fill in what the front matter did not say.
 Unreadable input raises `SkipFile` with a reason; callers report it and go on.
 
 This module does not chunk, embed or store anything.
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from rag.errors import InputError, SkipFile
 from rag.ingest.clean import LIST_ITEM, TERMINAL, TextMeta, boilerplate_flags, date_matches, text_meta
+from rag.ingest.frontmatter import date_value, front_matter
 from rag.ingest.html import parse_html
 from rag.types import Article, Block, Byline, Entity
 
@@ -32,7 +32,6 @@ SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html":
 # Bounds on the work one file can cause (memory and time grow with them; a news article is far below):
 MAX_FILE_BYTES = 8 * 1024 * 1024  # a page's markup and text (reading a web page this size takes ~8 s)
 MAX_TEXT_CHARS = 1_000_000  # an article's text after cleaning: about 1,500 chunks to embed
-MAX_FRONT_MATTER_CHARS = 16_384
 MAX_META_CHARS = {"title": 300, "author": 200, "outlet": 200, "date": 100}
 _MD_MARKER = re.compile(r"^(#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)")
 
@@ -205,7 +204,7 @@ def build_article(source: str, text: str, kind: str) -> Article:
         doc = parse_html(text)
         blocks, meta, found = doc.blocks, doc.meta, TextMeta()
     else:
-        body_start, meta = _front_matter(text) if kind == "markdown" else (0, {})
+        body_start, meta = front_matter(text) if kind == "markdown" else (0, {})
         lines = _text_lines(text, body_start, markdown=kind == "markdown")
         candidates = [ln.block for ln in lines]
         flags = boilerplate_flags(candidates)
@@ -217,7 +216,7 @@ def build_article(source: str, text: str, kind: str) -> Article:
     if (chars := sum(len(b.text) for b in blocks)) > MAX_TEXT_CHARS:
         raise SkipFile(_too_long(chars))
     meta = {key: _bounded(value, MAX_META_CHARS[key]) for key, value in meta.items() if key in MAX_META_CHARS}
-    date = _date_value(meta.get("date", "")) or found.date
+    date = date_value(meta.get("date", "")) or found.date
     author = meta.get("author") or _bounded(found.author, MAX_META_CHARS["author"])
     outlet = meta.get("outlet")
     return Article(
@@ -349,93 +348,6 @@ def _paragraphs(text: str, lines: list[_Line]) -> list[Block]:
         else:
             blocks.append(ln.block)
     return blocks
-
-
-_FIELDS = {"title": "title", "author": "author", "date": "date", "outlet": "outlet", "publisher": "outlet",
-           "source": "outlet"}  # fmt: skip
-
-
-def _front_matter(text: str) -> tuple[int, dict[str, str]]:
-    """YAML front matter at the top of a markdown file (python-frontmatter) → (body offset, fields).
-    Front matter that is not valid YAML, is longer than `MAX_FRONT_MATTER_CHARS` or uses YAML
-    aliases (which can expand a few hundred bytes into gigabytes of text) is still cut from the
-    body, and says nothing. Only plain values are read: a list of names becomes "A, B"; a nested
-    mapping says nothing."""
-    import yaml
-    from frontmatter import YAMLHandler
-
-    handler = YAMLHandler()
-    bom = 1 if text.startswith("\ufeff") else 0  # a byte-order mark before the front matter
-    if not handler.detect(text[bom:]):
-        return 0, {}
-    try:
-        raw, body = handler.split(text[bom:])
-    except ValueError:
-        return 0, {}
-    try:
-        values = _load_yaml(raw) if len(raw) <= MAX_FRONT_MATTER_CHARS else {}
-    except (yaml.YAMLError, ValueError, OverflowError, RecursionError):  # also values YAML cannot build
-        values = {}
-    fields: dict[str, str] = {}
-    for key, value in values.items() if isinstance(values, dict) else ():
-        name = _FIELDS.get(str(key).strip().lower()) if isinstance(key, (str, int)) else None
-        if name and name not in fields and (plain := _plain(value)):
-            fields[name] = plain
-    return len(text) - len(body), fields
-
-
-def _load_yaml(raw: str) -> object:
-    """YAML's safe loader, refusing aliases (`yaml.YAMLError`)."""
-    import yaml
-
-    class NoAliases(yaml.SafeLoader):
-        def compose_node(self, parent, index):  # noqa: ANN001, ANN202 - PyYAML's own signature
-            if self.check_event(yaml.AliasEvent):
-                raise yaml.YAMLError("aliases are not read in front matter")
-            return super().compose_node(parent, index)
-
-    def as_written(build):  # noqa: ANN001, ANN202
-        """A value YAML cannot build ("2024-02-30", a 5,000-digit number) stays the text it is."""
-
-        def construct(loader, node):  # noqa: ANN001, ANN202
-            try:
-                return build(loader, node)
-            except (ValueError, OverflowError):
-                return loader.construct_scalar(node)
-
-        return construct
-
-    for tag, build in (("timestamp", yaml.SafeLoader.construct_yaml_timestamp), ("int", yaml.SafeLoader.construct_yaml_int),
-                       ("float", yaml.SafeLoader.construct_yaml_float)):  # fmt: skip
-        NoAliases.add_constructor(f"tag:yaml.org,2002:{tag}", as_written(build))
-    return yaml.load(raw, Loader=NoAliases)  # noqa: S506 - a SafeLoader subclass
-
-
-def _plain(value: object) -> str | None:
-    """A front-matter value as text: a date, a scalar, or a short list of scalars."""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list) and 0 < len(value) <= 20 and all(isinstance(v, (str, int, float)) for v in value):
-        return ", ".join(" ".join(str(v).split()) for v in value)
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return " ".join(str(value).split()) or None
-    return None
-
-
-def _date_value(value: str) -> dt.date | None:
-    """A date given on its own ("2024-03-05T10:00:00Z", "March 5, 2024", "5 Mar 2024"); dateparser,
-    strict: a value without day, month and year is no date."""
-    if not value.strip():
-        return None
-    try:
-        return dt.date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        pass
-    import dateparser
-
-    settings = {"STRICT_PARSING": True, "REQUIRE_PARTS": ["day", "month", "year"]}
-    parsed = dateparser.parse(value, languages=["en"], settings=settings)  # type: ignore[arg-type]
-    return parsed.date() if parsed else None
 
 
 def fallback_title(text: str, limit: int = 120, least: int = 40) -> str:

@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 
 from rag import BriefingQA, Settings
-from rag.index.encoder import MINILM_ID
 from tests.conftest import ROOT
 from tests.fakes import HashEmbedding
 
@@ -159,10 +158,7 @@ def test_a_removal_cut_short_is_finished_by_the_next_ingest(tmp_path: Path, monk
     assert searched and all("where" not in kw for kw in searched)  # no search of every record for marks
 
 
-class _WordVectors(HashEmbedding):
-    """Named as the bundled model, so ingest stores word vectors (for paraphrases) with it."""
-
-    model_name: str = MINILM_ID
+class _Encoder(HashEmbedding):
     fail_after: int = 0  # calls before one raises (0: never)
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -178,30 +174,18 @@ def _many_articles(folder: Path, count: int = 6, sentences: int = 60) -> None:
         (folder / f"port{a}.txt").write_text(f"Port {a} reopens\n\n{body}\n", encoding="utf-8")
 
 
-def test_batches_embedded_while_others_are_written_ask_each_new_word_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_batches_embedded_while_others_are_written(tmp_path: Path) -> None:
     """Several batches (more sentences than one holds) are in flight at once: the next one is
-    embedded while the one before is analysed and written. A word both share gets one vector."""
+    embedded while the one before is analysed and written; every batch is written, and the
+    encoder is asked for sentences only (one call per batch)."""
     from rag.index.build import _BATCH_SENTENCES
-    from rag.index.lexical import LexicalIndex
 
     _many_articles(tmp_path / "corpus")
-    added: list[str] = []
-    store_words = LexicalIndex.add_word_vectors
-
-    def record(self: LexicalIndex, words: list[str], vectors: np.ndarray) -> None:
-        added.extend(words)
-        store_words(self, words, vectors)
-
-    monkeypatch.setattr(LexicalIndex, "add_word_vectors", record)
-    embedder = _WordVectors()
+    embedder = _Encoder()
     qa = BriefingQA(Settings(index_dir=tmp_path / "index"), embedder=embedder)
     report = qa.ingest([tmp_path / "corpus"])
-    # two batches, so two calls for their sentences; the second batch's words are all the first's,
-    # asked for while the first was in flight: one call for the words, one vector each
-    assert _BATCH_SENTENCES < 6 * 60 and embedder.calls == 3
-    assert len(report.added) == 6 and len(added) == len(set(added)) and {"harbour", "cargo", "storm"} <= set(added)
+    assert _BATCH_SENTENCES < 6 * 60 and embedder.calls == 2
+    assert len(report.added) == 6
     assert sum(a.chunks for a in qa.articles()) == report.chunks_embedded  # every batch written
 
 
@@ -209,7 +193,7 @@ def test_an_encoder_failure_in_a_later_batch_fails_the_ingest_and_a_rerun_finish
     _many_articles(tmp_path / "corpus")
     settings = Settings(index_dir=tmp_path / "index")
     with pytest.raises(RuntimeError, match="encoder stopped"):
-        BriefingQA(settings, embedder=_WordVectors(fail_after=2)).ingest([tmp_path / "corpus"])
-    qa = BriefingQA(settings, embedder=_WordVectors())
+        BriefingQA(settings, embedder=_Encoder(fail_after=1)).ingest([tmp_path / "corpus"])
+    qa = BriefingQA(settings, embedder=_Encoder())
     report = qa.ingest([tmp_path / "corpus"])
     assert len(report.added) + len(report.unchanged) == 6 and qa.article_count() == 6

@@ -12,8 +12,9 @@ from hypothesis import given, settings
 
 from rag import BriefingQA, Filters, Settings
 from rag.index import lexical
+from rag.index.chroma import lexicon_path
 from rag.index.lexical import LexicalIndex, Row
-from rag.index.store import Store, lexicon_path
+from rag.index.store import Store
 from rag.index.terms import Terms
 from tests.fakes import HashEmbedding
 
