@@ -14,7 +14,7 @@ import logging
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,19 +82,25 @@ def parts(items: Sequence[str], size: int) -> Iterator[list[str]]:
 
 
 @contextlib.contextmanager
-def chroma_errors(settings: Settings) -> Iterator[None]:
-    """Chroma's errors on a read path, as `IndexChangedError` (the caller reopens and retries)."""
+def storage_errors(settings: Settings, otherwise: Callable[[Exception], RagError]) -> Iterator[None]:
+    """Errors of Chroma, its SQLite file or the disk, as the fault they name (a full disk, a
+    permission, damage: `rag.errors.storage_fault`), else as `otherwise(error)`."""
     from chromadb.errors import ChromaError
 
     try:
         yield
     except (ChromaError, sqlite3.Error, OSError) as e:
-        fault = storage_fault(e, f"The index at {where(settings)}", rebuild_advice(settings))
-        if fault is not None:
-            raise fault from e
-        raise IndexChangedError(
+        raise (storage_fault(e, f"The index at {where(settings)}", rebuild_advice(settings)) or otherwise(e)) from e
+
+
+def chroma_errors(settings: Settings) -> contextlib.AbstractContextManager[None]:
+    """Chroma's errors on a read path, as `IndexChangedError` (the caller reopens and retries)."""
+    return storage_errors(
+        settings,
+        lambda e: IndexChangedError(
             f"The index at {where(settings)} could not be read ({type(e).__name__}: {e}); it may be changing: ask again"
-        ) from e
+        ),
+    )
 
 
 def where(settings: Settings) -> str:

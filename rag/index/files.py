@@ -20,28 +20,22 @@ from collections.abc import Iterator
 
 from rag.config import Settings
 from rag.errors import IndexBusyError, IndexChangedError, IndexCorruptError, IndexWriteError, storage_fault
-from rag.index.chroma import lexicon_path, rebuild_advice, where
+from rag.index.chroma import lexicon_path, storage_errors, where
 from rag.index.lexical import LexicalIndex
 from rag.index.terms import Terms
 
 log = logging.getLogger(__name__)
 
 
-@contextlib.contextmanager
-def write_errors(settings: Settings) -> Iterator[None]:
-    from chromadb.errors import ChromaError
-
-    try:
-        yield
-    except (ChromaError, sqlite3.Error, OSError) as e:
-        fault = storage_fault(e, f"The index at {where(settings)}", rebuild_advice(settings))
-        if fault is not None:
-            raise fault from e
-        raise IndexWriteError(
+def write_errors(settings: Settings) -> contextlib.AbstractContextManager[None]:
+    return storage_errors(
+        settings,
+        lambda e: IndexWriteError(
             f"Writing to the index at {where(settings)} failed ({type(e).__name__}: {e}). Articles "
             "written before the failure are kept and the rest are not half-written: check free disk space "
             "and permissions (or the Chroma server), then run the same ingest again."
-        ) from e
+        ),
+    )
 
 
 @contextlib.contextmanager
