@@ -85,7 +85,7 @@ reader: $(TRAIN_VENV)/.installed
 # SQuAD 2.0 articles the reader never trained on, read from ../shared (SQUAD=path for another copy).
 SQUAD ?= ../shared/bench/squad-v2-dev-8articles.json
 # The real-news eval: our questions (eval/news.jsonl, eval/news-reading.jsonl) and conversations (eval/news-conversations.jsonl;
-# eval/news-conversations-heldout.jsonl and -heldout2.jsonl are never tuned on: `make eval-heldout`) over BBC articles 001-120 of each section, read
+# eval/news-conversations-heldout*.jsonl are reported, not gated: `make eval-heldout`) over BBC articles 001-120 of each section, read
 # from ../shared/news (never committed) into an index of their own. Without them: one line, not run.
 NEWS      ?= ../shared/news/bbc
 NEWS_INDEX := .index-news

@@ -50,7 +50,7 @@ import numpy as np
 
 from rag.config import Settings
 from rag.evaluation.squad import DEFAULT, load
-from rag.index.store import lexicon_path
+from rag.index.chroma import lexicon_path
 
 REAL_MODEL_UP_TO = 5000
 _PARTS = 10

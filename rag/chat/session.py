@@ -48,7 +48,7 @@ class Condenser(Protocol):
 
 @dataclass(frozen=True)
 class RuleCondenser:
-    """The deterministic rewriter (`rag.chat.rewrite`): thing pronouns and fragments."""
+    """The deterministic rewriter (`rag.chat.rewrite`): pronouns and fragments."""
 
     max_question_chars: int = 2000
 

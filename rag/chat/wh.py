@@ -1,7 +1,7 @@
 """Wh-phrases read from a question's dependency parse:
 
 - `is_bare_wh`: a follow-up that is a wh-phrase alone ("When?", "According to whom?"), which
-  the rewriter joins to the last question;
+  the rewriter reads against the last question, as a fragment;
 - `statement`: the statement a question asks about, when its wh-phrase is its subject and asks
   about a noun ("How many ferries were cancelled in Dover?" → "ferries were cancelled in Dover"),
   which an object "it" of the next question can stand for ("Who confirmed it?").
@@ -93,8 +93,8 @@ def _wh_phrase(doc: Any, wh: Any) -> tuple[int, Any, Any]:
 
 def _asked_noun(doc: Any, wh: Any, noun: Any) -> str:
     """The noun the wh-phrase asked about, as a definite phrase: "which foundation" → "the
-    foundation", "how many North Korean troops" → "the North Korean troops"."""
-    return "the " + doc[wh.i + (2 if wh.lower_ == "how" else 1) : noun.i + 1].text
+    foundation"."""
+    return "the " + doc[wh.i + 1 : noun.i + 1].text
 
 
 def _mid_sentence(text: str) -> str:

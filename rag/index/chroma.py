@@ -3,8 +3,10 @@
 `client(settings, create)` opens a local folder or a server; `pages`, `read_all` and `read_ids`
 read a whole collection or a long id list a page at a time (SQLite's variable limit);
 `chroma_errors` turns Chroma's errors on a read path into `IndexChangedError`; `where` and
-`open_fault` name the index and its faults in messages; `drop_collections` deletes an index's
-collections (for `ingest --rebuild`). Only `rag.index` uses it.
+`open_fault` name the index and its faults in messages; `storage_errors` turns a storage
+failure into the fault it names; `checked_client` opens an index after checking its layout and
+embedding model; `drop_collections` deletes its collections (for `ingest --rebuild`). Only
+`rag.index` uses it.
 """
 
 from __future__ import annotations

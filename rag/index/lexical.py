@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS postings(segment INTEGER NOT NULL, term TEXT NOT NULL
 CREATE INDEX IF NOT EXISTS postings_term ON postings(term);
 CREATE TABLE IF NOT EXISTS vocab(term TEXT PRIMARY KEY, doc INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead(rowid INTEGER PRIMARY KEY);
+DROP TABLE IF EXISTS words;
 """
 _LAYOUT_1 = """
 DROP TRIGGER IF EXISTS chunks_ai; DROP TRIGGER IF EXISTS chunks_ad;
@@ -332,11 +333,6 @@ class LexicalIndex:
         """How many rows contain each of `stems` (0 for a stem no row has)."""
         with self._lock:
             return self._frequencies(list(dict.fromkeys(stems)))
-
-    def all_document_frequencies(self) -> list[int]:
-        """The document frequency of every term of the index."""
-        with self._lock:
-            return [int(d) for (d,) in self._db.execute("SELECT doc FROM vocab").fetchall()]
 
     def count(self) -> int:
         with self._lock:

@@ -109,11 +109,6 @@ def chunk_meta(info: ArticleInfo, chunk: Chunk) -> dict[str, Any]:
     }
 
 
-def byline_id(info: ArticleInfo) -> str:
-    """The id of the vector of an article's byline statement, among its sentences' vectors."""
-    return f"{info.id}@{info.version}#byline"
-
-
 def article_meta(info: ArticleInfo) -> dict[str, Any]:
     return {
         "source": info.source,

@@ -2,16 +2,11 @@
 
 - `{name}-chunks`: the retrievable chunks, in the layout llama-index's `ChromaVectorStore`
   writes (nodes carry article id, source, title, date and sentence offsets). Each chunk's
-  metadata also carries its sentences' vectors (`vectors`: float16, base64), read back with the
-  chunk to rank answer sentences without re-embedding them at question time.
+  metadata also carries its sentences' vectors (`vectors`: float16, base64), whose mean is the
+  chunk's vector (`sentence_vectors` reads them; no question does).
 - `{name}-articles`: one record per article: the original text (the ground truth every quote is
   checked against), metadata, content hash, an article vector (for near-duplicate links) and
   the byline statement's vector.
-
-Sentence vectors are not a collection of their own (layout 1 had `{name}-sentences`): Chroma
-builds an HNSW graph over every embedding it holds, and nothing searches sentences by vector,
-so that graph cost ~1.5 ms per sentence at ingest (nine in ten of all items written) and had to
-be loaded into memory (1.5 KB a sentence) on the first question, for reads by id.
 
 The chunks collection's metadata records the embedding model; opening an index with another
 model is refused. Local (`chromadb.PersistentClient` under `index_dir`) and server mode
@@ -95,8 +90,8 @@ class Store:
 
     @classmethod
     def delete_index(cls, settings: Settings) -> None:
-        """Drop the collections (for `ingest --rebuild`), layout 1's sentences collection too, and
-        the lexical index (`rag.index.chroma.drop_collections`)."""
+        """Drop the collections (for `ingest --rebuild`), layout 1's sentences collection too
+        (`rag.index.chroma.drop_collections`), and the lexical index (`rag.index.files.remove_lexicon`)."""
         drop_collections(settings, [f"{settings.collection}-{kind}" for kind in ("chunks", "sentences", "articles")])
         remove_lexicon(settings)
 

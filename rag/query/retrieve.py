@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from rag.index.lexical import Hit
-from rag.index.records import date_key, record_to_chunk, unpack_vectors
+from rag.index.records import date_key, record_to_chunk
 from rag.index.store import Store
 from rag.index.terms import Terms
 from rag.types import ArticleInfo, Filters, Passage
@@ -45,7 +45,7 @@ class Corpus:
         self._texts: dict[str, str] = {}  # original texts of articles answers cited from, at most `TEXTS`
 
     def refresh(self) -> None:
-        for name in ("articles", "_documents", "_mean_idf"):
+        for name in ("articles", "_documents"):
             self.__dict__.pop(name, None)
         self._idf = {}
         self._infos = {}
@@ -112,11 +112,6 @@ class Corpus:
         n = self._documents
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    @cached_property
-    def _mean_idf(self) -> float:
-        frequencies = self.store.lexicon().all_document_frequencies()
-        return sum(self._lucene_idf(df) for df in frequencies) / len(frequencies) if frequencies else 0.0
-
     def idf(self, stems: list[str]) -> dict[str, float]:
         """Lucene's IDF of each of `stems` that the lexical index holds (from its own document
         frequencies); a stem no chunk contains is left out."""
@@ -136,17 +131,6 @@ class Corpus:
         for name in self.terms.name_runs(question):
             whole.update({part: name for part in name.split() if part not in whole})
         return list(dict.fromkeys(whole.get(w, w) for w in words if self.terms.stem(w) not in known))
-
-    def idf_of(self, term: str, name: bool = True) -> float:
-        """IDF of `term`. A name or number the corpus never mentions weighs as much as the rarest
-        known term (the corpus is about something else); an unknown common word weighs as much as
-        an average one (likely a paraphrase: "wrote" for "author")."""
-        known = self.idf([term])
-        if term in known:
-            return known[term]
-        if name or not self._documents:
-            return math.log(1 + (self._documents + 0.5) / 0.5)
-        return self._mean_idf
 
 
 _SEPARATED = re.compile(r"\d+(?:[,.]\d+)+")  # "2,023", "1.7"
@@ -188,7 +172,6 @@ def retrieve(
             article=infos[record.metadata["article_id"]],
             score=float(score),
             dense=float(cosines.get(record.id, 0.0)),
-            sentence_vectors=tuple(unpack_vectors(record.metadata.get("vectors") or "")),
         )
         for record, score in kept
     ]
