@@ -71,7 +71,7 @@ def rewrite(question: str, history: Sequence[Turn]) -> str:
     fragment = _LEAD.sub("", question).strip()
     if is_bare_wh(fragment) or (not _WH.match(fragment) and len(fragment.split()) <= 5):
         return _fill_ellipsis(fragment, last.standalone_question)
-    return _resolve_pronouns(question, last, _last_person(history), _last_topic(history))
+    return _resolve_pronouns(question, history)
 
 
 def _fill_ellipsis(fragment: str, previous: str) -> str:
@@ -81,13 +81,16 @@ def _fill_ellipsis(fragment: str, previous: str) -> str:
     return f"{previous.rstrip('?.! ')}: {core}?"
 
 
-def _resolve_pronouns(question: str, last: Turn, person: str | None, topic: str | None) -> str:
+def _resolve_pronouns(question: str, history: Sequence[Turn]) -> str:
     """Each pronoun of `question` replaced by what it stands for: "she/he" the last person named;
     "they/them/their" the people the last question named together ("Putin and Kim Jong Un"), else
     its topic; "it/its/this/that" the last question's topic, or, as a verb's object, the event it
-    asked about."""
+    asked about. The turns are read only for the pronouns the question has."""
     doc = parse(question)
+    last = history[-1]
     said = {t.lower_ for t in doc}
+    person = _last_person(history) if said & _PERSON.keys() else None
+    topic = _last_topic(history) if said & _THING.keys() else None
     people = _people(last.standalone_question) if said & {"they", "them", "their"} else None
 
     def swapped(thing: str | None) -> str:
