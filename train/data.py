@@ -51,6 +51,8 @@ class Settings:
     answer_removed: float = 0.3  # share given their paragraph without the answer's sentence
     history: float = 0.0  # share of questions read after a previous turn (`with_history`)
     pronoun: float = 0.5  # share of those whose name from the previous turn becomes a pronoun
+    shared: int = 0  # >0: each answerable question read with this many paragraphs like it, in one softmax
+    shared_weight: float = 1.0  # weight of that softmax's loss beside each window's own
     seed: int = 13
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import os
 import random
 import time
@@ -49,6 +48,7 @@ from train.data import (
     split,
 )
 from train.measure import held_out_figures, onnx_runner, read, torch_runner
+from train.shared import group_batches, shared_groups, shared_loss
 
 RUNS = ROOT / "train" / "runs"
 EXPORT_DIR = ROOT / "rag" / "query" / "models"
@@ -80,6 +80,8 @@ def fit(args) -> None:
         answer_removed=args.answer_removed,
         history=args.history,
         pronoun=args.pronoun,
+        shared=args.shared,
+        shared_weight=args.shared_weight,
     )
     torch.set_num_threads(args.threads)
     random.seed(settings.seed)
@@ -107,8 +109,19 @@ def fit(args) -> None:
     tokenizer = _tokenizer()
     fixed = positives_and_nulls(train_articles)
     neighbours = Neighbours(train_articles)
-    first = epoch_windows(tokenizer, fixed, train_articles, settings, 0, neighbours)
-    steps_per_epoch = math.ceil(len(first) / settings.batch)
+
+    def epoch_plan(epoch: int) -> list[list[dict]]:
+        rng = random.Random(settings.seed + epoch)
+        if settings.shared:
+            return group_batches(
+                shared_groups(tokenizer, fixed, train_articles, settings, epoch, neighbours), settings.batch, rng
+            )
+        return batches(
+            epoch_windows(tokenizer, fixed, train_articles, settings, epoch, neighbours), settings.batch, rng
+        )
+
+    first = epoch_plan(0)
+    steps_per_epoch = len(first)
     total = int(steps_per_epoch * settings.epochs)
     start = RUNS / args.init / "final" if args.init else base_model_dir()
     model = AutoModelForQuestionAnswering.from_pretrained(str(start))
@@ -131,13 +144,13 @@ def fit(args) -> None:
         step = state["step"]
         torch.set_rng_state(state["rng"])
         _log(run_dir, {"resumed_at": step})
-    _log(run_dir, {"train_windows": len(first), "steps_per_epoch": steps_per_epoch, "total_steps": total})
+    windows = sum(len(batch) for batch in first)
+    _log(run_dir, {"train_windows": windows, "steps_per_epoch": steps_per_epoch, "total_steps": total})
     model.train()
     started, losses = time.time(), []
     while step < total:
         epoch, offset = divmod(step, steps_per_epoch)
-        windows = first if epoch == 0 else epoch_windows(tokenizer, fixed, train_articles, settings, epoch, neighbours)
-        plan = batches(windows, settings.batch, random.Random(settings.seed + epoch))
+        plan = first if epoch == 0 else epoch_plan(epoch)
         plan = (plan * (steps_per_epoch // max(1, len(plan)) + 1))[:steps_per_epoch]  # an epoch is always its steps
         for batch in plan[offset:]:
             if step >= total:
@@ -146,13 +159,18 @@ def fit(args) -> None:
             out = model(
                 input_ids=ids, token_type_ids=types, attention_mask=mask, start_positions=starts, end_positions=ends
             )
-            out.loss.backward()
+            loss = out.loss
+            if settings.shared:
+                across = shared_loss(out.start_logits, out.end_logits, types, mask, batch)
+                if across is not None:
+                    loss = loss + settings.shared_weight * across
+            loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
             optimizer.zero_grad()
             step += 1
-            losses.append(out.loss.item())
+            losses.append(loss.item())
             if step % 20 == 0:
                 _log(
                     run_dir,
@@ -295,6 +313,13 @@ def main(argv: list[str] | None = None) -> None:
     fit_parser.add_argument("--answer-removed", type=float, default=Settings.answer_removed)
     fit_parser.add_argument("--history", type=float, default=Settings.history)
     fit_parser.add_argument("--pronoun", type=float, default=Settings.pronoun)
+    fit_parser.add_argument(
+        "--shared",
+        type=int,
+        default=Settings.shared,
+        help="paragraphs read with each answerable question in one softmax",
+    )
+    fit_parser.add_argument("--shared-weight", type=float, default=Settings.shared_weight)
     fit_parser.add_argument("--checkpoint-every", type=int, default=100)
     fit_parser.add_argument(
         "--extra", type=Path, action="append", default=[], help="more training articles, SQuAD's format (train.news)"

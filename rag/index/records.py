@@ -166,6 +166,28 @@ class ArticleState:
     removed: bool = False  # a removal was cut short
 
 
+def record_state(m: dict[str, Any]) -> ArticleState:
+    """What ingest needs of a stored article record (`m`: its metadata)."""
+    return ArticleState(
+        content_hash=m.get("content_hash", ""),
+        pipeline=m.get("pipeline", ""),
+        source=m.get("source", ""),
+        version=m.get("version", ""),
+        stale=bool(m.get("stale")),
+        removed=bool(m.get("removed")),
+    )
+
+
+def duplicates_of(m: dict[str, Any]) -> set[str]:
+    """The ids an article record (`m`: its metadata) links as its duplicates."""
+    return {d for d in (m.get("duplicates") or "").split(",") if d}
+
+
+def duplicates_meta(ids: set[str]) -> dict[str, str]:
+    """The metadata update that records `ids` as an article's duplicates."""
+    return {"duplicates": ",".join(sorted(ids))}
+
+
 @dataclass(frozen=True)
 class ArticleWrite:
     """One article version to write: its record, original text, chunks (entities filled in), the
@@ -219,9 +241,8 @@ class ChunkRows:
 
 def chunk_rows(writes: Sequence[ArticleWrite]) -> ChunkRows:
     """The chunks of `writes` in the layout llama-index's `ChromaVectorStore` writes (a node per
-    chunk, its embedding the normalised mean of its sentences' vectors), with the sentence vectors
-    beside llama-index's fields (`vectors`), not in the node's own metadata (which llama-index
-    copies once more into `_node_content`)."""
+    chunk, its embedding the normalised mean of its sentences' vectors; the sentence vectors
+    themselves are not stored: no question reads them)."""
     from llama_index.core.schema import MetadataMode, NodeRelationship, RelatedNodeInfo, TextNode
     from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
@@ -243,9 +264,7 @@ def chunk_rows(writes: Sequence[ArticleWrite]) -> ChunkRows:
             node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=w.info.id)
             out.ids.append(node.node_id)
             out.embeddings.append(node.get_embedding())
-            out.metadatas.append(
-                node_to_metadata_dict(node, remove_text=True, flat_metadata=True) | {"vectors": pack_vectors(vecs)}
-            )
+            out.metadatas.append(node_to_metadata_dict(node, remove_text=True, flat_metadata=True))
             out.documents.append(node.get_content(metadata_mode=MetadataMode.NONE))
             out.lexical.append(lexical_row(node.node_id, node.metadata, chunk.text))
     return out

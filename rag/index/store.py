@@ -1,9 +1,9 @@
 """Chroma, and nothing else talks to it: two collections that make one index.
 
 - `{name}-chunks`: the retrievable chunks, in the layout llama-index's `ChromaVectorStore`
-  writes (nodes carry article id, source, title, date and sentence offsets). Each chunk's
-  metadata also carries its sentences' vectors (`vectors`: float16, base64), whose mean is the
-  chunk's vector (`sentence_vectors` reads them; no question does).
+  writes (nodes carry article id, source, title, date and sentence offsets); a chunk's vector is
+  the mean of its sentences' vectors. (Indexes written before December 2026 also carry those
+  sentence vectors in each chunk's metadata, `vectors`; nothing reads them.)
 - `{name}-articles`: one record per article: the original text (the ground truth every quote is
   checked against), metadata, content hash, an article vector (for near-duplicate links) and
   the byline statement's vector.
@@ -48,7 +48,10 @@ from rag.index.records import (
     article_info,
     chroma_where,
     chunk_rows,
+    duplicates_meta,
+    duplicates_of,
     lexical_row,
+    record_state,
     unpack_vectors,
     write_meta,
 )
@@ -90,8 +93,7 @@ class Store:
 
     @classmethod
     def delete_index(cls, settings: Settings) -> None:
-        """Drop the collections (for `ingest --rebuild`), layout 1's sentences collection too
-        (`rag.index.chroma.drop_collections`), and the lexical index (`rag.index.files.remove_lexicon`)."""
+        """Drop the collections (layout 1's sentences too) and the lexical index: `ingest --rebuild`."""
         drop_collections(settings, [f"{settings.collection}-{kind}" for kind in ("chunks", "sentences", "articles")])
         remove_lexicon(settings)
 
@@ -206,17 +208,7 @@ class Store:
             got = read_ids(self._articles, list(ids), ["metadatas"], page=self.page)
         else:
             got = read_all(self._articles, ["metadatas"], where=where, page=self.page)
-        return {
-            i: ArticleState(
-                content_hash=m.get("content_hash", ""),
-                pipeline=m.get("pipeline", ""),
-                source=m.get("source", ""),
-                version=m.get("version", ""),
-                stale=bool(m.get("stale")),
-                removed=bool(m.get("removed")),
-            )  # fmt: skip
-            for i, m in zip(got["ids"], got["metadatas"])
-        }
+        return {i: record_state(m) for i, m in zip(got["ids"], got["metadatas"])}
 
     def article_texts(self, ids: Sequence[str]) -> dict[str, str]:
         """Original texts, the ground truth for quote verification."""
@@ -243,8 +235,8 @@ class Store:
         """Write a version of each article so that a reader sees its old version or its new one,
         whole; a batch of articles costs the same few Chroma calls as one.
 
-        1. The new versions' chunks, with their sentence vectors, under ids that carry the version
-           (the old versions' stay where they are, still the ones readers use).
+        1. The new versions' chunks, under ids that carry the version (the old versions' stay
+           where they are, still the ones readers use).
         2. The article records: text, metadata, facts, byline vector and `version`, in one
            upsert. This is the switch.
         3. The other versions' chunks are deleted, then the records' `stale` marks.
@@ -320,16 +312,11 @@ class Store:
             self._chunks.delete(where=where)
             self.lexicon().remove_articles(part)
         gone = set(found)
-        linked = {d for m in got["metadatas"] for d in (m.get("duplicates") or "").split(",") if d} - gone
+        linked = {d for m in got["metadatas"] for d in duplicates_of(m)} - gone
         if linked:
             others = read_ids(self._articles, sorted(linked), ["metadatas"], page=self.page)
-            self._articles.update(
-                ids=others["ids"],
-                metadatas=[
-                    {"duplicates": ",".join(d for d in (m.get("duplicates") or "").split(",") if d and d not in gone)}
-                    for m in others["metadatas"]
-                ],
-            )
+            metas = [duplicates_meta(duplicates_of(m) - gone) for m in others["metadatas"]]
+            self._articles.update(ids=others["ids"], metadatas=metas)
         for part in batches:
             self._articles.delete(ids=part)
         self._set_meta(removing=0)
@@ -338,12 +325,12 @@ class Store:
         """Record `others` as duplicates of `article_id`, and the reverse links too."""
         wanted = sorted({article_id, *others})
         got = self._articles.get(ids=wanted, include=["metadatas"])
-        current = {i: set((m.get("duplicates") or "").split(",")) - {""} for i, m in zip(got["ids"], got["metadatas"])}
+        current = {i: duplicates_of(m) for i, m in zip(got["ids"], got["metadatas"])}
         for a, bs in [(article_id, others)] + [(o, [article_id]) for o in others]:
             if a in current:
                 current[a] |= set(bs) - {a}
         ids = sorted(current)
-        self._articles.update(ids=ids, metadatas=[{"duplicates": ",".join(sorted(current[i]))} for i in ids])
+        self._articles.update(ids=ids, metadatas=[duplicates_meta(current[i]) for i in ids])
 
     # reading for retrieval -------------------------------------------------------------------
     def lexicon(self) -> LexicalIndex:
@@ -382,8 +369,7 @@ class Store:
         return {i: ChunkRecord(i, m, t) for i, m, t in zip(got["ids"], got["metadatas"], got["documents"])}
 
     def nodes(self) -> list[Any]:
-        """All chunk nodes (llama-index `TextNode`s), read page by page: for tools and tests; no
-        question or ingest reads them all."""
+        """All chunk nodes (llama-index `TextNode`s), page by page: for tools and tests."""
         from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
         with chroma_errors(self.settings):
@@ -412,14 +398,3 @@ class Store:
             for i, m, t, d in rows
             if m is not None and t is not None
         ]
-
-    def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """The vectors of the sentences of `chunk_ids`, keyed `"{chunk_id}.{k}"` (retrieval reads
-        them with the chunks; this is for tools and tests)."""
-        with chroma_errors(self.settings):
-            got = read_ids(self._chunks, list(dict.fromkeys(chunk_ids)), ["metadatas"], page=self.page)
-        return {
-            f"{i}.{k}": v
-            for i, m in zip(got["ids"], got["metadatas"])
-            for k, v in enumerate(unpack_vectors(m.get("vectors") or ""))
-        }

@@ -55,7 +55,6 @@ def test_changed_file_replaces_its_chunks_without_orphans(fake_qa: BriefingQA, t
     assert "Wheat" in nodes[0].get_content()
     store = fake_qa._index.store
     assert store._chunks.count() == 1  # the old version's chunks are gone
-    assert sorted(store.sentence_vectors(after)) == [f"{article}@{version}#0.0", f"{article}@{version}#0.1"]
     answer = fake_qa.ask("Why did wheat prices fall?")
     assert all("strait" not in c.quote for c in answer.citations)
 
@@ -139,18 +138,18 @@ def test_an_index_of_the_old_layout_is_refused_with_the_rebuild_command(
         BriefingQA.open(tmp_path / "index", embedder=HashEmbedding()).ask("anything?")
 
 
-def test_sentence_vectors_are_stored_with_their_chunk(fake_qa: BriefingQA, tmp_path: Path) -> None:
+def test_a_chunks_vector_is_the_mean_of_its_sentences_and_they_are_not_stored(
+    fake_qa: BriefingQA, tmp_path: Path
+) -> None:
     (tmp_path / "a.txt").write_text(ARTICLE)
     fake_qa.ingest([tmp_path / "a.txt"])
     store = fake_qa._index.store
     [chunk_id] = _chunk_ids(fake_qa)
-    vectors = store.sentence_vectors([chunk_id, "no-such-chunk"])
+    got = store._chunks.get(ids=[chunk_id], include=["embeddings", "metadatas"])
     sentences = ["Ship traffic in the strait rose 12% in March.", "Officials said the route was safe again."]
-    expected = HashEmbedding().encode(sentences)
-    assert sorted(vectors) == [f"{chunk_id}.0", f"{chunk_id}.1"]
-    for k, want in enumerate(expected):
-        assert np.allclose(vectors[f"{chunk_id}.{k}"], want, atol=1e-3)  # float16
-    assert store.sentence_vectors([]) == {}
+    mean = HashEmbedding().encode(sentences).mean(axis=0)
+    assert np.allclose(got["embeddings"][0], mean / np.linalg.norm(mean), atol=1e-5)
+    assert "vectors" not in got["metadatas"][0]
 
 
 def test_packed_vectors_round_trip() -> None:
