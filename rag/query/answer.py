@@ -12,7 +12,8 @@ reader and retrieval know of it (`FEATURES`):
 - `dense`: the passage's cosine to the question; `rank`: 1 / (1 + its retrieval rank);
 - `names`: share of the question's names and numbers found in the passage and its title;
 - `coverage`: share of the question's IDF weight found there;
-- `quote_names`, `quote_coverage`: the same in the quote (the sentence that holds the span);
+- `quote_names`, `quote_coverage`: the same in the quote (the sentence that holds the span; for a
+  byline, the statement the reader read);
 - `agree`: share of the other passages whose best span gives the same answer.
 
 It is fitted on SQuAD 2.0 articles the reader was never trained on (`python -m
@@ -166,7 +167,8 @@ def find(
             continue  # a byline answers only with what the byline itself says (not its title's words)
         title = "" if passage.article.title_derived else passage.article.title
         terms = set(corpus.terms(f"{title} {text}"))
-        quoted = set(corpus.terms(" ".join(s.text for s in holding)))
+        # a byline is read as its statement (title, author, date): the quote's terms are the statement's
+        quoted = terms if byline else set(corpus.terms(" ".join(s.text for s in holding)))
         others = [j for j in range(len(readings)) if j != k]
         agree = (
             sum(positive[j] and same_value(readings[j].answer, r.answer) for j in others) / len(others)

@@ -165,6 +165,14 @@ def test_the_byline_answers_who_wrote_the_article_with_exact_offsets(harbour_qa:
         assert f.read()[first.start : first.end] == first.quote
 
 
+def test_a_question_naming_the_article_by_its_topic_is_answered_by_its_byline(harbour_qa: BriefingQA) -> None:
+    """What the question says of the article ("about harbour fees") is in the byline's statement
+    (its title), not in the byline itself: the byline's quote is judged on what was read."""
+    answer = harbour_qa.ask("Who wrote the article about harbour fees rising again?")
+    assert not answer.abstained and answer.short_answer == "Maren Solberg"
+    assert answer.citations[0].quote.startswith("by Maren Solberg")
+
+
 def test_the_author_of_a_report_the_article_quotes_is_not_the_byline(harbour_qa: BriefingQA) -> None:
     answer = harbour_qa.ask("Who is the author of the report?")
     assert not answer.abstained and answer.short_answer == "Tomas Lind"
