@@ -51,6 +51,7 @@ class Settings:
     answer_removed: float = 0.3  # share given their paragraph without the answer's sentence
     history: float = 0.0  # share of questions read after a previous turn (`with_history`)
     pronoun: float = 0.5  # share of those whose name from the previous turn becomes a pronoun
+    distractor: float = 0.0  # share of answerable questions whose paragraph gets a sentence like the question
     shared: int = 0  # >0: each answerable question read with this many paragraphs like it, in one softmax
     shared_weight: float = 1.0  # weight of that softmax's loss beside each window's own
     seed: int = 13
@@ -191,6 +192,44 @@ def negatives(
                     text = _without_answer_sentence(paragraph["context"], first["answer_start"], first["text"])
                     if text and not any(a in text.lower() for a in answers):
                         out.append(Example(article["title"], qa["question"], text, -1, "", "answer_removed", qa["id"]))
+    return out
+
+
+def with_distractors(
+    examples: list[Example], settings: Settings, rng: random.Random, neighbours: Neighbours
+) -> list[Example]:
+    """A `settings.distractor` share of the answerable examples with one more sentence in their
+    paragraph: the sentence of the paragraphs most like the question (`neighbours`, any training
+    article) that shares the most IDF weight with the question and does not hold the answer, put
+    at a random sentence boundary. The answer stays where it was: the reader learns that a sentence
+    repeating the question's words is not the answer for that (the lead or the sentence next to
+    the answer, as news questions show; cf. Jia & Liang's AddSent, EMNLP 2017)."""
+    if settings.distractor <= 0:
+        return examples
+    out = []
+    for example in examples:
+        if example.start < 0 or rng.random() >= settings.distractor:
+            out.append(example)
+            continue
+        asked = _words(example.question)
+        answer = example.answer.lower()
+        best, weight = None, 0.3 * sum(neighbours.idf.get(word, 0.0) for word in asked)  # a real likeness
+        for _, text in neighbours.of(example.question, example.context):
+            for sentence in _SENTENCE_END.split(text):
+                if answer in sentence.lower() or not 30 <= len(sentence) <= 300:
+                    continue
+                w = sum(neighbours.idf.get(word, 0.0) for word in asked & _words(sentence))
+                if w > weight:
+                    best, weight = sentence, w
+        if best is None:
+            out.append(example)
+            continue
+        cuts = [0] + [m.end() for m in _SENTENCE_END.finditer(example.context)]
+        at = rng.choice([c for c in cuts if c <= example.start or c >= example.start + len(example.answer)])
+        context = f"{example.context[:at]}{best} {example.context[at:]}"
+        start = example.start + len(best) + 1 if at <= example.start else example.start
+        assert context[start : start + len(example.answer)] == example.answer
+        out.append(replace(example, context=context, start=start))
     return out
 
 
@@ -343,5 +382,5 @@ def epoch_windows(
     tokenizer, fixed: list[Example], articles: list[dict], settings: Settings, epoch: int, neighbours: Neighbours
 ) -> list[dict]:
     rng = random.Random(settings.seed * 1000 + epoch)
-    examples = fixed + negatives(articles, settings, rng, neighbours)
+    examples = with_distractors(fixed, settings, rng, neighbours) + negatives(articles, settings, rng, neighbours)
     return encode(tokenizer, with_history(examples, articles, settings, rng))

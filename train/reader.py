@@ -80,6 +80,7 @@ def fit(args) -> None:
         answer_removed=args.answer_removed,
         history=args.history,
         pronoun=args.pronoun,
+        distractor=args.distractor,
         shared=args.shared,
         shared_weight=args.shared_weight,
     )
@@ -313,6 +314,9 @@ def main(argv: list[str] | None = None) -> None:
     fit_parser.add_argument("--answer-removed", type=float, default=Settings.answer_removed)
     fit_parser.add_argument("--history", type=float, default=Settings.history)
     fit_parser.add_argument("--pronoun", type=float, default=Settings.pronoun)
+    fit_parser.add_argument(
+        "--distractor", type=float, default=Settings.distractor, help="share given a sentence like the question"
+    )
     fit_parser.add_argument(
         "--shared",
         type=int,
