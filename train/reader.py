@@ -17,7 +17,10 @@ for "no answer". Besides SQuAD's own unanswerable questions, every epoch draws n
 (`train/data.py`) the way retrieval and reading produce them: the question against another paragraph of its article (what
 retrieval returns when the corpus lacks the answer), and the gold paragraph with the sentence that
 holds the answer removed (a passage that almost answers). A negative whose text still contains
-the answer string is not drawn.
+the answer string is not drawn. Two options measured and not used by the shipped run (the model
+card has their figures): `--shared K`, each answerable question read with the K paragraphs most
+like it in one softmax (`train/shared.py`), and `--distractor P`, a sentence like the question put
+into the answer's paragraph (`train.data.with_distractors`).
 """
 
 from __future__ import annotations
