@@ -7,6 +7,7 @@ venv of its own (`make reader-venv`). Commands:
     python -m train.reader fit      # train on the training articles; resumes from its checkpoint
     python -m train.reader export   # ONNX, int8 per channel, into rag/query/models/, plus its card
     python -m train.reader score    # held-out figures of the trained (torch) and exported (ONNX) model
+    python -m train.reader soup --run s1 --of r1 r7 r8   # the mean of runs' weights, as a run of its own
 
 Data is read from `../shared` at training time and never copied: SQuAD 2.0's 10 training
 articles and 8 development articles (CC BY-SA 4.0). The split is by article: `HELD_OUT` articles
@@ -301,10 +302,47 @@ def score(args) -> None:
     (run_dir / "scores.json").write_text(json.dumps(results, indent=1))
 
 
+def mean_state(states: list[dict]) -> dict:
+    """The weights' mean, layer by layer (torch tensors or numpy arrays, all float32)."""
+    if len(states) < 2:
+        raise ValueError("a soup needs at least two runs (--of r1 r7 …)")
+    if any(state.keys() != states[0].keys() for state in states):
+        raise ValueError("these runs' models have different layers: they cannot be averaged")
+    return {k: sum(state[k] for state in states) / len(states) for k in states[0]}
+
+
+def soup(args) -> None:
+    """A run whose weights are the mean of other runs' (a uniform "model soup", Wortsman et al.,
+    ICML 2022): runs fine-tuned from the same start average into one model that reads at the cost
+    of one. Its settings are the first run's, with the runs it averages."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    finals = [RUNS / run / "final" for run in args.of]
+    missing = [str(f) for f in finals if not (f / "model.safetensors").is_file()]
+    if missing:
+        raise SystemExit(f"no trained model in {', '.join(missing)}")
+    try:
+        mean = mean_state([load_file(str(f / "model.safetensors")) for f in finals])
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
+    out = RUNS / args.run / "final"
+    out.mkdir(parents=True, exist_ok=True)
+    for f in finals[0].iterdir():
+        if f.name != "model.safetensors":
+            shutil.copy(f, out / f.name)
+    save_file(mean, str(out / "model.safetensors"), metadata={"format": "pt"})
+    settings = json.loads((RUNS / args.of[0] / "settings.json").read_text())
+    settings["soup"] = list(args.of)
+    (RUNS / args.run / "settings.json").write_text(json.dumps(settings, indent=1))
+    print(f"wrote {out}: the mean of {', '.join(args.of)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m train.reader", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("fit", "export", "score"):
+    for name in ("fit", "export", "score", "soup"):
         p = sub.add_parser(name)
         p.add_argument("--run", default="reader", help="folder under train/runs/ (git-ignored)")
         p.add_argument("--threads", type=int, default=2)
@@ -334,8 +372,9 @@ def main(argv: list[str] | None = None) -> None:
     fit_parser.add_argument("--init", help="start from this run's trained weights instead of the base model")
     fit_parser.add_argument("--all-articles", action="store_true", help="train on every article (no held-out figures)")
     sub.choices["score"].add_argument("--onnx-only", action="store_true")
+    sub.choices["soup"].add_argument("--of", nargs="+", default=[], help="the runs to average (same base model)")
     args = parser.parse_args(argv)
-    {"fit": fit, "export": export, "score": score}[args.command](args)
+    {"fit": fit, "export": export, "score": score, "soup": soup}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The reader's training data (`train.data`, `train.shared`): distractor sentences that keep the
-answer where it is, and batches that keep a question's passages together."""
+answer where it is, batches that keep a question's passages together, and the mean of runs' weights (a soup)."""
 
 from __future__ import annotations
 
@@ -58,3 +58,19 @@ def test_a_questions_windows_stay_together_in_one_batch() -> None:
             assert len(owners) == 1  # one question's windows under one number
     seen = [w["input_ids"][0] for b in batches for w in b]
     assert sorted(set(seen)) == list(range(6)) and all(seen.count(k) == len(groups[k]) for k in range(6))
+
+
+def test_a_soup_is_the_mean_of_its_runs_weights_layer_by_layer() -> None:
+    import numpy as np
+    import pytest
+
+    from train.reader import mean_state
+
+    a = {"w": np.array([1.0, 2.0], dtype=np.float32), "b": np.array([0.0], dtype=np.float32)}
+    b = {"w": np.array([3.0, 6.0], dtype=np.float32), "b": np.array([1.0], dtype=np.float32)}
+    mean = mean_state([a, b])
+    assert mean["w"].tolist() == [2.0, 4.0] and mean["b"].tolist() == [0.5]
+    with pytest.raises(ValueError, match="at least two"):
+        mean_state([a])
+    with pytest.raises(ValueError, match="different layers"):
+        mean_state([a, {"w": a["w"]}])
