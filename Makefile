@@ -71,8 +71,9 @@ eval: install
 
 # Train the shipped reader again on this machine's CPU (about 80 minutes): run r1, two half-epoch
 # continuations of it (r7 with distractor sentences, r8 without), their mean (s1), exported to int8
-# ONNX beside its card; its held-out figures; then the confidence model refitted for it. Its own
-# venv with torch (the `train` extra); never part of run/test/CI.
+# ONNX beside its card; its held-out figures; then the confidence model refitted for it. A run
+# already under train/runs/ is resumed from its checkpoint, not trained anew: remove it to start
+# over. Its own venv with torch (the `train` extra); never part of run/test/CI.
 TRAIN_VENV := .venv-train
 $(TRAIN_VENV)/.installed: pyproject.toml
 	test -x $(TRAIN_VENV)/bin/python || $(PY) -m venv $(TRAIN_VENV)
@@ -86,7 +87,7 @@ reader: $(TRAIN_VENV)/.installed install
 	$(TRAIN_VENV)/bin/python -m train.reader soup --run s1 --of r1 r7 r8
 	$(TRAIN_VENV)/bin/python -m train.reader export --run s1
 	$(TRAIN_VENV)/bin/python -m train.reader score --run s1
-	$(BIN)/python -m rag.evaluation.calibrate --write
+	$(BIN)/python -m rag.evaluation.calibrate --squad $(SQUAD) --write
 
 # SQuAD 2.0 articles the reader never trained on, read from ../shared (SQUAD=path for another copy).
 SQUAD ?= ../shared/bench/squad-v2-dev-8articles.json

@@ -18,10 +18,11 @@ for "no answer". Besides SQuAD's own unanswerable questions, every epoch draws n
 (`train/data.py`) the way retrieval and reading produce them: the question against another paragraph of its article (what
 retrieval returns when the corpus lacks the answer), and the gold paragraph with the sentence that
 holds the answer removed (a passage that almost answers). A negative whose text still contains
-the answer string is not drawn. Two options measured and not used by the shipped run (the model
-card has their figures): `--shared K`, each answerable question read with the K paragraphs most
-like it in one softmax (`train/shared.py`), and `--distractor P`, a sentence like the question put
-into the answer's paragraph (`train.data.with_distractors`).
+the answer string is not drawn. Two options (the model card has their figures): `--shared K`, each
+answerable question read with the K paragraphs most like it in one softmax (`train/shared.py`;
+measured, not used by the shipped model), and `--distractor P`, a sentence like the question put
+into the answer's paragraph (`train.data.with_distractors`; run r7, one of the three runs the
+shipped soup averages, used it).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import time
 from pathlib import Path
 
@@ -308,17 +310,19 @@ def mean_state(states: list[dict]) -> dict:
         raise ValueError("a soup needs at least two runs (--of r1 r7 …)")
     if any(state.keys() != states[0].keys() for state in states):
         raise ValueError("these runs' models have different layers: they cannot be averaged")
+    if any(tuple(state[k].shape) != tuple(states[0][k].shape) for state in states for k in state):
+        raise ValueError("these runs' models have layers of different shapes: they cannot be averaged")
     return {k: sum(state[k] for state in states) / len(states) for k in states[0]}
 
 
 def soup(args) -> None:
     """A run whose weights are the mean of other runs' (a uniform "model soup", Wortsman et al.,
     ICML 2022): runs fine-tuned from the same start average into one model that reads at the cost
-    of one. Its settings are the first run's, with the runs it averages."""
-    import shutil
-
+    of one. Its settings are the first run's, with the runs it averages and each one's settings."""
     from safetensors.torch import load_file, save_file
 
+    if args.run in args.of:
+        raise SystemExit(f"--run {args.run} is one of the runs it averages: name the soup's own run")
     finals = [RUNS / run / "final" for run in args.of]
     missing = [str(f) for f in finals if not (f / "model.safetensors").is_file()]
     if missing:
@@ -333,8 +337,8 @@ def soup(args) -> None:
         if f.name != "model.safetensors":
             shutil.copy(f, out / f.name)
     save_file(mean, str(out / "model.safetensors"), metadata={"format": "pt"})
-    settings = json.loads((RUNS / args.of[0] / "settings.json").read_text())
-    settings["soup"] = list(args.of)
+    each = {run: json.loads((RUNS / run / "settings.json").read_text()) for run in args.of}
+    settings = {**each[args.of[0]], "soup": list(args.of), "soup_settings": each}
     (RUNS / args.run / "settings.json").write_text(json.dumps(settings, indent=1))
     print(f"wrote {out}: the mean of {', '.join(args.of)}")
 
@@ -372,7 +376,7 @@ def main(argv: list[str] | None = None) -> None:
     fit_parser.add_argument("--init", help="start from this run's trained weights instead of the base model")
     fit_parser.add_argument("--all-articles", action="store_true", help="train on every article (no held-out figures)")
     sub.choices["score"].add_argument("--onnx-only", action="store_true")
-    sub.choices["soup"].add_argument("--of", nargs="+", default=[], help="the runs to average (same base model)")
+    sub.choices["soup"].add_argument("--of", nargs="+", required=True, help="the runs to average (same base model)")
     args = parser.parse_args(argv)
     {"fit": fit, "export": export, "score": score, "soup": soup}[args.command](args)
 

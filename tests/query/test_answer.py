@@ -97,8 +97,8 @@ def test_names_the_corpus_never_mentions_mean_abstention_with_a_note(seed_qa: Br
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the reader (s1) finds no span for 'Who is NAME?' in the sentences that describe her and "
-    "abstains; r1 passed with the short answer 'North Korea' at probability 0.54 (READER.md, 'The soup')",
+    reason="the reader (s1) abstains: its best spans lie in other sentences. r1 passed on its quote alone, "
+    "with the wrong short answer 'North Korea' at probability 0.54: this test checks the citation, not the answer",
 )
 def test_who_is_name_quotes_what_the_corpus_says_of_them(seed_qa: BriefingQA) -> None:
     answer = seed_qa.ask("Who is Olena Guseinova?")

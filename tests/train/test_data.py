@@ -1,5 +1,6 @@
-"""The reader's training data (`train.data`, `train.shared`): distractor sentences that keep the
-answer where it is, batches that keep a question's passages together, and the mean of runs' weights (a soup)."""
+"""The reader's training (`train.data`, `train.shared`, `train.reader`): distractor sentences that
+keep the answer where it is, batches that keep a question's passages together, and the mean of
+runs' weights (a soup)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,5 @@ def test_a_soup_is_the_mean_of_its_runs_weights_layer_by_layer() -> None:
         mean_state([a])
     with pytest.raises(ValueError, match="different layers"):
         mean_state([a, {"w": a["w"]}])
+    with pytest.raises(ValueError, match="different shapes"):
+        mean_state([a, {"w": np.zeros(3, dtype=np.float32), "b": b["b"]}])
