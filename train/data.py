@@ -151,10 +151,14 @@ class Neighbours:
     def of(self, question: str, gold: str) -> list[tuple[str, str]]:
         if question not in self._cache:
             asked = _words(question)
-            scores = [(sum(self.idf[w] for w in sorted(asked & words)), i) for i, words in enumerate(self.words)]
+            scores = [(self.weight(asked & words), i) for i, words in enumerate(self.words)]
             scores.sort(reverse=True)
             self._cache[question] = [i for s, i in scores[: self.keep + 1] if s > 0]
         return [self.texts[i] for i in self._cache[question] if self.texts[i][1] != gold][: self.keep]
+
+    def weight(self, words: set[str]) -> float:
+        """The IDF weight of `words`, summed in a fixed order (the same float in every process)."""
+        return sum(self.idf.get(w, 0.0) for w in sorted(words))
 
 
 def negatives(
@@ -213,12 +217,12 @@ def with_distractors(
             continue
         asked = _words(example.question)
         answer = example.answer.lower()
-        best, weight = None, 0.3 * sum(neighbours.idf.get(word, 0.0) for word in asked)  # a real likeness
+        best, weight = None, 0.3 * neighbours.weight(asked)  # a real likeness
         for _, text in neighbours.of(example.question, example.context):
             for sentence in _SENTENCE_END.split(text):
                 if answer in sentence.lower() or not 30 <= len(sentence) <= 300:
                     continue
-                w = sum(neighbours.idf.get(word, 0.0) for word in asked & _words(sentence))
+                w = neighbours.weight(asked & _words(sentence))
                 if w > weight:
                     best, weight = sentence, w
         if best is None:

@@ -346,7 +346,7 @@ def soup(args) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m train.reader", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("fit", "export", "score", "soup"):
+    for name in ("fit", "export", "score"):
         p = sub.add_parser(name)
         p.add_argument("--run", default="reader", help="folder under train/runs/ (git-ignored)")
         p.add_argument("--threads", type=int, default=2)
@@ -376,7 +376,9 @@ def main(argv: list[str] | None = None) -> None:
     fit_parser.add_argument("--init", help="start from this run's trained weights instead of the base model")
     fit_parser.add_argument("--all-articles", action="store_true", help="train on every article (no held-out figures)")
     sub.choices["score"].add_argument("--onnx-only", action="store_true")
-    sub.choices["soup"].add_argument("--of", nargs="+", required=True, help="the runs to average (same base model)")
+    soup_parser = sub.add_parser("soup")
+    soup_parser.add_argument("--run", required=True, help="the soup's own folder under train/runs/ (git-ignored)")
+    soup_parser.add_argument("--of", nargs="+", required=True, help="the runs to average (same base model)")
     args = parser.parse_args(argv)
     {"fit": fit, "export": export, "score": score, "soup": soup}[args.command](args)
 

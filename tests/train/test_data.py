@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
+import pytest
+
 from train.data import Example, Neighbours, Settings, with_distractors
+from train.reader import mean_state
 from train.shared import group_batches
 
 GOLD = (
@@ -62,11 +66,6 @@ def test_a_questions_windows_stay_together_in_one_batch() -> None:
 
 
 def test_a_soup_is_the_mean_of_its_runs_weights_layer_by_layer() -> None:
-    import numpy as np
-    import pytest
-
-    from train.reader import mean_state
-
     a = {"w": np.array([1.0, 2.0], dtype=np.float32), "b": np.array([0.0], dtype=np.float32)}
     b = {"w": np.array([3.0, 6.0], dtype=np.float32), "b": np.array([1.0], dtype=np.float32)}
     mean = mean_state([a, b])
