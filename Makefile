@@ -110,6 +110,7 @@ eval-heldout: install
 	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing ingest --quiet $$(ls $(NEWS)/*/0[0-9][0-9].txt $(NEWS)/*/1[01][0-9].txt $(NEWS)/*/120.txt)
 	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-conversations-heldout.jsonl --out reports/
 	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-conversations-heldout2.jsonl --out reports/
+	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-conversations-heldout3.jsonl --out reports/
 	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-singles-heldout.jsonl --out reports/
 
 titles: install

@@ -261,9 +261,12 @@ class BriefingQA:
             raise InputError(f"top_k must be a whole number from 1 to {MAX_TOP_K}, not {top_k!r}")
         return top_k
 
-    def read(self, question: str, *, filters: Filters | None = None, top_k: int | None = None) -> list[Found]:
-        """What the reader found: each retrieved passage's best span, most probable first."""
-        return list(self._read_question(question, filters, top_k)[1].found)
+    def read(
+        self, question: str, *, filters: Filters | None = None, top_k: int | None = None, focus: Focus | None = None
+    ) -> list[Found]:
+        """What the reader found: each retrieved passage's best span, most probable first (a
+        follow-up: read with the conversation's `focus`, as `ask` reads it)."""
+        return list(self._read_question(question, filters, top_k, focus)[1].found)
 
     def _read_question(
         self, question: str, filters: Filters | None, top_k: int | None, focus: Focus | None = None

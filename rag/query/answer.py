@@ -9,7 +9,8 @@ question, from a logistic model (`Confidence`, `rag/query/models/confidence.json
 reader and retrieval know of it (`FEATURES`):
 
 - `margin`: the span's score against the passage's no-answer score; `score` and `null`: the two;
-- `dense`: the passage's cosine to the question; `rank`: 1 / (1 + its retrieval rank);
+- `dense`: the passage's cosine to the question; `rank`: 1 / (1 + its retrieval rank; in a
+  conversation, its best place in the question's own search and in the conversation's);
 - `names`: share of the question's names and numbers found in the passage and its title;
 - `coverage`: share of the question's IDF weight found there;
 - `quote_names`, `quote_coverage`: the same in the quote (the sentence that holds the span; for a
@@ -132,10 +133,11 @@ def find(
     reader: Reader,
     corpus: Corpus,
     confidence: Confidence,
-    ranked: Sequence[Passage] | None = None,
+    ranked: Sequence[Sequence[Passage]] = (),
 ) -> list[Found]:
     """Each passage's (and byline's) best span, most probable first. `rank` is each passage's
-    place in `ranked` (the question's own retrieval; default: `passages`)."""
+    best place in the orders of `ranked` (the searches the question was made with; default:
+    `passages`)."""
     windows: list[tuple[Passage, str, list[tuple[int, Sentence]], bool]] = []
     for passage in passages:
         text, placed = _window(passage)
@@ -153,7 +155,10 @@ def find(
     readings = reader.read(question, [text for _, text, _, _ in windows])
     if not readings:
         return []
-    rank = {p.chunk.id: k for k, p in enumerate(passages if ranked is None else ranked)}
+    rank: dict[str, int] = {}
+    for order in ranked or (passages,):
+        for k, p in enumerate(order):
+            rank[p.chunk.id] = min(k, rank.get(p.chunk.id, k))
     q_terms = set(corpus.terms(question))
     weight = corpus.idf(sorted(q_terms))
     total = sum(weight.values()) or 1.0

@@ -65,12 +65,13 @@ def read_corpus(
     In a conversation (`focus`: the articles the last answer cited, and that turn), a follow-up
     is searched with the last turn ("Where did Dame Alicia Markova die? Bath. How old was she?",
     `focus_search`, whose vector is `focus_vector`), and the best passages of the focus articles
-    come first: boosted, not filtered. A question that names a new subject (something neither
-    the focus articles nor the last turn name) starts afresh."""
+    come first: boosted, not filtered, and a passage's retrieval rank is its better place in the
+    question's own search and in that order. A question that names a new subject (something
+    neither the focus articles nor the last turn name) starts afresh."""
     candidates = max(candidates, top_k)
     focus = _kept(corpus, question, focus) if focus_vector is not None else None
     search = focus_search(focus, question) if focus is not None else question
-    passages = ranked = retrieve(corpus, question, vector, filters, top_k, candidates)
+    passages = own = retrieve(corpus, question, vector, filters, top_k, candidates)
     if focus is not None:
         passages = _alternate(retrieve(corpus, search, focus_vector, filters, top_k, candidates), passages)
         infos = corpus.infos(list(focus.articles))
@@ -81,7 +82,7 @@ def read_corpus(
             passages = [*near, *(p for p in passages if p.chunk.id not in ids)][: max(top_k, len(near))]
         first = infos.get(focus.articles[0])
         focus = replace(focus, title=first.title if first else "")
-    found = find(question, passages, reader, corpus, confidence, ranked)
+    found = find(question, passages, reader, corpus, confidence, (own, passages))
     texts = corpus.texts(sorted({p.article.id for p in passages}))
     return tuple(passages), AnswerContext(texts, found, corpus.unknown_names(question), focus=focus)
 
