@@ -14,7 +14,7 @@ from rag.errors import (
 )
 from rag.index.report import IngestReport, Skipped
 from rag.qa import BriefingQA
-from rag.query.answer import Confidence
+from rag.query.answer import Confidence, Found
 from rag.types import (
     Answer,
     Article,
@@ -24,6 +24,7 @@ from rag.types import (
     Disagreement,
     Entity,
     Filters,
+    Focus,
     Passage,
     Sentence,
     Turn,
@@ -42,6 +43,8 @@ __all__ = [
     "Disagreement",
     "Entity",
     "Filters",
+    "Focus",
+    "Found",
     "IndexCorruptError",
     "IndexNotFoundError",
     "IngestReport",

@@ -371,7 +371,11 @@ def main(argv: list[str] | None = None) -> None:
     fit_parser.add_argument("--shared-weight", type=float, default=Settings.shared_weight)
     fit_parser.add_argument("--checkpoint-every", type=int, default=100)
     fit_parser.add_argument(
-        "--extra", type=Path, action="append", default=[], help="more training articles, SQuAD's format (train.news)"
+        "--extra",
+        type=Path,
+        action="append",
+        default=[],
+        help="more training articles, SQuAD's format (train.news, train.synthetic)",
     )
     fit_parser.add_argument("--init", help="start from this run's trained weights instead of the base model")
     fit_parser.add_argument("--all-articles", action="store_true", help="train on every article (no held-out figures)")

@@ -10,8 +10,9 @@ article does not answer. It is ours, so it is committed, unlike `../shared`.
 
 Each article becomes one SQuAD "article": its body (the headline line dropped) in paragraphs of
 about `WORDS` words, joined from its own short paragraphs. An answerable question goes to the
-paragraph of its answer's first place in the body; an unanswerable one to the paragraph that
-shares most of its words (the place where it looks answerable). `python -m train.reader fit
+paragraph of its answer's first place in the body as a whole word or number ("50" is not found
+in "£250,000"); an unanswerable one to the paragraph whose words it shares weigh most by their IDF
+within the article (`train.data.Neighbours`: the place where it looks answerable). `python -m train.reader fit
 --extra FILE` then draws the same negatives from them as from SQuAD.
 """
 
@@ -22,12 +23,12 @@ import json
 import re
 from pathlib import Path
 
+from train.data import Neighbours
 from train.reader import RUNS
 
 SOURCE = Path(__file__).parent / "synthetic"
 OUT = RUNS / "synthetic.json"
 WORDS = 110  # about a SQuAD paragraph's length, and a passage's
-_WORD = re.compile(r"[a-z0-9]+")
 
 
 def paragraphs(body: str) -> list[str]:
@@ -43,20 +44,31 @@ def paragraphs(body: str) -> list[str]:
     return out
 
 
+def placed(answer: str, text: str) -> int:
+    """Where `answer` first stands in `text` as a whole word or number, or -1."""
+    before = r"(?<!\w)" if answer[:1].isalnum() else ""
+    after = r"(?!\w)" if answer[-1:].isalnum() else ""
+    found = re.search(before + re.escape(answer) + after, text)
+    return found.start() if found else -1
+
+
 def to_squad(article: dict, name: str) -> dict:
     """One written article as a SQuAD article; a question whose answer is not in the body is dropped."""
     title, _, body = article["text"].partition("\n\n")
     contexts = paragraphs(body)
+    if not contexts:
+        raise ValueError(f"{name}: the article has no text after its headline")
     qas: list[list[dict]] = [[] for _ in contexts]
+    near = Neighbours([{"title": title, "paragraphs": [{"context": c} for c in contexts]}])
     for k, qa in enumerate(article["qas"]):
         entry = {"id": f"{name}-{k}", "question": qa["question"].strip()}
         answer = qa["answer"]
         if answer is None:
-            words = set(_WORD.findall(entry["question"].lower()))
-            best = max(range(len(contexts)), key=lambda i: len(words & set(_WORD.findall(contexts[i].lower()))))
+            like = near.of(entry["question"], "")
+            best = contexts.index(like[0][1]) if like else 0
             qas[best].append({**entry, "answers": [], "is_impossible": True})
             continue
-        place = next(((i, c.find(answer)) for i, c in enumerate(contexts) if answer in c), None)
+        place = next(((i, at) for i, c in enumerate(contexts) if (at := placed(answer, c)) >= 0), None)
         if place is None:
             continue
         i, start = place
@@ -68,6 +80,7 @@ def to_squad(article: dict, name: str) -> dict:
 
 
 def load(paths: list[Path]) -> list[dict]:
+    """Every article of the written files (JSON lines), in SQuAD's format."""
     out = []
     for path in paths:
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):

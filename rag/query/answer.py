@@ -10,7 +10,7 @@ reader and retrieval know of it (`FEATURES`):
 
 - `margin`: the span's score against the passage's no-answer score; `score` and `null`: the two;
 - `dense`: the passage's cosine to the question; `rank`: 1 / (1 + its retrieval rank; in a
-  conversation, its best place in the question's own search and in the conversation's);
+  conversation, its better place in the question's own search and in the one with the last turn);
 - `names`: share of the question's names and numbers found in the passage and its title;
 - `coverage`: share of the question's IDF weight found there;
 - `quote_names`, `quote_coverage`: the same in the quote (the sentence that holds the span; for a
@@ -137,7 +137,7 @@ def find(
 ) -> list[Found]:
     """Each passage's (and byline's) best span, most probable first. `rank` is each passage's
     best place in the orders of `ranked` (the searches the question was made with; default:
-    `passages`)."""
+    `passages`), or `len(passages)` when no search placed it."""
     windows: list[tuple[Passage, str, list[tuple[int, Sentence]], bool]] = []
     for passage in passages:
         text, placed = _window(passage)

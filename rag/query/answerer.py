@@ -65,15 +65,16 @@ def read_corpus(
     In a conversation (`focus`: the articles the last answer cited, and that turn), a follow-up
     is searched with the last turn ("Where did Dame Alicia Markova die? Bath. How old was she?",
     `focus_search`, whose vector is `focus_vector`), and the best passages of the focus articles
-    come first: boosted, not filtered, and a passage's retrieval rank is its better place in the
-    question's own search and in that order. A question that names a new subject (something
-    neither the focus articles nor the last turn name) starts afresh."""
+    come first: boosted, not filtered. A passage's retrieval rank is its better place in the two
+    searches, the question's own and the one with the last turn. A question that names a new
+    subject (something neither the focus articles nor the last turn name) starts afresh."""
     candidates = max(candidates, top_k)
     focus = _kept(corpus, question, focus) if focus_vector is not None else None
     search = focus_search(focus, question) if focus is not None else question
-    passages = own = retrieve(corpus, question, vector, filters, top_k, candidates)
+    passages = own = searched = retrieve(corpus, question, vector, filters, top_k, candidates)
     if focus is not None:
-        passages = _alternate(retrieve(corpus, search, focus_vector, filters, top_k, candidates), passages)
+        searched = retrieve(corpus, search, focus_vector, filters, top_k, candidates)
+        passages = _alternate(searched, passages)
         infos = corpus.infos(list(focus.articles))
         within = _within(filters, tuple(info.source for info in infos.values()))
         near = retrieve(corpus, search, focus_vector, within, FOCUS_PASSAGES, candidates) if within else []
@@ -82,7 +83,7 @@ def read_corpus(
             passages = [*near, *(p for p in passages if p.chunk.id not in ids)][: max(top_k, len(near))]
         first = infos.get(focus.articles[0])
         focus = replace(focus, title=first.title if first else "")
-    found = find(question, passages, reader, corpus, confidence, (own, passages))
+    found = find(question, passages, reader, corpus, confidence, (own, searched))
     texts = corpus.texts(sorted({p.article.id for p in passages}))
     return tuple(passages), AnswerContext(texts, found, corpus.unknown_names(question), focus=focus)
 

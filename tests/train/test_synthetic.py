@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from train.synthetic import SOURCE, WORDS, load, paragraphs, to_squad
+from train.synthetic import SOURCE, WORDS, load, paragraphs, placed, to_squad
 
 ARTICLE = {
     "title": "Mill to close",
@@ -38,9 +38,20 @@ def test_answers_keep_their_exact_place_and_the_headline_is_not_read() -> None:
 
 
 def test_an_unanswerable_question_goes_where_its_words_are() -> None:
-    article = to_squad(ARTICLE, "mill")
-    (where,) = [p["context"] for p in article["paragraphs"] for qa in p["qas"] if qa["is_impossible"]]
-    assert "pulp" in where
+    filler = " ".join(["The mill's workers met on Friday to hear the news from their managers."] * 8)
+    text = f"Mill to close\n\n{filler}\n\nIts owner blamed the cost of pulp, which rose 40% last year.\n\n{filler}"
+    article = to_squad({"text": text, "qas": [{"question": "What did the owner pay for pulp?", "answer": None}]}, "m")
+    contexts = [p["context"] for p in article["paragraphs"]]
+    assert len(contexts) == 3  # the pulp sentence stands in a passage of its own
+    (where,) = [p["context"] for p in article["paragraphs"] if p["qas"]]
+    assert "pulp" in where and where != contexts[0]
+
+
+def test_an_answer_is_found_as_a_whole_word_or_number() -> None:
+    assert placed("50", "It cost £250,000, and 50 people came.") == 22
+    assert placed("Leicester", "Leicestershire Police, based in Leicester.") == 32
+    assert placed("£10.3m", "a loss of £10.3m.") == 10
+    assert placed("1921", "It opened in 19210.") == -1
 
 
 def test_short_paragraphs_are_joined_up_to_a_passage_of_words() -> None:
