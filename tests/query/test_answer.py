@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from rag import BriefingQA, Settings
-from rag.query.answer import FEATURES, NOT_COVERED, Found, rival
+from rag.query.answer import FEATURES, NOT_COVERED, Confidence, Found, answered, chosen_first, compose, rival
 from rag.query.reader import Reading
-from rag.types import ArticleInfo, Chunk, Passage, Sentence
+from rag.types import ArticleInfo, Chunk, Entity, Passage, Sentence
 
 ANSWERABLE = {
     "What was the minimum arms estimate?": "$1.7 billion",
@@ -235,9 +237,9 @@ def test_a_name_the_corpus_never_mentions_is_named_whole(talks_qa: BriefingQA) -
     assert answer.abstained and answer.note == "The corpus never mentions New Zealand."
 
 
-def _found(article: str, answer: str, probability: float, byline: bool = False) -> Found:
-    """A `Found` made by hand: one sentence holding `answer`, in its own article."""
-    sentence = Sentence(0, len(answer) + 10, f"It was {answer} then.")
+def _found(article: str, answer: str, probability: float, byline: bool = False, kind: str = "MONEY") -> Found:
+    """A `Found` made by hand: one sentence holding `answer` (an entity of `kind`), in its own article."""
+    sentence = Sentence(0, len(answer) + 10, f"It was {answer} then.", (Entity(7, 7 + len(answer), kind),))
     info = ArticleInfo(article, f"{article}.txt", article, "hash", 1)
     passage = Passage(Chunk(f"{article}#0", article, 0, (sentence,)), info, 1.0)
     reading = Reading(0, 7, 7 + len(answer), answer, 5.0, 0.0)
@@ -251,12 +253,37 @@ def _found(article: str, answer: str, probability: float, byline: bool = False) 
         (("b", "over $40 million", 0.92), False),  # the same number, qualified otherwise
         (("b", "$65 million", 0.6), False),  # far less confident than the best
         (("a", "$65 million", 0.92), False),  # the same article
-        (("b", "the port authority", 0.95), False),  # not a value of the same kind
+        (("b", "the port authority", 0.95), False),  # not a value
+        (("b", "65 people", 0.95, False, "CARDINAL"), False),  # a count, not an amount of money
     ],
 )
 def test_sources_differ_only_when_another_article_states_another_value_as_confidently(
-    other: tuple[str, str, float], shown: bool
+    other: tuple, shown: bool
 ) -> None:
     best = _found("a", "$40 million", 0.95)
     assert (rival(best, [_found(*other)], 0.5) is not None) == shown
     assert rival(_found("a", "the port authority", 0.95), [_found("b", "the council", 0.95)], 0.5) is None
+
+
+def test_the_choice_model_chooses_the_answer_and_the_most_probable_span_decides_abstention() -> None:
+    """The span the choice model prefers comes first, the others most probable first; whether to
+    answer is the highest probability of any span."""
+    n = len(FEATURES)
+    weights = (1.0,) + (0.0,) * (n - 1)  # the probability follows the first feature
+    choice = (0.0, 1.0) + (0.0,) * (n - 2)  # the choice, the second
+    model = Confidence(weights, 0.0, (0.0,) * n, (1.0,) * n, choice=choice)
+    spans = []
+    for name, first, second in (("a", 2.0, 0.0), ("b", 0.0, 3.0), ("c", 1.0, 1.0)):
+        f = _found(name, f"answer {name}", 0.0)
+        features = np.zeros(n)
+        features[:2] = first, second
+        spans.append(replace(f, features=features, probability=model.probability(features)))
+    ordered = chosen_first(spans, model)
+    assert [f.passage.article.id for f in ordered] == ["b", "a", "c"]
+    assert answered(ordered) == pytest.approx(model.probability(spans[0].features))
+    answer = compose("q?", ordered, {}, min_confidence=0.5)  # nothing verifiable: abstains, with the best's odds
+    assert answer.abstained and answer.confidence == pytest.approx(answered(ordered))
+    plain = replace(model, choice=())  # no choice model: the most probable span first
+    assert [f.passage.article.id for f in chosen_first(spans, plain)] == ["a", "c", "b"]
+    with pytest.raises(ValueError, match="choice"):
+        replace(model, choice=(1.0,))

@@ -42,6 +42,8 @@ def test_the_int8_model_gives_the_trained_models_answers() -> None:
         ("He was born in the U.S. in 1950.", "U.S", "U.S."),  # an abbreviation keeps its stop
         ('She said "never again".', "never again", "never again"),  # quote marks at the edges go
         ("(about 40 rooms)", "40", "40"),
+        ("since January 2024—an unprecedented pace", "January 2024", "January 2024"),  # an em dash parts words
+        ("the 1990–2004 figures", "1990", "1990–2004"),  # an en dash joins a range
     ],
 )
 def test_spans_are_widened_to_whole_words(text: str, span: str, expected: str) -> None:
