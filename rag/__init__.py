@@ -14,7 +14,8 @@ from rag.errors import (
 )
 from rag.index.report import IngestReport, Skipped
 from rag.qa import BriefingQA
-from rag.query.answer import Confidence, Found
+from rag.query.answer import Found
+from rag.query.confidence import Confidence
 from rag.types import (
     Answer,
     Article,

@@ -36,8 +36,9 @@ from rag.index.store import Store
 from rag.index.swap import SwapLock
 from rag.ingest.read import as_paths
 from rag.llm.client import Endpoint, build_llm
-from rag.query.answer import Confidence, Found
+from rag.query.answer import Found
 from rag.query.answerer import AnswerContext, Answerer, ExtractiveAnswerer, focus_search, read_corpus
+from rag.query.confidence import Confidence
 from rag.query.examples import example_questions, spread
 from rag.query.question import validate_question
 from rag.query.reader import Reader

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rag import ConfigError, Settings
-from rag.query.answer import FEATURES, Confidence
+from rag.query.confidence import FEATURES, Confidence
 
 
 def test_settings_from_env() -> None:

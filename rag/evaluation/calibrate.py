@@ -33,7 +33,7 @@ from rag.config import Settings
 from rag.errors import InputError
 from rag.evaluation.squad import DEFAULT, load, trained_on, write_corpus
 from rag.qa import BriefingQA
-from rag.query.answer import FEATURES, Confidence
+from rag.query.confidence import FEATURES, Confidence
 
 MODEL = Path(__file__).resolve().parent.parent / "query" / "models" / "confidence.json"
 

@@ -21,7 +21,8 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.query.answer import Confidence, Found, answered, compose, find
+from rag.query.answer import Found, answered, compose, find
+from rag.query.confidence import Confidence
 from rag.query.reader import Reader
 from rag.query.retrieve import Corpus, retrieve
 from rag.types import Answer, Budget, Filters, Focus, Passage, complete_stream

@@ -9,7 +9,7 @@ import pytest
 
 from rag import BriefingQA, Settings
 from rag.chat.history import History
-from rag.query.answer import FEATURES
+from rag.query.confidence import FEATURES
 from rag.serve.render import answer_html
 from rag.types import Focus, Turn
 

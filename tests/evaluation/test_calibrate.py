@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rag.evaluation.calibrate import CHOICE, conditional_logit, fit
-from rag.query.answer import FEATURES
+from rag.query.confidence import FEATURES
 
 
 def _rows(seed: int = 0) -> list[tuple[int, np.ndarray, float]]:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from rag import BriefingQA, Settings
-from rag.query.answer import FEATURES, NOT_COVERED, Confidence, Found, answered, chosen_first, compose, rival
+from rag.query.answer import NOT_COVERED, Found, answered, chosen_first, compose, rival
+from rag.query.confidence import FEATURES, Confidence
 from rag.query.reader import Reading
 from rag.types import ArticleInfo, Chunk, Entity, Passage, Sentence
 
