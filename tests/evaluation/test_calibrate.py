@@ -38,7 +38,8 @@ def test_fit_gives_both_models_and_the_choice_finds_the_answering_span_on_new_qu
     rows = _rows()
     model = fit(rows, source="t")
     assert model.weights[1] > 0.5  # the shared feature says whether to answer
-    assert dict(zip(FEATURES, model.choice))["rank"] == 0.0 and set(CHOICE) == set(FEATURES) - {"rank"}
+    chosen_by = dict(zip(FEATURES, model.choice))
+    assert chosen_by["rank"] == chosen_by["dense"] == 0.0 and set(CHOICE) == set(FEATURES) - {"rank", "dense"}
     assert not fit(rows, choose=()).choice  # no choice model: the most probable span is chosen
     held = _rows(seed=1)
     by_question: dict[int, list[tuple[np.ndarray, float]]] = {}
