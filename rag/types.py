@@ -199,7 +199,7 @@ class Answer:
     text: str
     citations: tuple[Citation, ...] = ()
     abstained: bool = False
-    confidence: float = 0.0  # calibrated probability that the cited sentence answers
+    confidence: float = 0.0  # calibrated probability that the corpus answers: its most probable span's
     short_answer: str = ""  # the span the text leads with ("Over $1.7 billion"), if any
     standalone_question: str = ""
     unsupported_sentences: tuple[str, ...] = ()

@@ -75,12 +75,13 @@ def swaps(articles: list[dict], seed: int = 13) -> list[dict]:
                 made[context].append(
                     {"id": f"swap-{qa['id']}", "question": question, "answers": [], "is_impossible": True}
                 )
-        out.append(
-            {
-                "title": f"{article['title']} (swapped)",
-                "paragraphs": [{"context": c, "qas": qas} for c, qas in made.items()],
-            }
-        )
+        if made:  # an article none of whose questions could be swapped is left out
+            out.append(
+                {
+                    "title": f"{article['title']} (swapped)",
+                    "paragraphs": [{"context": c, "qas": qas} for c, qas in made.items()],
+                }
+            )
     return out
 
 

@@ -6,7 +6,7 @@ reader was never trained on.
 The articles are the reader's held-out ones (its card, `rag/query/models/reader.json`, names the
 articles it trained on; those are left out). They are ingested as a corpus and every question is
 asked through retrieval and the reader (`BriefingQA.read`): each passage's best span is a row of
-`rag.query.answer.FEATURES`, labelled 1 when its quote holds a gold answer (unanswerable
+`rag.query.confidence.FEATURES`, labelled 1 when its quote holds a gold answer (unanswerable
 questions: always 0). Two models over the standardised features, both fitted by Newton's method:
 a logistic model, whose highest probability among a question's rows is what `ask` abstains on,
 and a conditional logit (`choice`: each answerable question's rows compete in one softmax),
@@ -101,25 +101,24 @@ def fit(
     w = w * mask
     cmask = np.array([name in choose for name in FEATURES], dtype=float)
     c = conditional_logit(z * cmask, y, np.array([i for i, _, _ in rows])) * cmask
-    model = Confidence(tuple(w), b, tuple(mean), tuple(scale), source=source)
+    alone = Confidence(tuple(w), b, tuple(mean), tuple(scale), source=source)  # no choice: the most probable row
     # the answer rate the probabilities are re-based from: how often the most probable row answers
-    best = _best(rows, model)
-    rate = float(np.clip(np.mean([label for _, label, _ in best.values()]), 0.01, 0.99))
-    return replace(model, base_rate=rate, prior=rate, choice=tuple(c) if choose else ())
+    rate = float(np.clip(np.mean([label for _, label, _ in _answers(rows, alone).values()]), 0.01, 0.99))
+    return replace(alone, base_rate=rate, prior=rate, choice=tuple(c) if choose else ())
 
 
-def _best(rows: list[tuple[int, np.ndarray, float]], model: Confidence) -> dict[int, tuple[float, float, int]]:
+def _answers(rows: list[tuple[int, np.ndarray, float]], model: Confidence) -> dict[int, tuple[float, float, int]]:
     """Each question's answer as `ask` gives it: (the highest probability of its rows, the label
-    of the row the choice model prefers, question)."""
-    chosen: dict[int, tuple[float, float, float]] = {}
+    of the row the choice model prefers, question). Ties go to the more probable row, as in
+    `rag.query.answer.chosen_first`."""
+    scored: dict[int, list[tuple[float, float, float]]] = {}
     for i, f, label in rows:
-        preference, p = model.preference(f), model.probability(f)
-        if i not in chosen:
-            chosen[i] = (preference, label, p)
-        else:
-            best, held, top = chosen[i]
-            chosen[i] = (preference, label, max(p, top)) if preference > best else (best, held, max(p, top))
-    return {i: (p, label, i) for i, (_, label, p) in chosen.items()}
+        scored.setdefault(i, []).append((model.preference(f), model.probability(f), label))
+    out = {}
+    for i, spans in scored.items():
+        _, _, label = max(spans, key=lambda s: (s[0], s[1]))
+        out[i] = (max(p for _, p, _ in spans), label, i)
+    return out
 
 
 def curve(scored: list[tuple[float, bool, bool]], rates=(0.05, 0.10, 0.15, 0.20)) -> list[dict]:
@@ -172,7 +171,7 @@ def cross_validated(rows, questions, article, keep, choose=None) -> list[tuple[f
     scored: list[tuple[float, bool, bool]] = []
     for held in sorted(set(article.values())):
         model = fit([r for r in rows if article[r[0]] != held], keep=keep, choose=choose)
-        for p, label, i in _best([r for r in rows if article[r[0]] == held], model).values():
+        for p, label, i in _answers([r for r in rows if article[r[0]] == held], model).values():
             scored.append((p, questions[i].answerable, bool(label)))
     return scored
 
@@ -240,9 +239,12 @@ def report(rows: list[tuple[int, np.ndarray, float]], questions: list, write: bo
     print("cross-validated by article (thresholds at the fitting set's answer rate):")
     for row in curve(scored):
         print("  " + json.dumps(row))
-    print("ablation (cross-validated): abstention on unanswerable at 10 % false abstention; answered right")
+    print(
+        "ablation of the probability's features (cross-validated; the choice as shipped):"
+        " abstention on unanswerable at 10 % false abstention; answered right"
+    )
     for name, keep in ABLATION.items():
-        row = curve(cross_validated(rows, questions, article, keep), rates=(0.10,))[0]
+        row = curve(cross_validated(rows, questions, article, keep, CHOICE), rates=(0.10,))[0]
         print(f"  {name:<48} {row['abstention_unanswerable']:.3f}  {row['answered_right']:.3f}")
     print(
         "choosing the answer (cross-validated): the chosen quote holds the answer; answered right at 10 % false abstention"

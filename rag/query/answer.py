@@ -21,12 +21,13 @@ It is fitted on SQuAD 2.0 articles the reader was never trained on (`python -m
 rag.evaluation.calibrate`), labelled by whether the quote holds a gold answer, then re-based from
 that set's answer rate to `Settings.answerable_prior`. Which `Found` is the answer is the
 model's second part, `choice`: a conditional logit over the same features, fitted on the
-answerable questions, that compares a question's spans with each other; below `min_confidence`
-(the highest probability of any span: `answered`) the answer abstains. `compose` cites it, cites other articles that give
-the same answer, and says the sources differ only when another article's passage answers as
-confidently with another value of the same kind (`rival`). A question naming something the
-corpus never mentions abstains and says what. Every citation is checked against the stored
-original text before it is returned (`rag.query.verify`).
+answerable questions, that compares a question's spans with each other (`chosen_first`). Below
+`min_confidence` (the highest probability of any span: `answered`) the answer abstains.
+`compose` cites the chosen span, cites other articles that give the same answer, and says the
+sources differ only when another article's passage answers as confidently with another value of
+the same kind (`rival`). A question naming something the corpus never mentions abstains and says
+what. Every citation is checked against the stored original text before it is returned
+(`rag.query.verify`).
 """
 
 from __future__ import annotations
@@ -92,9 +93,9 @@ def find(
     ranked: Sequence[Sequence[Passage]] = (),
 ) -> list[Found]:
     """Each passage's (and byline's) best span: the chosen one first, then the others, most
-    probable first (`chosen_first`). `rank` is each passage's
-    best place in the orders of `ranked` (the searches the question was made with; default:
-    `passages`), or `len(passages)` when no search placed it."""
+    probable first (`chosen_first`). `rank` is each passage's best place in the orders of
+    `ranked` (the searches the question was made with; default: `passages`), or
+    `len(passages)` when no search placed it."""
     windows: list[tuple[Passage, str, list[tuple[int, Sentence]], bool]] = []
     for passage in passages:
         text, placed = _window(passage)
@@ -177,8 +178,9 @@ def compose(
     min_confidence: float,
     unknown: Sequence[str] = (),
 ) -> Answer:
-    """The chosen `Found` (`found[0]`) as a cited answer, or an abstention: nothing probable enough,
-    or the question names something the corpus never mentions (`unknown`, said in the note)."""
+    """The chosen `Found` as a cited answer, or an abstention: nothing probable enough, or the
+    question names something the corpus never mentions (`unknown`, said in the note). `found` is
+    `find`'s: the chosen span first, the others most probable first (`rival` relies on it)."""
     passages = tuple(dict.fromkeys(f.passage for f in found))
     best = found[0] if found else None
     confidence = answered(found)
@@ -320,11 +322,11 @@ def rival(best: Found, rest: Sequence[Found], min_confidence: float) -> Found | 
     """Another article's passage that answers as confidently with another value of the same kind
     (both spans state a number, and spaCy's entities give them a kind in common: two amounts of
     money, two dates, two counts), or None. A false disagreement is worse than none, so the bar is
-    high: both confident, the rival nearly as probable as the best, and no number shared ("over
-    $1.7 billion" does not contradict "$1.7 billion")."""
-    if not _numbers(best.answer) or not (kinds := _kinds(best)):
+    high: both confident, the rival nearly as probable as the most probable span, and no number
+    shared ("over $1.7 billion" does not contradict "$1.7 billion")."""
+    if best.probability < min_confidence or not _numbers(best.answer) or not (kinds := _kinds(best)):
         return None
-    floor = max(min_confidence, _RIVAL_SHARE * best.probability)
+    floor = max(min_confidence, _RIVAL_SHARE * answered([best, *rest]))
     for f in rest:
         if f.probability < floor:
             break

@@ -33,7 +33,7 @@ class AnswerContext:
     """What an answerer gets besides the question and the passages."""
 
     texts: Mapping[str, str]  # article id → original text (what every quote is checked against)
-    found: Sequence[Found] = ()  # the reader's best span in each passage, most probable first
+    found: Sequence[Found] = ()  # the reader's best span in each passage, the chosen one first
     unknown: Sequence[str] = ()  # names and numbers of the question that the corpus never mentions
     budget: Budget | None = None  # time for model calls (None: the answerer's default)
     stream: bool = False  # read a model's reply from its streaming endpoint

