@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import time
@@ -141,7 +142,9 @@ def test_browser_chat_citation_upload_and_ask(site: tuple[str, Path], tmp_path: 
         expect(quote).to_be_visible()  # the card opened on the highlighted passage
         # "up to" and "over" $1.7 billion share the number: no "sources differ" box (its rendering: test_render)
         expect(page.locator("#chat .bq-conflict")).to_have_count(0)
-        expect(page.locator("#chat details.bq-citation .bq-meta").first).to_contain_text("000_")
+        # the card names the seed file it quotes and the quote's offsets in it
+        meta = page.locator("#chat details.bq-citation .bq-meta").first
+        expect(meta).to_contain_text(re.compile(r"/00[01]_[0-9a-f]+\.txt \[\d+:\d+\]"))
         page.screenshot(path=str(shots / "chat-citation.png"))
 
         ask("Who wrote the study?")
