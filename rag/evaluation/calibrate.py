@@ -109,15 +109,14 @@ def fit(
 
 def _answers(rows: list[tuple[int, np.ndarray, float]], model: Confidence) -> dict[int, tuple[float, float, int]]:
     """Each question's answer as `ask` gives it: (the highest probability of its rows, the label
-    of the row the choice model prefers, question). Ties go to the more probable row, as in
-    `rag.query.answer.chosen_first`."""
-    scored: dict[int, list[tuple[float, float, float]]] = {}
+    of the row `model` chooses, question)."""
+    spans: dict[int, list[tuple[np.ndarray, float]]] = {}
     for i, f, label in rows:
-        scored.setdefault(i, []).append((model.preference(f), model.probability(f), label))
+        spans.setdefault(i, []).append((f, label))
     out = {}
-    for i, spans in scored.items():
-        _, _, label = max(spans, key=lambda s: (s[0], s[1]))
-        out[i] = (max(p for _, p, _ in spans), label, i)
+    for i, rows_of in spans.items():
+        features = [f for f, _ in rows_of]
+        out[i] = (max(model.probability(f) for f in features), rows_of[model.chosen(features)][1], i)
     return out
 
 

@@ -166,9 +166,8 @@ def chosen_first(found: Sequence[Found], confidence: Confidence) -> list[Found]:
     """The span the choice model prefers, then the others, most probable first."""
     if not found:
         return []
-    ordered = sorted(found, key=lambda f: -f.probability)
-    best = max(ordered, key=lambda f: confidence.preference(f.features))
-    return [best, *(f for f in ordered if f is not best)]
+    best = found[confidence.chosen([f.features for f in found])]
+    return [best, *sorted((f for f in found if f is not best), key=lambda f: -f.probability)]
 
 
 def compose(

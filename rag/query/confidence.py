@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 
@@ -60,6 +61,11 @@ class Confidence:
         if not self.choice:
             return self.probability(features)
         return float(np.dot(self.choice, self._standard(features)))
+
+    def chosen(self, spans: Sequence[np.ndarray]) -> int:
+        """Which of one question's spans (their features) is the answer: the one the choice
+        model prefers, and of equally preferred ones the most probable."""
+        return max(range(len(spans)), key=lambda k: (self.preference(spans[k]), self.probability(spans[k])))
 
     @classmethod
     def load(cls, prior: float | None = None) -> Confidence:
