@@ -4,8 +4,11 @@ A follow-up is always searched together with the last turn and read from the con
 focus (`rag.query.answerer.read_corpus`), so this module rewrites only what measurably helps on
 the seed and news conversations (`make eval`, `make eval-news`), read from spaCy's parse and
 entities (`rag.ingest.analyze`):
-- "she/he/her/his" become the person most recently named (the last short answer that is a
-  PERSON, else the last PERSON in the last question or answer);
+- "she/he/her/his" become the person most recently named (the PERSON the last short answer
+  names, "Dave Collins" in "Psychologist Dave Collins", else the last PERSON in the last question
+  or answer);
+- "its/they/them/their" after a name of their own question that they can stand for (an
+  organisation, a place, a group) stay: "Who has UK Athletics appointed as its new director?";
 - "they/them/their" become the people the last question named together ("Putin and Kim Jong
   Un"); else, like "it/its/this/that" (as pronouns, not as determiners), the topic of the last
   question, read from its parse ("the study", "the minimum estimate of arms shipments"). An "it"
@@ -97,7 +100,9 @@ def _resolve_pronouns(question: str, history: Sequence[Turn]) -> str:
         out = []
         for t in doc:
             low, word = t.lower_, t.text
-            if low in _PERSON and person:
+            if _bound(doc, t):
+                pass  # "Who has UK Athletics appointed as its director?": the question names what "its" is
+            elif low in _PERSON and person:
                 word = person + _PERSON[low]
             elif low in ("they", "them", "their") and people:
                 word = people + _THING[low]
@@ -113,6 +118,23 @@ def _resolve_pronouns(question: str, history: Sequence[Turn]) -> str:
         # the troops in "Which country sent troops?" … "Who confirmed it?".
         return swapped(event)
     return swapped(topic)
+
+
+# What "its", "they" and "their" stand for when the question itself names one before them: an
+# entity of these kinds. Not "it" ("What did China say about it?"), nor "he" and "she", which are
+# left to the last turn (the small model takes "Oscar" or "Benin" for a person).
+_PRONOUN_KINDS = {
+    "its": frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW"}),
+    **{word: frozenset({"ORG", "GPE", "NORP"}) for word in ("they", "them", "their")},
+}
+
+
+def _bound(doc: Any, token: Any) -> bool:
+    """Whether pronoun `token` refers back to a name earlier in its own question: an entity of
+    a kind it can stand for ("UK Athletics" for "its" in "Who has UK Athletics appointed as its new
+    performance director?"), which a rewrite from the last turn would replace with something else."""
+    kinds = _PRONOUN_KINDS.get(token.lower_)
+    return bool(kinds) and any(e.label_ in kinds and e.end <= token.i for e in doc.ents)
 
 
 def _object_event(doc: Any, last: Turn) -> str | None:
@@ -160,9 +182,10 @@ def _last_person(history: Sequence[Turn]) -> str | None:
     for turn in reversed(history):
         texts = [turn.short_answer, turn.standalone_question, turn.answer]
         found = entities([t or "" for t in texts])
-        if turn.short_answer and any(e.label == "PERSON" and e.end - e.start == len(turn.short_answer.strip())
-                                     for e in found[0]):  # fmt: skip
-            return turn.short_answer.strip()
+        # the answer to the last question, when it names a person ("Psychologist Dave Collins")
+        named = [turn.short_answer[e.start : e.end] for e in found[0] if e.label == "PERSON"]
+        if turn.short_answer and named:
+            return named[-1]
         for text, ents in zip(texts[1:], found[1:]):
             people = [text[e.start : e.end] for e in ents if e.label == "PERSON"]
             if people:

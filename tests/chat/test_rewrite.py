@@ -71,6 +71,29 @@ CANCELLED = _turn("How many ferries were cancelled in Dover?", "Twelve: Twelve f
         ([CANCELLED], "Who confirmed it?", "Who confirmed that ferries were cancelled in Dover?"),
         # a determiner or a conjunction is no pronoun
         ([AUTHOR], "Who published this report?", "Who published this report?"),
+        # "its" and "their" after a name of their own question stand for it, not for the last turn's topic
+        (
+            [AUTHOR_OF],
+            "And who has the Red Cross named as its new director?",
+            "And who has the Red Cross named as its new director?",
+        ),
+        (
+            [AUTHOR_OF],
+            "Different story: how much do the Liberal Democrats say their plan would save?",
+            "Different story: how much do the Liberal Democrats say their plan would save?",
+        ),
+        # the last answer names a person with a title: "he" is that person
+        (
+            [
+                _turn(
+                    "Who did Kathy Butler's club appoint as coach?",
+                    "Professor Dave Collins [1].",
+                    "Professor Dave Collins",
+                )
+            ],
+            "Who did he replace?",
+            "Who did Dave Collins replace?",
+        ),
     ],
 )
 def test_rewrites_from_the_parse(history: list[Turn], question: str, expected: str) -> None:
