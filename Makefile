@@ -111,6 +111,7 @@ eval-heldout: install
 	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-conversations-heldout.jsonl --out reports/
 	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-conversations-heldout2.jsonl --out reports/
 	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-conversations-heldout3.jsonl --out reports/
+	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-conversations-heldout4.jsonl --out reports/
 	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-singles-heldout.jsonl --out reports/
 
 titles: install
