@@ -7,8 +7,9 @@ entities (`rag.ingest.analyze`):
 - "she/he/her/his" become the person most recently named (the PERSON the last short answer
   names, "Dave Collins" in "Psychologist Dave Collins", else the last PERSON in the last question
   or answer);
-- "its/they/them/their" after a name of their own question that they can stand for (an
-  organisation, a place, a group) stay: "Who has UK Athletics appointed as its new director?";
+- "its", "they" and "their" after a proper name of their own question that they can stand for
+  stay ("Who has UK Athletics appointed as its new director?"): for "its" an organisation, place,
+  facility, product, work, event or law; for "they/their" an organisation, place or group;
 - "they/them/their" become the people the last question named together ("Putin and Kim Jong
   Un"); else, like "it/its/this/that" (as pronouns, not as determiners), the topic of the last
   question, read from its parse ("the study", "the minimum estimate of arms shipments"). An "it"
@@ -120,21 +121,23 @@ def _resolve_pronouns(question: str, history: Sequence[Turn]) -> str:
     return swapped(topic)
 
 
-# What "its", "they" and "their" stand for when the question itself names one before them: an
-# entity of these kinds. Not "it" ("What did China say about it?"), nor "he" and "she", which are
-# left to the last turn (the small model takes "Oscar" or "Benin" for a person).
+# What "its", "they" and "their" stand for when the question itself names one before them: a
+# proper name of these kinds ("the Liberal Democrats", not the adjective in "the Russian
+# invasion"). Not "it" or "them", which are most often another thing than their own clause's
+# names ("What did China say about it?"), nor "he" and "she", which are left to the last turn (the
+# small model takes "Oscar" or "Benin" for a person).
 _PRONOUN_KINDS = {
     "its": frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW"}),
-    **{word: frozenset({"ORG", "GPE", "NORP"}) for word in ("they", "them", "their")},
+    **{word: frozenset({"ORG", "GPE", "NORP"}) for word in ("they", "their")},
 }
 
 
 def _bound(doc: Any, token: Any) -> bool:
-    """Whether pronoun `token` refers back to a name earlier in its own question: an entity of
+    """Whether pronoun `token` refers back to a name earlier in its own question: a proper name of
     a kind it can stand for ("UK Athletics" for "its" in "Who has UK Athletics appointed as its new
     performance director?"), which a rewrite from the last turn would replace with something else."""
     kinds = _PRONOUN_KINDS.get(token.lower_)
-    return bool(kinds) and any(e.label_ in kinds and e.end <= token.i for e in doc.ents)
+    return bool(kinds) and any(e.label_ in kinds and e.root.pos_ == "PROPN" and e.end <= token.i for e in doc.ents)
 
 
 def _object_event(doc: Any, last: Turn) -> str | None:
@@ -182,15 +185,22 @@ def _last_person(history: Sequence[Turn]) -> str | None:
     for turn in reversed(history):
         texts = [turn.short_answer, turn.standalone_question, turn.answer]
         found = entities([t or "" for t in texts])
-        # the answer to the last question, when it names a person ("Psychologist Dave Collins")
-        named = [turn.short_answer[e.start : e.end] for e in found[0] if e.label == "PERSON"]
-        if turn.short_answer and named:
-            return named[-1]
+        # the answer to the last question, when it is a person's name, perhaps after a title
+        # ("Psychologist Dave Collins"; not "Maurice Greene and Kim Collins", nor "talks with Tony Blair")
+        named = [e for e in found[0] if e.label == "PERSON"]
+        if len(named) == 1 and _titled(turn.short_answer, named[0].start, named[0].end):
+            return turn.short_answer[named[0].start : named[0].end]
         for text, ents in zip(texts[1:], found[1:]):
             people = [text[e.start : e.end] for e in ents if e.label == "PERSON"]
             if people:
                 return people[-1].removesuffix("'s").removesuffix("’s")
     return None
+
+
+def _titled(text: str, start: int, end: int) -> bool:
+    """Whether `text` is the name at `[start, end)`, with at most two words before it (a title:
+    "Psychologist Dave Collins") and nothing but punctuation after it."""
+    return len(text[:start].split()) <= 2 and not text[end:].strip(" .,;:!?'’\"”")
 
 
 def _last_topic(history: Sequence[Turn]) -> str | None:

@@ -82,7 +82,7 @@ CANCELLED = _turn("How many ferries were cancelled in Dover?", "Twelve: Twelve f
             "Different story: how much do the Liberal Democrats say their plan would save?",
             "Different story: how much do the Liberal Democrats say their plan would save?",
         ),
-        # the last answer names a person with a title: "he" is that person
+        # the last answer is a person's name after a title: "he" is that person
         (
             [
                 _turn(
@@ -94,6 +94,35 @@ CANCELLED = _turn("How many ferries were cancelled in Dover?", "Twelve: Twelve f
             "Who did he replace?",
             "Who did Dave Collins replace?",
         ),
+        # an answer of two people, or one that only mentions a person, is not who "he" is
+        (
+            [
+                _turn(
+                    "Who beat Mark Lewis-Francis in Madrid?",
+                    "Maurice Greene and Kim Collins [1].",
+                    "Maurice Greene and Kim Collins",
+                )
+            ],
+            "How old is he?",
+            "How old is Mark Lewis-Francis?",
+        ),
+        (
+            [
+                _turn(
+                    "What did Gordon Brown announce?", "After talks with Tony Blair [1].", "After talks with Tony Blair"
+                )
+            ],
+            "When did he say so?",
+            "When did Gordon Brown say so?",
+        ),
+        # a name after the pronoun, an adjective, or "them" binds nothing: the last turn says what they are
+        ([AUTHOR_OF], "What did its authors tell Reuters?", "What did the study's authors tell Reuters?"),
+        (
+            [MET],
+            "After the Russian talks, what did they agree?",
+            "After the Russian talks, what did Ann Lee and Tomas Lind agree?",
+        ),
+        ([MET], "What did the UN say about them?", "What did the UN say about Ann Lee and Tomas Lind?"),
     ],
 )
 def test_rewrites_from_the_parse(history: list[Turn], question: str, expected: str) -> None:
