@@ -17,9 +17,12 @@ entities (`rag.ingest.analyze`):
   main argument or is plural, is what that question asked about ("How many troops were sent to
   Russia?" … "Who confirmed it?" → "… confirmed that troops were sent to Russia?");
 - a fragment ("And in 2003?", "What about Japan?", "When?") is read against the last standalone
-  question: an entity in the fragment replaces the last entity of the same kind in that question
-  ("And in the past three decades?" after "… in 2024?": a date for a date, a place for a place);
-  otherwise the fragment is joined to it ("What was the minimum estimate: the maximum?");
+  question, and takes the place of its counterpart there: the last entity of its kind ("And in
+  the past three decades?" after "… in 2024?"; "And Gibraltar?" after "Who represents Spain?",
+  a place once the small model reads it in the question), the noun phrase of its head noun
+  ("And the non-fiction prize?" after "Who won the fiction prize?") or the question's one
+  adjective ("And the maximum?" after "What was the minimum estimate?"); otherwise it is joined
+  to it ("Who was named commissioner: his budget?");
 - anything else (a full question with its own subject, "there") is left as it is.
 
 With a language model configured, `rag.llm.generate.condense` is used instead. This module does
@@ -80,8 +83,9 @@ def rewrite(question: str, history: Sequence[Turn]) -> str:
 
 def _fill_ellipsis(fragment: str, previous: str) -> str:
     core = fragment.rstrip("?.! ")
-    if (swapped := _swap_entity(core, previous)) is not None:
-        return swapped
+    for swap in (_swap_entity, _swap_in_place, _swap_head, _swap_modifier):
+        if (swapped := swap(core, previous)) is not None:
+            return swapped
     return f"{previous.rstrip('?.! ')}: {core}?"
 
 
@@ -166,7 +170,8 @@ def _people(question: str) -> str | None:
 # Entity labels that can stand in for one another in an ellipsis ("And in Japan?" after "… in Seoul?").
 _KIND = {"GPE": "place", "LOC": "place", "FAC": "place", "DATE": "time", "TIME": "time", "PERSON": "person",
          "ORG": "org", "NORP": "group", "MONEY": "amount", "CARDINAL": "amount", "QUANTITY": "amount",
-         "PERCENT": "amount", "EVENT": "event", "WORK_OF_ART": "work", "LAW": "law", "PRODUCT": "product"}  # fmt: skip
+         "PERCENT": "amount", "EVENT": "event", "WORK_OF_ART": "work", "LAW": "law", "PRODUCT": "product",
+         "ORDINAL": "order"}  # fmt: skip
 
 
 def _swap_entity(fragment: str, previous: str) -> str | None:
@@ -179,6 +184,53 @@ def _swap_entity(fragment: str, previous: str) -> str | None:
             o = same[-1]
             return previous[: o.start] + fragment[e.start : e.end] + previous[o.end :]
     return None
+
+
+def _swap_in_place(fragment: str, previous: str) -> str | None:
+    """`previous` with one of its entities (the last first) replaced by the fragment, when the
+    fragment, read in its place, is an entity of the same kind: "And Gibraltar?" after "Who is
+    representing Spain?" (alone, "Gibraltar" is no entity to the small model; in the question it
+    is a place)."""
+    if len(fragment.split()) > 4 or entities([fragment])[0]:
+        return None
+    for o in reversed(entities([previous])[0]):
+        kind = _KIND.get(o.label)
+        candidate = previous[: o.start] + fragment + previous[o.end :]
+        end = o.start + len(fragment)
+        if kind and any(
+            _KIND.get(e.label) == kind and e.start == o.start and e.end == end for e in entities([candidate])[0]
+        ):
+            return candidate
+    return None
+
+
+def _swap_head(fragment: str, previous: str) -> str | None:
+    """`previous` with its noun phrase of the fragment's head noun replaced by the fragment:
+    "And the non-fiction prize?" after "Who won the fiction prize at the awards?"."""
+    root = next((t for t in parse(fragment) if t.dep_ == "ROOT"), None)
+    if root is None or root.pos_ not in ("NOUN", "PROPN"):
+        return None
+    for chunk in reversed(list(parse(previous).noun_chunks)):
+        if chunk.root.lemma_.lower() == root.lemma_.lower() and chunk.text.lower() != fragment.lower():
+            return previous[: chunk.start_char] + fragment + previous[chunk.end_char :]
+    return None
+
+
+def _swap_modifier(fragment: str, previous: str) -> str | None:
+    """`previous` with its one adjective replaced by the fragment's one word, when that word is an
+    adjective there too: "And the maximum?" after "What was the minimum estimate of arms
+    shipments?" ("the maximum estimate")."""
+    words = [t for t in parse(fragment) if t.pos_ != "DET"]
+    if len(words) != 1 or words[0].pos_ not in ("ADJ", "NOUN") or words[0].ent_type_:
+        return None
+    modifiers = [t for t in parse(previous) if t.dep_ == "amod" and t.pos_ == "ADJ" and not t.ent_type_]
+    if len(modifiers) != 1 or modifiers[0].lower_ == words[0].lower_:
+        return None
+    m = modifiers[0]
+    candidate = previous[: m.idx] + words[0].text + previous[m.idx + len(m.text) :]
+    # an adjective in its place too ("the maximum estimate"), not a noun ("the cost estimate")
+    placed = next((t for t in parse(candidate) if t.idx == m.idx), None)
+    return candidate if placed is not None and placed.dep_ == "amod" else None
 
 
 def _last_person(history: Sequence[Turn]) -> str | None:

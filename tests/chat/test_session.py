@@ -19,8 +19,9 @@ def test_the_four_conversation_examples(seed_qa: BriefingQA) -> None:
     first = chat.ask("What was the minimum estimate of arms shipments?")
     assert "$1.7 billion" in first.short_answer
     maximum = chat.ask("And the maximum?")
-    assert maximum.standalone_question == "What was the minimum estimate of arms shipments: the maximum?"
-    assert maximum.citations  # the reader answers it from the minimum's sentence: `make eval` counts that
+    assert maximum.standalone_question == "What was the maximum estimate of arms shipments?"
+    # never the last answer again: the reader reads "up to $5.5 billion" as no maximum (`make eval` counts the miss)
+    assert "1.7" not in (maximum.short_answer or "")
     author = chat.ask("Who wrote the study?")
     assert author.short_answer == "Olena Guseinova"
     needs = chat.ask("What does she say Russia needs?")
@@ -64,7 +65,7 @@ def test_sessions_resume_and_reset(seed_qa: BriefingQA) -> None:
     again = BriefingQA(seed_qa.settings, embedder=seed_qa.embedder).chat(session_id="alice")
     assert (
         again.ask("And the maximum?").standalone_question
-        == "What was the minimum estimate of arms shipments: the maximum?"
+        == "What was the maximum estimate of arms shipments?"
     )
     again.reset()
     assert again.history == [] and seed_qa.chat(session_id="bob").history == []
@@ -114,5 +115,5 @@ def test_llm_failure_during_condense_uses_the_offline_rewriter(seed_qa: Briefing
         chat = BriefingQA(settings, embedder=seed_qa.embedder).chat()
         chat.ask("What was the minimum estimate of arms shipments?")
         answer = chat.ask("And the maximum?")
-    assert answer.standalone_question == "What was the minimum estimate of arms shipments: the maximum?"
+    assert answer.standalone_question == "What was the maximum estimate of arms shipments?"
     assert "did not answer" in answer.note

@@ -79,6 +79,27 @@ def test_a_long_text_is_read_in_windows_with_offsets_into_the_whole_text(reader:
     assert text[reading.start : reading.end] == reading.answer == "£10.3m"
 
 
+def test_a_text_is_read_the_same_whatever_is_read_beside_it(reader: Reader) -> None:
+    """Each window is read alone: the int8 model's activation scale is the window's own, not one
+    set by the other passages (and the padding) of a batch."""
+    question = "When did the museum open?"
+    text = "The museum opened on 12 June 1998 after a decade of planning."
+    others = ["A much longer text about boats, " * 12, "The quay was rebuilt in 2004 at a cost of £3m."]
+    (alone,) = reader.read(question, [text])
+    beside = reader.read(question, [others[0], text, others[1]])[1]
+    assert (beside.answer, beside.score, beside.null) == (alone.answer, alone.score, alone.null)
+
+
+def test_skip_passes_over_spans_for_the_next_best_and_a_text_with_no_other_gives_none(reader: Reader) -> None:
+    question = "Who opened the museum?"
+    texts = ["The mayor, Ann Lee, opened the museum on Monday with the architect Tomas Lind."]
+    (best,) = reader.read(question, texts)
+    (other,) = reader.read(question, texts, skip=lambda span: "Lee" in span)
+    assert "Lee" in best.answer and "Lee" not in other.answer and other.score <= best.score
+    assert texts[0][other.start : other.end] == other.answer
+    assert reader.read(question, texts, skip=lambda span: True) == []
+
+
 def test_nothing_to_read_gives_nothing(reader: Reader) -> None:
     assert reader.read("", ["Some text."]) == [] and reader.read("Who?", []) == []
 

@@ -75,7 +75,7 @@ def test_chat_loop_follow_up_reset_and_quit(indexed: Path) -> None:
         input=script, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert "(searched: What was the minimum estimate of arms shipments: the maximum?)" in out.stdout
+    assert "(searched: What was the maximum estimate of arms shipments?)" in out.stdout
     assert "$5.5 billion" in out.stdout
     assert "2024-10-28" in out.stdout  # /sources
     assert "(conversation cleared)" in out.stdout
