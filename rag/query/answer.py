@@ -353,6 +353,8 @@ def _kinds(found: Found) -> frozenset[str]:
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_JOINED = re.compile(r"\s(?:and|or|&)\s")  # an answer that is a list joins its last item so ("A, B and C")
+_LIST = re.compile(r"[,;]\s|\s(?:and|or|&)\s")  # between the items of such a list
 
 
 def _numbers(text: str) -> tuple[str, ...]:
@@ -371,7 +373,11 @@ def repeats(span: str, earlier: str) -> bool:
     "14.27 million tonnes of crops in 2004, 24%"; "£51.6m in 2004 from £1.2m" after "£51.6m"),
     or, without numbers, its words are among the earlier answer's or hold them all
     ("Psychologist" after "Psychologist Dave Collins"; "Director general, Jose Maria Pons" after
-    "Jose Maria Pons")."""
+    "Jose Maria Pons"). One item of a list the earlier answer gave is no restatement: it picks
+    one ("Kim Collins" after "Maurice Greene and Kim Collins")."""
+    items = {_value(item) for item in _LIST.split(earlier) if item.strip()} if _JOINED.search(earlier) else set()
+    if len(items) > 1 and _value(span) in items:
+        return False  # one of a list the earlier answer gave: "Kim Collins" of "Maurice Greene and Kim Collins"
     numbers = set(_numbers(span))
     if numbers:
         return bool(numbers & set(_numbers(earlier)))

@@ -307,6 +307,9 @@ def test_the_choice_model_chooses_the_answer_and_the_most_probable_span_decides_
         ("Peter Caruana", "Jose Maria Pons", False),
         ("2003", "36,000", False),
         ("Nissan", "", False),
+        # one of a list the last answer gave picks one of them
+        ("Kim Collins", "Maurice Greene and Kim Collins", False),
+        ("$7m", "$5m, $6m and $7m", False),
     ],
 )
 def test_a_span_that_restates_the_last_answer(span: str, earlier: str, expected: bool) -> None:
