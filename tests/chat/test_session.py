@@ -63,10 +63,7 @@ def test_sessions_resume_and_reset(seed_qa: BriefingQA) -> None:
     chat = seed_qa.chat(session_id="alice")
     chat.ask("What was the minimum estimate of arms shipments?")
     again = BriefingQA(seed_qa.settings, embedder=seed_qa.embedder).chat(session_id="alice")
-    assert (
-        again.ask("And the maximum?").standalone_question
-        == "What was the maximum estimate of arms shipments?"
-    )
+    assert again.ask("And the maximum?").standalone_question == "What was the maximum estimate of arms shipments?"
     again.reset()
     assert again.history == [] and seed_qa.chat(session_id="bob").history == []
 
