@@ -24,9 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -35,7 +34,7 @@ from rag.evaluation.squad import DEFAULT, load, write_corpus
 from rag.index.embed import MiniLMEmbedding
 from rag.ingest.chunk import chunk_article
 from rag.ingest.read import read_article
-from rag.query.reader import Reader, Reading
+from rag.query.reader import Reader, Reading, feeds
 
 
 def pct(values: list[float], q: float) -> float:
@@ -123,9 +122,9 @@ class TimedReader(Reader):
         super().__init__()
         self.calls: list[tuple[float, str, list[str]]] = []
 
-    def read(self, question: str, texts: Sequence[str]) -> list[Reading]:
+    def read(self, question: str, texts: Sequence[str], skip: Callable[[str], bool] | None = None) -> list[Reading]:
         t = time.perf_counter()
-        out = super().read(question, texts)
+        out = super().read(question, texts, skip)
         self.calls.append(((time.perf_counter() - t) * 1000, question, list(texts)))
         return out
 
@@ -147,14 +146,14 @@ def reader_figures(settings: Settings, tmp: Path) -> None:
     qa.ingest([seeds])
     for q in questions:  # a first pass: warm caches, and the windows each question's reading makes
         qa.ask(q)
-    windows = {question: [_feeds(e) for _, e in reader.windows(question, texts)] for _, question, texts in reader.calls}
+    windows = {question: [feeds(e) for _, e in reader.windows(question, texts)] for _, question, texts in reader.calls}
     bare = onnxruntime.InferenceSession(str(reader.path), providers=["CPUExecutionProvider"])
     ask_ms, bare_ms = [], []
     reader.calls.clear()
     for q in questions:  # the bare model on the same windows just before each `ask`, in the same conditions
         t = time.perf_counter()
-        for feeds in windows[q]:  # each window alone, as the reader reads it
-            bare.run(None, feeds)
+        for window in windows[q]:  # each window alone, as the reader reads it
+            bare.run(None, window)
         bare_ms.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
         qa.ask(q)
@@ -192,14 +191,6 @@ def follow_up_figures(qa: BriefingQA, path: Path) -> None:
         f"{len(follow_ms)} follow-ups vs first questions p50 {pct(first_ms, 50):.1f} ms, p95 {pct(first_ms, 95):.1f} ms "
         f"over {len(first_ms)} → p50 ratio {pct(follow_ms, 50) / pct(first_ms, 50):.2f} (goal ≤ 1.5)"
     )
-
-
-def _feeds(encoding: Any) -> dict[str, np.ndarray]:
-    return {
-        "input_ids": np.array([encoding.ids], dtype=np.int64),
-        "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
-        "token_type_ids": np.array([encoding.type_ids], dtype=np.int64),
-    }
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.chat.history import History
-from rag.chat.session import Chat, Condenser, RuleCondenser, focus_of
+from rag.chat.session import Chat, Condenser, RuleCondenser, focus_of, following
 from rag.config import Settings, corpus_index
 from rag.errors import IndexChangedError, InputError, RagError
 from rag.index.build import Progress, ingest_paths, remove_paths
@@ -368,9 +368,10 @@ class BriefingQA:
             retries=s.llm_retries,
         )
 
-    def focus(self, turns: Sequence[Turn]) -> Focus | None:
+    def focus(self, turns: Sequence[Turn], question: str = "", standalone: str = "") -> Focus | None:
         """What a conversation is about after `turns` (`rag.chat.session.focus_of`; an answer
-        known only by its text is placed by its quotes' words)."""
+        known only by its text is placed by its quotes' words), for `question`, the next one, as
+        `standalone` searches it (`rag.chat.session.following`)."""
 
         def source_of(text: str) -> str | None:
             try:
@@ -379,7 +380,7 @@ class BriefingQA:
                 return None
             return found[0].article.id if found else None
 
-        return focus_of(turns, source_of)
+        return following(focus_of(turns, source_of), question, standalone)
 
     def ask_many(self, questions: Iterable[str], **kwargs: Any) -> list[Answer]:
         return [self.ask(q, **kwargs) for q in questions]

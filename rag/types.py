@@ -326,13 +326,17 @@ class Turn:
 @dataclass(frozen=True)
 class Focus:
     """What a conversation is about: the articles its last answer cited, and that turn (a
-    follow-up is retrieved with them boosted, and read with that turn). `title` is the first
+    follow-up is retrieved with them boosted, and read with that turn; a question that leans on
+    that turn, `follow_up`, is never answered with that turn's answer again). `title` is the first
     article's, for "about: <title>"."""
 
     articles: tuple[str, ...]
     question: str = ""  # the turn's question, as it was searched
     answer: str = ""  # its short answer
     title: str = ""
+    follow_up: bool = (
+        False  # the question leans on that turn ("And in 2003?", "Who did he replace?"): it asks for another answer
+    )
 
     FOLLOWS = 3  # turns back a conversation keeps its focus through abstentions
 

@@ -179,6 +179,10 @@ def _swap_entity(fragment: str, previous: str) -> str | None:
     new, old = entities([fragment, previous])
     for e in reversed(new):
         kind = _KIND.get(e.label)
+        if kind == "order" and fragment[: e.start].strip().lower() not in ("", "the"):
+            continue  # "the second leg": the leg is more than the order ("And the second?")
+        if kind == "order" and fragment[e.end :].strip():
+            continue
         same = [o for o in old if _KIND.get(o.label) == kind] if kind else []
         if same:
             o = same[-1]
@@ -190,8 +194,8 @@ def _swap_in_place(fragment: str, previous: str) -> str | None:
     """`previous` with one of its entities (the last first) replaced by the fragment, when the
     fragment, read in its place, is an entity of the same kind: "And Gibraltar?" after "Who is
     representing Spain?" (alone, "Gibraltar" is no entity to the small model; in the question it
-    is a place)."""
-    if len(fragment.split()) > 4 or entities([fragment])[0]:
+    is a place; alone, "Prescott" is an organisation, in "What did Blair say?" a person)."""
+    if len(fragment.split()) > 4:
         return None
     for o in reversed(entities([previous])[0]):
         kind = _KIND.get(o.label)
@@ -206,23 +210,35 @@ def _swap_in_place(fragment: str, previous: str) -> str | None:
 
 def _swap_head(fragment: str, previous: str) -> str | None:
     """`previous` with its noun phrase of the fragment's head noun replaced by the fragment:
-    "And the non-fiction prize?" after "Who won the fiction prize at the awards?"."""
-    root = next((t for t in parse(fragment) if t.dep_ == "ROOT"), None)
+    "And the non-fiction prize?" after "Who won the fiction prize at the awards?". Its owner stays
+    when the fragment names none ("And the pre-tax profit?" after "What was Tesco's profit?":
+    "Tesco's pre-tax profit")."""
+    doc = parse(fragment)
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
     if root is None or root.pos_ not in ("NOUN", "PROPN"):
         return None
+    owned = any(t.dep_ == "poss" for t in root.children)
     for chunk in reversed(list(parse(previous).noun_chunks)):
-        if chunk.root.lemma_.lower() == root.lemma_.lower() and chunk.text.lower() != fragment.lower():
-            return previous[: chunk.start_char] + fragment + previous[chunk.end_char :]
+        if chunk.root.lemma_.lower() != root.lemma_.lower() or chunk.text.lower() == fragment.lower():
+            continue
+        owner = [t for t in chunk.root.children if t.dep_ == "poss"]
+        if owner and not owned:  # after the owner and its "'s"
+            start = max(t.idx + len(t.text) for t in owner[0].subtree)
+            words = fragment[doc[1].idx :] if doc[0].pos_ == "DET" and len(doc) > 1 else fragment
+            return f"{previous[:start]} {words}{previous[chunk.end_char :]}"
+        lead = fragment[:1].lower() + fragment[1:] if doc[0].pos_ == "DET" else fragment  # "The prize" mid-question
+        return previous[: chunk.start_char] + lead + previous[chunk.end_char :]
     return None
 
 
 def _swap_modifier(fragment: str, previous: str) -> str | None:
-    """`previous` with its one adjective replaced by the fragment's one word, when that word is an
-    adjective there too: "And the maximum?" after "What was the minimum estimate of arms
-    shipments?" ("the maximum estimate")."""
-    words = [t for t in parse(fragment) if t.pos_ != "DET"]
-    if len(words) != 1 or words[0].pos_ not in ("ADJ", "NOUN") or words[0].ent_type_:
-        return None
+    """`previous` with its one adjective replaced by the fragment's one word after "the", when that
+    word is an adjective there too: "And the maximum?" after "What was the minimum estimate of
+    arms shipments?" ("the maximum estimate")."""
+    doc = parse(fragment)
+    words = [t for t in doc if t.pos_ != "DET"]
+    if doc[0].pos_ != "DET" or len(words) != 1 or words[0].pos_ not in ("ADJ", "NOUN") or words[0].ent_type_:
+        return None  # "the maximum", not a remark ("Interesting.")
     modifiers = [t for t in parse(previous) if t.dep_ == "amod" and t.pos_ == "ADJ" and not t.ent_type_]
     if len(modifiers) != 1 or modifiers[0].lower_ == words[0].lower_:
         return None

@@ -82,6 +82,16 @@ _QUOTED = re.compile(r"“([^”]+)”")  # the quotes of an answer's text (`rag
 _LEAD = re.compile(r"^([^“\[]+?) (?:\[\d+\])+\.")  # its short answer, before its marks: "$4bn [1]."
 
 
+def following(focus: Focus | None, question: str, standalone: str = "") -> Focus | None:
+    """`focus`, marked `follow_up` when `question` leans on the last turn (`is_follow_up`: a
+    pronoun, a fragment, "and …") and asks something else than it did (`standalone`, as it is
+    searched). A question of its own ("Who is the study's author?"), or the same question again,
+    may well have the last turn's answer again."""
+    if focus is None:
+        return None
+    return replace(focus, follow_up=is_follow_up(question) and standalone.strip() != focus.question.strip())
+
+
 def focus_of(turns: Sequence[Turn], source_of: Callable[[str], str | None]) -> Focus | None:
     """What a conversation is about after `turns` (`Focus.of`). A client that keeps the
     conversation itself (the HTTP API's) sends the answers' text without their sources: the
@@ -154,7 +164,8 @@ class Chat:
         turns = self.history
         standalone = self.condenser.condense(question, turns, budget)
         filters = kwargs.pop("filters", self.filters)
-        return standalone, {**kwargs, "filters": filters, "budget": budget, "focus": Focus.of(turns)}
+        focus = following(Focus.of(turns), question, standalone)
+        return standalone, {**kwargs, "filters": filters, "budget": budget, "focus": focus}
 
     def _remember(self, question: str, standalone: str, answer: Answer) -> Answer:
         answer = replace(answer, question=question, standalone_question=standalone)

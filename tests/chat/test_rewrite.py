@@ -17,10 +17,6 @@ AUTHOR_OF = Turn("Who is the author of the study?", "Who is the author of the st
 PORT = Turn("How many ferries left Dover on Tuesday?", "How many ferries left Dover on Tuesday?", "Twelve: …")
 
 
-def _t(question: str, short_answer: str) -> Turn:
-    return Turn(question, question, f"{short_answer} [1].", short_answer)
-
-
 KOREA = Turn("What did Russia want South Korea to do?", "What did Russia want South Korea to do?", "Reconsider …")
 
 
@@ -47,27 +43,6 @@ KOREA = Turn("What did Russia want South Korea to do?", "What did Russia want So
     ],
 )
 def test_rewrites(history: list[Turn], question: str, expected: str) -> None:
-    assert rewrite(question, history) == expected
-
-
-PRIZE = _t("Who won the fiction prize at the US National Book Awards?", "Kate Atkinson")
-RACE = _t("Who won the first race of the season?", "Kim Collins")
-SPAIN = _t("Who is representing Spain at the talks?", "Jose Maria Pons")
-
-
-@pytest.mark.parametrize(
-    ("history", "question", "expected"),
-    [
-        # the noun phrase of the same head noun
-        ([PRIZE], "And the non-fiction prize?", "Who won the non-fiction prize at the US National Book Awards?"),
-        # an entity of the same kind, also when only the question shows its kind (alone, "Gibraltar" is none)
-        ([RACE], "And the second?", "Who won the second race of the season?"),
-        ([SPAIN], "And Gibraltar?", "Who is representing Gibraltar at the talks?"),
-        # nothing of its kind to take the place of: joined
-        ([SPAIN], "And his budget?", "Who is representing Spain at the talks: his budget?"),
-    ],
-)
-def test_a_fragment_takes_the_place_of_its_counterpart(history: list[Turn], question: str, expected: str) -> None:
     assert rewrite(question, history) == expected
 
 
@@ -155,4 +130,34 @@ CANCELLED = _turn("How many ferries were cancelled in Dover?", "Twelve: Twelve f
     ],
 )
 def test_rewrites_from_the_parse(history: list[Turn], question: str, expected: str) -> None:
+    assert rewrite(question, history) == expected
+
+
+PRIZE = _turn("Who won the fiction prize at the US National Book Awards?", "Kate Atkinson [1].", "Kate Atkinson")
+RACE = _turn("Who won the first race of the season?", "Kim Collins [1].", "Kim Collins")
+SPAIN = _turn("Who is representing Spain at the talks?", "Jose Maria Pons [1].", "Jose Maria Pons")
+PROFIT = _turn("What was Tesco's profit in 2004?", "£1.6bn [1].", "£1.6bn")
+LAW = _turn("Why did the new law fail?", "Too few votes [1].", "Too few votes")
+BLAIR = _turn("What did Blair say about the plan?", "It would work [1].", "It would work")
+
+
+@pytest.mark.parametrize(
+    ("history", "question", "expected"),
+    [
+        # the noun phrase of the same head noun (its owner stays when the fragment names none)
+        ([PRIZE], "And the non-fiction prize?", "Who won the non-fiction prize at the US National Book Awards?"),
+        ([PRIZE], "The prize?", "Who won the prize at the US National Book Awards?"),
+        ([PROFIT], "And the pre-tax profit?", "What was Tesco's pre-tax profit in 2004?"),
+        # an entity of the same kind, also when only the question shows its kind (alone, "Gibraltar" is
+        # none, "Prescott" an organisation)
+        ([RACE], "And the second?", "Who won the second race of the season?"),
+        ([SPAIN], "And Gibraltar?", "Who is representing Gibraltar at the talks?"),
+        ([BLAIR], "And Prescott?", "What did Prescott say about the plan?"),
+        # more than an order, a remark, nothing of its kind to take the place of: joined
+        ([RACE], "And the second leg?", "Who won the first race of the season: the second leg?"),
+        ([LAW], "Interesting.", "Why did the new law fail: Interesting?"),
+        ([SPAIN], "And his budget?", "Who is representing Spain at the talks: his budget?"),
+    ],
+)
+def test_a_fragment_takes_the_place_of_its_counterpart(history: list[Turn], question: str, expected: str) -> None:
     assert rewrite(question, history) == expected

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rag import BriefingQA, Settings
-from rag.query.answer import NOT_COVERED, Found, answered, chosen_first, compose, repeats, rival
+from rag.query.answer import NOT_COVERED, Found, answered, chosen_first, compose, rival
 from rag.query.confidence import FEATURES, Confidence
 from rag.query.reader import Reading
 from rag.types import ArticleInfo, Chunk, Entity, Passage, Sentence
@@ -293,24 +293,3 @@ def test_the_choice_model_chooses_the_answer_and_the_most_probable_span_decides_
     assert [f.passage.article.id for f in chosen_first(spans, plain)] == ["a", "c", "b"]
     with pytest.raises(ValueError, match="choice"):
         replace(model, choice=(1.0,))
-
-
-@pytest.mark.parametrize(
-    ("span", "earlier", "expected"),
-    [
-        ("$1.7 billion", "Over $1.7 billion", True),
-        ("24%", "14.27 million tonnes of crops in 2004, 24%", True),
-        ("£51.6m in 2004 from £1.2m", "£51.6m", True),
-        ("Psychologist", "Psychologist Dave Collins", True),
-        ("Director general for Europe, Jose Maria Pons", "Jose Maria Pons", True),
-        ("$5.5 billion", "Over $1.7 billion", False),
-        ("Peter Caruana", "Jose Maria Pons", False),
-        ("2003", "36,000", False),
-        ("Nissan", "", False),
-        # one of a list the last answer gave picks one of them
-        ("Kim Collins", "Maurice Greene and Kim Collins", False),
-        ("$7m", "$5m, $6m and $7m", False),
-    ],
-)
-def test_a_span_that_restates_the_last_answer(span: str, earlier: str, expected: bool) -> None:
-    assert repeats(span, earlier) is expected
