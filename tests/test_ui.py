@@ -276,6 +276,8 @@ def test_layout_at_three_widths(site: tuple[str, Path], width: int) -> None:
             page.locator("#question textarea").fill(question)
             page.locator("#ask").click()
             expect(answers).to_have_count(before + 1, timeout=60_000)
+            # the answer as rendered at the end, with its marks and cards (not the streamed text before it)
+            expect(answers.last.locator("xpath=..").locator("details.bq-citation").first).to_be_attached(timeout=60_000)
             page.wait_for_function(FIRST_LINE_IN_VIEW, timeout=5_000)
         page.locator("#chat .bq-answer a.bq-cite").last.click()  # a citation card opens below it
         expect(page.locator("#chat details.bq-citation[open]").last).to_be_visible()

@@ -177,8 +177,11 @@ _KIND = {"GPE": "place", "LOC": "place", "FAC": "place", "DATE": "time", "TIME":
 def _swap_entity(fragment: str, previous: str) -> str | None:
     """`previous` with its last entity of the kind the fragment names replaced by the fragment's, or None."""
     new, old = entities([fragment, previous])
+    asked = [t.idx for t in parse(fragment) if t.tag_ in WH_TAGS] if new else []
     for e in reversed(new):
         kind = _KIND.get(e.label)
+        if any(e.start <= i < e.end for i in asked):
+            continue  # "In what year?" asks for a date: there is none to put in the question
         if kind == "order" and fragment[: e.start].strip().lower() not in ("", "the"):
             continue  # "the second leg": the leg is more than the order ("And the second?")
         if kind == "order" and fragment[e.end :].strip():

@@ -156,6 +156,7 @@ BLAIR = _turn("What did Blair say about the plan?", "It would work [1].", "It wo
         # more than an order, a remark, nothing of its kind to take the place of: joined
         ([RACE], "And the second leg?", "Who won the first race of the season: the second leg?"),
         ([LAW], "Interesting.", "Why did the new law fail: Interesting?"),
+        ([MEETINGS], "In what year?", "How many meetings were there in 2024: In what year?"),  # a date asked for
         ([SPAIN], "And his budget?", "Who is representing Spain at the talks: his budget?"),
     ],
 )
