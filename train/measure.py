@@ -170,7 +170,20 @@ def onnx_runner(path: Path, threads: int = 2):
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def run(ids, types, mask):
-        starts, ends = session.run(None, {"input_ids": ids, "token_type_ids": types, "attention_mask": mask})
+        """Each window alone, unpadded, as `rag.query.reader` reads it (the int8 model's activation
+        scale is one per run): the logits, padded back to the batch's width."""
+        import numpy as np
+
+        starts, ends = np.zeros(ids.shape, dtype=np.float32), np.zeros(ids.shape, dtype=np.float32)
+        for r in range(len(ids)):
+            n = int(mask[r].sum())
+            feeds = {
+                "input_ids": ids[r : r + 1, :n],
+                "token_type_ids": types[r : r + 1, :n],
+                "attention_mask": mask[r : r + 1, :n],
+            }
+            s, e = session.run(None, feeds)
+            starts[r, :n], ends[r, :n] = s[0], e[0]
         return starts, ends
 
     return run
