@@ -60,6 +60,12 @@ def _turn(question: str, answer: str = "", short_answer: str = "", abstained: bo
 
 MET = _turn("Where did Ann Lee and Tomas Lind meet?", "Oslo: The two met in Oslo on Monday. [1]", "Oslo")
 CANCELLED = _turn("How many ferries were cancelled in Dover?", "Twelve: Twelve ferries were cancelled. [1]", "Twelve")
+PRIZE = _turn("Who won the fiction prize at the US National Book Awards?", "Kate Atkinson [1].", "Kate Atkinson")
+RACE = _turn("Who won the first race of the season?", "Kim Collins [1].", "Kim Collins")
+SPAIN = _turn("Who is representing Spain at the talks?", "Jose Maria Pons [1].", "Jose Maria Pons")
+PROFIT = _turn("What was Tesco's profit in 2004?", "£1.6bn [1].", "£1.6bn")
+LAW = _turn("Why did the new law fail?", "Too few votes [1].", "Too few votes")
+BLAIR = _turn("What did Blair say about the plan?", "It would work [1].", "It would work")
 
 
 @pytest.mark.parametrize(
@@ -127,23 +133,6 @@ CANCELLED = _turn("How many ferries were cancelled in Dover?", "Twelve: Twelve f
             "After the Russian talks, what did Ann Lee and Tomas Lind agree?",
         ),
         ([MET], "What did the UN say about them?", "What did the UN say about Ann Lee and Tomas Lind?"),
-    ],
-)
-def test_rewrites_from_the_parse(history: list[Turn], question: str, expected: str) -> None:
-    assert rewrite(question, history) == expected
-
-
-PRIZE = _turn("Who won the fiction prize at the US National Book Awards?", "Kate Atkinson [1].", "Kate Atkinson")
-RACE = _turn("Who won the first race of the season?", "Kim Collins [1].", "Kim Collins")
-SPAIN = _turn("Who is representing Spain at the talks?", "Jose Maria Pons [1].", "Jose Maria Pons")
-PROFIT = _turn("What was Tesco's profit in 2004?", "£1.6bn [1].", "£1.6bn")
-LAW = _turn("Why did the new law fail?", "Too few votes [1].", "Too few votes")
-BLAIR = _turn("What did Blair say about the plan?", "It would work [1].", "It would work")
-
-
-@pytest.mark.parametrize(
-    ("history", "question", "expected"),
-    [
         # the noun phrase of the same head noun (its owner stays when the fragment names none)
         ([PRIZE], "And the non-fiction prize?", "Who won the non-fiction prize at the US National Book Awards?"),
         ([PRIZE], "The prize?", "Who won the prize at the US National Book Awards?"),
@@ -160,5 +149,5 @@ BLAIR = _turn("What did Blair say about the plan?", "It would work [1].", "It wo
         ([SPAIN], "And his budget?", "Who is representing Spain at the talks: his budget?"),
     ],
 )
-def test_a_fragment_takes_the_place_of_its_counterpart(history: list[Turn], question: str, expected: str) -> None:
+def test_rewrites_from_the_parse(history: list[Turn], question: str, expected: str) -> None:
     assert rewrite(question, history) == expected
