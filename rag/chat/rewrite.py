@@ -83,8 +83,9 @@ def rewrite(question: str, history: Sequence[Turn]) -> str:
 
 def _fill_ellipsis(fragment: str, previous: str) -> str:
     core = fragment.rstrip("?.! ")
+    said, last = parse(core), parse(previous)  # each parsed once, for every way of swapping
     for swap in (_swap_entity, _swap_in_place, _swap_head, _swap_modifier):
-        if (swapped := swap(core, previous)) is not None:
+        if (swapped := swap(said, last)) is not None:
             return swapped
     return f"{previous.rstrip('?.! ')}: {core}?"
 
@@ -174,18 +175,21 @@ _KIND = {"GPE": "place", "LOC": "place", "FAC": "place", "DATE": "time", "TIME":
          "ORDINAL": "order"}  # fmt: skip
 
 
-def _swap_entity(fragment: str, previous: str) -> str | None:
-    """`previous` with its last entity of the kind the fragment names replaced by the fragment's, or None."""
+# A swap takes the fragment and the last question, each parsed (`spacy.tokens.Doc`), and gives the
+# last question with the fragment in the place of its counterpart, or None.
+
+
+def _swap_entity(said: Any, last: Any) -> str | None:
+    """The last question with its last entity of the kind the fragment names replaced by the fragment's."""
+    fragment, previous = said.text, last.text
     new, old = entities([fragment, previous])
-    asked = [t.idx for t in parse(fragment) if t.tag_ in WH_TAGS] if new else []
+    asked = [t.idx for t in said if t.tag_ in WH_TAGS]
     for e in reversed(new):
         kind = _KIND.get(e.label)
         if any(e.start <= i < e.end for i in asked):
             continue  # "In what year?" asks for a date: there is none to put in the question
-        if kind == "order" and fragment[: e.start].strip().lower() not in ("", "the"):
+        if kind == "order" and (fragment[: e.start].strip().lower() not in ("", "the") or fragment[e.end :].strip()):
             continue  # "the second leg": the leg is more than the order ("And the second?")
-        if kind == "order" and fragment[e.end :].strip():
-            continue
         same = [o for o in old if _KIND.get(o.label) == kind] if kind else []
         if same:
             o = same[-1]
@@ -193,35 +197,34 @@ def _swap_entity(fragment: str, previous: str) -> str | None:
     return None
 
 
-def _swap_in_place(fragment: str, previous: str) -> str | None:
-    """`previous` with one of its entities (the last first) replaced by the fragment, when the
-    fragment, read in its place, is an entity of the same kind: "And Gibraltar?" after "Who is
+def _swap_in_place(said: Any, last: Any) -> str | None:
+    """The last question with one of its entities (the last first) replaced by the fragment, when
+    the fragment, read in its place, is an entity of the same kind: "And Gibraltar?" after "Who is
     representing Spain?" (alone, "Gibraltar" is no entity to the small model; in the question it
     is a place; alone, "Prescott" is an organisation, in "What did Blair say?" a person)."""
+    fragment, previous = said.text, last.text
     if len(fragment.split()) > 4:
         return None
-    for o in reversed(entities([previous])[0]):
-        kind = _KIND.get(o.label)
-        candidate = previous[: o.start] + fragment + previous[o.end :]
+    places = [o for o in reversed(entities([previous])[0]) if o.label in _KIND]
+    candidates = [previous[: o.start] + fragment + previous[o.end :] for o in places]
+    for o, candidate, found in zip(places, candidates, entities(candidates)):  # one pass of the model for all
         end = o.start + len(fragment)
-        if kind and any(
-            _KIND.get(e.label) == kind and e.start == o.start and e.end == end for e in entities([candidate])[0]
-        ):
+        if any(_KIND.get(e.label) == _KIND[o.label] and e.start == o.start and e.end == end for e in found):
             return candidate
     return None
 
 
-def _swap_head(fragment: str, previous: str) -> str | None:
-    """`previous` with its noun phrase of the fragment's head noun replaced by the fragment:
+def _swap_head(said: Any, last: Any) -> str | None:
+    """The last question with its noun phrase of the fragment's head noun replaced by the fragment:
     "And the non-fiction prize?" after "Who won the fiction prize at the awards?". Its owner stays
     when the fragment names none ("And the pre-tax profit?" after "What was Tesco's profit?":
     "Tesco's pre-tax profit")."""
-    doc = parse(fragment)
+    fragment, previous, doc = said.text, last.text, said
     root = next((t for t in doc if t.dep_ == "ROOT"), None)
     if root is None or root.pos_ not in ("NOUN", "PROPN"):
         return None
     owned = any(t.dep_ == "poss" for t in root.children)
-    for chunk in reversed(list(parse(previous).noun_chunks)):
+    for chunk in reversed(list(last.noun_chunks)):
         if chunk.root.lemma_.lower() != root.lemma_.lower() or chunk.text.lower() == fragment.lower():
             continue
         owner = [t for t in chunk.root.children if t.dep_ == "poss"]
@@ -234,15 +237,15 @@ def _swap_head(fragment: str, previous: str) -> str | None:
     return None
 
 
-def _swap_modifier(fragment: str, previous: str) -> str | None:
-    """`previous` with its one adjective replaced by the fragment's one word after "the", when that
-    word is an adjective there too: "And the maximum?" after "What was the minimum estimate of
-    arms shipments?" ("the maximum estimate")."""
-    doc = parse(fragment)
-    words = [t for t in doc if t.pos_ != "DET"]
-    if doc[0].pos_ != "DET" or len(words) != 1 or words[0].pos_ not in ("ADJ", "NOUN") or words[0].ent_type_:
+def _swap_modifier(said: Any, last: Any) -> str | None:
+    """The last question with its one adjective replaced by the fragment's one word after "the",
+    when that word is an adjective there too: "And the maximum?" after "What was the minimum
+    estimate of arms shipments?" ("the maximum estimate")."""
+    previous = last.text
+    words = [t for t in said if t.pos_ != "DET"]
+    if said[0].pos_ != "DET" or len(words) != 1 or words[0].pos_ not in ("ADJ", "NOUN") or words[0].ent_type_:
         return None  # "the maximum", not a remark ("Interesting.")
-    modifiers = [t for t in parse(previous) if t.dep_ == "amod" and t.pos_ == "ADJ" and not t.ent_type_]
+    modifiers = [t for t in last if t.dep_ == "amod" and t.pos_ == "ADJ" and not t.ent_type_]
     if len(modifiers) != 1 or modifiers[0].lower_ == words[0].lower_:
         return None
     m = modifiers[0]
