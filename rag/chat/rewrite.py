@@ -83,10 +83,11 @@ def rewrite(question: str, history: Sequence[Turn]) -> str:
 
 def _fill_ellipsis(fragment: str, previous: str) -> str:
     core = fragment.rstrip("?.! ")
-    said, last = parse(core), parse(previous)  # each parsed once, for every way of swapping
-    for swap in (_swap_entity, _swap_in_place, _swap_head, _swap_modifier):
-        if (swapped := swap(said, last)) is not None:
-            return swapped
+    if core:  # "and ?" has nothing to swap
+        said, last = parse(core), parse(previous)  # each parsed once, for every way of swapping
+        for swap in (_swap_entity, _swap_in_place, _swap_head, _swap_modifier):
+            if (swapped := swap(said, last)) is not None:
+                return swapped
     return f"{previous.rstrip('?.! ')}: {core}?"
 
 

@@ -147,6 +147,7 @@ BLAIR = _turn("What did Blair say about the plan?", "It would work [1].", "It wo
         ([LAW], "Interesting.", "Why did the new law fail: Interesting?"),
         ([MEETINGS], "In what year?", "How many meetings were there in 2024: In what year?"),  # a date asked for
         ([SPAIN], "And his budget?", "Who is representing Spain at the talks: his budget?"),
+        ([SPAIN], "and ?", "Who is representing Spain at the talks: ?"),  # nothing to swap, no error
     ],
 )
 def test_rewrites_from_the_parse(history: list[Turn], question: str, expected: str) -> None:
