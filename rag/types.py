@@ -334,9 +334,8 @@ class Focus:
     question: str = ""  # the turn's question, as it was searched
     answer: str = ""  # its short answer
     title: str = ""
-    follow_up: bool = (
-        False  # the question leans on that turn ("And in 2003?", "Who did he replace?"): it asks for another answer
-    )
+    # the question leans on that turn ("And in 2003?", "Who did he replace?"): it asks for another answer
+    follow_up: bool = False
 
     FOLLOWS = 3  # turns back a conversation keeps its focus through abstentions
 

@@ -3,9 +3,9 @@
 `find(question, passages, reader, corpus, confidence)` has the reader (`rag.query.reader`) read the
 question against every retrieved passage (and the byline of each article they come from, as the
 statement `rag.ingest.read.byline_statement` makes of it). Each passage's best span (in a follow-up,
-its best that does not restate the last answer: `rag.query.values.repeats`) becomes a `Found`: the span, whole, as
-the short answer ("£10.3m"); the sentence or sentences that hold it, as the quote; and the
-probability that this quote answers the question, from a logistic model (`Confidence`,
+its best that does not restate the last answer: `rag.query.values.repeats`) becomes a `Found`: the
+span, whole, as the short answer ("£10.3m"); the sentence or sentences that hold it, as the quote;
+and the probability that this quote answers the question, from a logistic model (`Confidence`,
 `rag/query/models/confidence.json`) over what the reader and retrieval know of it (`FEATURES`):
 
 - `margin`: the span's score against the passage's no-answer score; `score` and `null`: the two;

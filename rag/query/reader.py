@@ -205,8 +205,8 @@ class Reader:
             flat = scores.ravel()
             top = np.argpartition(flat, -SKIP_DEPTH)[-SKIP_DEPTH:] if flat.size > SKIP_DEPTH else np.arange(flat.size)
             order = top[np.argsort(flat[top])[::-1]]
-        for flat in order:
-            a, b = divmod(int(flat), n)
+        for at in order:
+            a, b = divmod(int(at), n)
             if not np.isfinite(scores[a, b]):
                 break
             lo, hi = whole_words(text, offsets[a][0], offsets[b][1])
