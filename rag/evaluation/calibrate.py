@@ -1,19 +1,23 @@
 """Fit the answer-confidence model (`rag/query/models/confidence.json`) on SQuAD 2.0 articles the
-reader was never trained on.
+reader was never trained on, and on the gated real-news questions.
 
-    python -m rag.evaluation.calibrate [--squad ../shared/bench/squad-v2-dev-8articles.json] [--write]
+    python -m rag.evaluation.calibrate [--squad ../shared/bench/squad-v2-dev-8articles.json]
+        [--news-index .index-news] [--news eval/news.jsonl ...] [--write]
 
-The articles are the reader's held-out ones (its card, `rag/query/models/reader.json`, names the
-articles it trained on; those are left out). They are ingested as a corpus and every question is
-asked through retrieval and the reader (`BriefingQA.read`): each passage's best span is a row of
-`rag.query.confidence.FEATURES`, labelled 1 when its quote holds a gold answer (unanswerable
-questions: always 0). Two models over the standardised features, both fitted by Newton's method:
+The SQuAD articles are the reader's held-out ones (its card, `rag/query/models/reader.json`,
+names the articles it trained on; those are left out). They are ingested as a corpus and every
+question is asked through retrieval and the reader (`BriefingQA.read`): each passage's best span
+is a row of `rag.query.confidence.FEATURES`, labelled 1 when its quote holds a gold answer
+(unanswerable questions: always 0). The news questions (`NEWS`: the single questions and the
+first turns of the gated real-news sets, never the held-out ones) are read the same way over
+the news index that `make eval-news` builds, labelled 1 when the quote holds every gold fact:
+news is what the product reads, and SQuAD alone left it unsure of news answers. Two models over the standardised features, both fitted by Newton's method:
 a logistic model, whose highest probability among a question's rows is what `ask` abstains on,
 and a conditional logit (`choice`: each answerable question's rows compete in one softmax),
 whose preferred row is the answer `ask` gives.
 
 The figures it prints are cross-validated by article (each article's questions scored by a model
-fitted on the others): the share of questions whose chosen quote holds the answer, and
+fitted on the others; news articles in 4 folds), for each corpus apart: the share of questions whose chosen quote holds the answer, and
 the trade-off curve — abstention on unanswerable questions against false abstention (answerable
 questions abstained on) — with the thresholds that give it. The seed corpus is never used here.
 """
@@ -24,18 +28,36 @@ import argparse
 import json
 import random
 import tempfile
-from dataclasses import replace
+import zlib
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from rag.config import Settings
 from rag.errors import InputError
+from rag.evaluation.runner import fact_found
+from rag.evaluation.sets import load_set
 from rag.evaluation.squad import DEFAULT, load, trained_on, write_corpus
 from rag.qa import BriefingQA
 from rag.query.confidence import FEATURES, Confidence
 
 MODEL = Path(__file__).resolve().parent.parent / "query" / "models" / "confidence.json"
+# The gated real-news sets (never `*-heldout*`: those measure what this fitting does).
+NEWS = (Path("eval/news.jsonl"), Path("eval/news-reading.jsonl"), Path("eval/news-conversations.jsonl"))
+NEWS_FOLDS = 4
+
+Row = tuple[int, np.ndarray, float]  # (question, a passage's features, 1 when its quote answers)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A news question read for fitting: its article (the gold quote's source; an unanswerable
+    question is its own) and whether it has an answer. SQuAD's `Question` has the same two."""
+
+    source: str
+    answerable: bool
+    corpus: str = "news"
 
 
 def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 50) -> tuple[np.ndarray, float]:
@@ -165,36 +187,60 @@ CHOOSING = {
 }
 
 
-def cross_validated(rows, questions, article, keep, choose=None) -> list[tuple[float, bool, bool]]:
-    """Each article's questions scored by a model fitted on the other articles: (probability, answerable, right)."""
-    scored: list[tuple[float, bool, bool]] = []
-    for held in sorted(set(article.values())):
-        model = fit([r for r in rows if article[r[0]] != held], keep=keep, choose=choose)
-        for p, label, i in _answers([r for r in rows if article[r[0]] == held], model).values():
-            scored.append((p, questions[i].answerable, bool(label)))
+def corpus(question) -> str:
+    return getattr(question, "corpus", "squad")
+
+
+def folds(questions: list) -> dict[int, str]:
+    """Each question's fold for cross-validation: its SQuAD article, or one of `NEWS_FOLDS` groups
+    of news articles (a stable hash of the article, so a story's questions stay together)."""
+    return {
+        i: f"news {zlib.crc32(q.source.encode()) % NEWS_FOLDS}" if corpus(q) == "news" else q.source
+        for i, q in enumerate(questions)
+    }
+
+
+def cross_validated(rows, questions, fold, keep, choose=None) -> dict[str, list[tuple[float, bool, bool]]]:
+    """Each fold's questions scored by a model fitted on the other folds: (probability,
+    answerable, right) per question, apart for each corpus."""
+    scored: dict[str, list[tuple[float, bool, bool]]] = {}
+    for held in sorted(set(fold.values())):
+        model = fit([r for r in rows if fold[r[0]] != held], keep=keep, choose=choose)
+        for p, label, i in _answers([r for r in rows if fold[r[0]] == held], model).values():
+            scored.setdefault(corpus(questions[i]), []).append((p, questions[i].answerable, bool(label)))
     return scored
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--squad", type=Path, default=DEFAULT)
+    ap.add_argument("--news-index", type=Path, default=Path(".index-news"), help="the index `make eval-news` builds")
+    ap.add_argument(
+        "--news", type=Path, nargs="*", default=list(NEWS), help="news eval sets to fit on (none: SQuAD alone)"
+    )
     ap.add_argument("--write", action="store_true", help=f"write {MODEL}")
     ap.add_argument(
-        "--sample", type=int, default=0, help="read only this many questions (random, seed 0): a quick check"
+        "--sample", type=int, default=0, help="read only this many SQuAD questions (random, seed 0): a quick check"
     )
     ap.add_argument("--rows", type=Path, help="save the feature rows here (npz), or fit on them if the file exists")
     args = ap.parse_args()
-    data = [a for a in load(args.squad) if a["title"] not in trained_on()]
-    if not data:
-        raise SystemExit(f"every article of {args.squad} was trained on: nothing held out to fit on")
-    rows: list[tuple[int, np.ndarray, float]] = []
-    questions = []
     if args.rows and args.rows.is_file():
         saved = np.load(args.rows, allow_pickle=True)
         rows = [(int(i), f, float(y)) for i, f, y in zip(saved["question"], saved["x"], saved["y"])]
         questions = list(saved["questions"])
     else:
+        data = [a for a in load(args.squad) if a["title"] not in trained_on()]
+        if not data:
+            raise SystemExit(f"every article of {args.squad} was trained on: nothing held out to fit on")
+        if args.news and not (args.news_index / "chroma.sqlite3").is_file():
+            raise SystemExit(
+                f"no news index at {args.news_index}: run `make eval-news` first, or pass --news with no sets"
+            )
         rows, questions = read_rows(data, args.sample)
+        if args.news:
+            more, asked = read_news(args.news, args.news_index)
+            rows += [(i + len(questions), f, y) for i, f, y in more]
+            questions += asked
         if args.rows:
             np.savez(
                 args.rows,
@@ -206,15 +252,14 @@ def main() -> None:
     report(rows, questions, args.write)
 
 
-def read_rows(data: list[dict], sample: int = 0) -> tuple[list[tuple[int, np.ndarray, float]], list]:
-    """Every question asked through retrieval and the reader: (question, features, label) per passage."""
-    rows: list[tuple[int, np.ndarray, float]] = []
+def read_rows(data: list[dict], sample: int = 0) -> tuple[list[Row], list]:
+    """Every SQuAD question asked through retrieval and the reader: (question, features, label) per passage."""
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         questions = write_corpus(data, Path(tmp) / "corpus")
         if sample:
             questions = random.Random(0).sample(questions, min(sample, len(questions)))
-        flat = Confidence((0.0,) * len(FEATURES), 0.0, (0.0,) * len(FEATURES), (1.0,) * len(FEATURES))
-        qa = BriefingQA(Settings(index_dir=Path(tmp) / "index"), confidence=flat)
+        qa = BriefingQA(Settings(index_dir=Path(tmp) / "index"), confidence=_FLAT)
         qa.ingest([Path(tmp) / "corpus"])
         for i, q in enumerate(questions):
             try:
@@ -229,32 +274,70 @@ def read_rows(data: list[dict], sample: int = 0) -> tuple[list[tuple[int, np.nda
     return rows, questions
 
 
-def report(rows: list[tuple[int, np.ndarray, float]], questions: list, write: bool) -> None:
-    article = {i: q.source for i, q in enumerate(questions)}
-    scored = cross_validated(rows, questions, article, FEATURES)
-    answerable = [s for s in scored if s[1]]
-    print(f"articles: {len(set(article.values()))}; questions read: {len(scored)} ({len(answerable)} answerable)")
-    print(f"the chosen quote holds the answer (answerable): {np.mean([r for _, _, r in answerable]):.3f}")
-    print("cross-validated by article (thresholds at the fitting set's answer rate):")
-    for row in curve(scored):
-        print("  " + json.dumps(row))
+def read_news(sets: list[Path], index: Path) -> tuple[list[Row], list[Asked]]:
+    """The single questions and first turns of news eval sets, read over `index`: a row per
+    passage, labelled 1 when its quote holds every gold fact (a fact: any of its alternatives)."""
+    rows: list[Row] = []
+    asked: list[Asked] = []
+    qa = BriefingQA(Settings(index_dir=index), confidence=_FLAT)
+    for path in sets:
+        for item in load_set(path).items:
+            if item.turn > 0 or "~" in item.id:  # a follow-up needs its conversation; a rewording, its first
+                continue
+            try:
+                found = qa.read(item.question)
+            except InputError:
+                continue
+            for f in found:
+                quote = " ".join(s.text for s in f.sentences)
+                right = item.answerable and all(fact_found(fact, quote) for fact in item.facts)
+                rows.append((len(asked), f.features, float(right)))
+            source = item.quotes[0].source if item.quotes else f"{path.name}:{item.id}"
+            asked.append(Asked(source, item.answerable))
+    print(f"read {len(asked)} news questions from {len(sets)} sets", flush=True)
+    return rows, asked
+
+
+_FLAT = Confidence((0.0,) * len(FEATURES), 0.0, (0.0,) * len(FEATURES), (1.0,) * len(FEATURES))
+
+
+def report(rows: list[Row], questions: list, write: bool) -> None:
+    fold = folds(questions)
+    scored = cross_validated(rows, questions, fold, FEATURES)
+    corpora = sorted(scored, key=lambda c: c != "squad")
+    for name in corpora:
+        answerable = [s for s in scored[name] if s[1]]
+        print(f"{name}: {len(scored[name])} questions read ({len(answerable)} answerable)")
+        print(f"  the chosen quote holds the answer (answerable): {np.mean([r for _, _, r in answerable]):.3f}")
+        print("  cross-validated (thresholds at the fitting set's answer rate):")
+        for row in curve(scored[name]):
+            print("    " + json.dumps(row))
     print(
         "ablation of the probability's features (cross-validated; the choice as shipped):"
-        " abstention on unanswerable at 10 % false abstention; answered right"
+        " abstention on unanswerable at 10 % false abstention; answered right; for " + ", ".join(corpora)
     )
     for name, keep in ABLATION.items():
-        row = curve(cross_validated(rows, questions, article, keep, CHOICE), rates=(0.10,))[0]
-        print(f"  {name:<48} {row['abstention_unanswerable']:.3f}  {row['answered_right']:.3f}")
+        by = cross_validated(rows, questions, fold, keep, CHOICE)
+        cells = [curve(by[c], rates=(0.10,))[0] for c in corpora]
+        print(
+            f"  {name:<48}" + "".join(f"  {r['abstention_unanswerable']:.3f}  {r['answered_right']:.3f}" for r in cells)
+        )
     print(
-        "choosing the answer (cross-validated): the chosen quote holds the answer; answered right at 10 % false abstention"
+        "choosing the answer (cross-validated): the chosen quote holds the answer; answered right at 10 % false abstention; for "
+        + ", ".join(corpora)
     )
     for name, choose in CHOOSING.items():
-        chosen = cross_validated(rows, questions, article, FEATURES, choose)
-        row = curve(chosen, rates=(0.10,))[0]
-        print(f"  {name:<48} {np.mean([r for _, ok, r in chosen if ok]):.3f}  {row['answered_right']:.3f}")
-    model = fit(
-        rows, source=f"python -m rag.evaluation.calibrate on {len(set(article.values()))} held-out SQuAD 2.0 articles"
+        by = cross_validated(rows, questions, fold, FEATURES, choose)
+        cells = [(np.mean([r for _, ok, r in by[c] if ok]), curve(by[c], rates=(0.10,))[0]) for c in corpora]
+        print(f"  {name:<48}" + "".join(f"  {m:.3f}  {r['answered_right']:.3f}" for m, r in cells))
+    counts = {c: len({fold[i] for i, q in enumerate(questions) if corpus(q) == c}) for c in corpora}
+    source = "python -m rag.evaluation.calibrate on " + " and ".join(
+        f"{counts[c]} held-out SQuAD 2.0 articles"
+        if c == "squad"
+        else f"{sum(corpus(q) == c for q in questions)} questions of the gated news sets"
+        for c in corpora
     )
+    model = fit(rows, source=source)
     print(
         "weights",
         dict(zip(FEATURES, np.round(model.weights, 3))),
@@ -275,7 +358,7 @@ def report(rows: list[tuple[int, np.ndarray, float]], questions: list, write: bo
             "choice": [round(float(v), 5) for v in model.choice],
             "base_rate": round(model.base_rate, 4),
             "source": model.source,
-            "curve": curve(scored),
+            "curve": {c: curve(scored[c]) for c in corpora},
         }
         MODEL.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {MODEL}")

@@ -17,9 +17,9 @@ and the probability that this quote answers the question, from a logistic model 
   byline, the statement the reader read);
 - `agree`: share of the other passages whose best span gives the same answer.
 
-It is fitted on SQuAD 2.0 articles the reader was never trained on (`python -m
-rag.evaluation.calibrate`), labelled by whether the quote holds a gold answer, then re-based from
-that set's answer rate to `Settings.answerable_prior`. Which `Found` is the answer is the
+It is fitted on SQuAD 2.0 articles the reader was never trained on and on the gated real-news
+questions (`python -m rag.evaluation.calibrate`), labelled by whether the quote holds the gold
+answer, then re-based from that set's answer rate to `Settings.answerable_prior`. Which `Found` is the answer is the
 model's second part, `choice`: a conditional logit over the same features, fitted on the
 answerable questions, that compares a question's spans with each other (`chosen_first`). Below
 `min_confidence` (the highest probability of any span: `answered`) the answer abstains.

@@ -81,7 +81,9 @@ def test_the_focus_is_saved_with_the_session_and_resumed(stories: BriefingQA) ->
     assert [stories.article_infos(list(focus.articles))[i].source for i in focus.articles] == [
         str(Path(stories.articles()[0].source).parent / "ballet.txt")
     ]
-    born = again.ask("What was her name at birth?")
+    # a question the reader reads surely: this test is about the focus, not the threshold
+    # ("What was her name at birth?" reads at 0.47 to 0.55 as the confidence model is refitted)
+    born = again.ask("What name was she born with?")
     assert "Ines Varkonyi" in born.text and _cited(born) == {"ballet.txt"}
 
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from rag.evaluation.calibrate import conditional_logit, fit
+from rag.evaluation.calibrate import NEWS_FOLDS, Asked, conditional_logit, fit, folds, read_news
+from rag.evaluation.sets import load_set
+from rag.evaluation.squad import Question
+from rag.qa import BriefingQA
 from rag.query.confidence import FEATURES
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _rows(seed: int = 0) -> list[tuple[int, np.ndarray, float]]:
@@ -53,3 +60,31 @@ def test_fit_gives_both_models_and_the_choice_finds_the_answering_span_on_new_qu
     answered = [spans for spans in by_question.values() if max(label for _, label in spans)]
     chosen = np.mean([max(spans, key=lambda s: model.preference(s[0]))[1] for spans in answered])
     assert chosen > 0.8  # chance: 0.25
+
+
+def test_news_questions_are_read_once_each_and_labelled_by_their_facts(seed_qa: BriefingQA) -> None:
+    path = ROOT / "eval" / "seeds.jsonl"
+    items = load_set(path).items
+    rows, asked = read_news([path], seed_qa.settings.index_dir)
+    firsts = [it for it in items if it.turn == 0 and "~" not in it.id]  # no follow-up, no rewording
+    assert [a.answerable for a in asked] == [it.answerable for it in firsts]
+    assert {i for i, _, _ in rows} == set(range(len(asked)))  # every question has its passages' rows
+    labels: dict[int, list[float]] = {}
+    for i, features, label in rows:
+        assert features.shape == (len(FEATURES),)
+        labels.setdefault(i, []).append(label)
+    assert all(max(labels[i]) == 0.0 for i, a in enumerate(asked) if not a.answerable)
+    answered = [max(labels[i]) for i, a in enumerate(asked) if a.answerable]
+    assert 0.5 < np.mean(answered) < 1.0  # most quotes hold every fact; a row's label is not just "answerable"
+
+
+def test_folds_keep_an_article_together_and_news_in_a_few_groups() -> None:
+    squad = [Question(str(k), "q?", f"/tmp/{k % 3}_Title.txt", True, ("a",), (0, 1)) for k in range(9)]
+    news = [Asked(f"../shared/news/bbc/sport/{k % 20:03d}.txt", k % 4 > 0) for k in range(60)]
+    fold = folds(squad + news)
+    assert len({fold[k] for k in range(9)}) == 3  # one fold per SQuAD article
+    assert {fold[k] for k in range(9, 69)} <= {f"news {n}" for n in range(NEWS_FOLDS)}
+    by_article: dict[str, set[str]] = {}
+    for k, q in enumerate(news, start=9):
+        by_article.setdefault(q.source, set()).add(fold[k])
+    assert all(len(v) == 1 for v in by_article.values())
