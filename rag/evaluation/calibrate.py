@@ -11,15 +11,18 @@ is a row of `rag.query.confidence.FEATURES`, labelled 1 when its quote holds a g
 (unanswerable questions: always 0). The news questions (`NEWS`: the single questions and the
 first turns of the gated real-news sets, never the held-out ones) are read the same way over
 the news index that `make eval-news` builds, labelled 1 when the quote holds every gold fact:
-news is what the product reads, and SQuAD alone left it unsure of news answers. Two models over the standardised features, both fitted by Newton's method:
-a logistic model, whose highest probability among a question's rows is what `ask` abstains on,
-and a conditional logit (`choice`: each answerable question's rows compete in one softmax),
-whose preferred row is the answer `ask` gives.
+news is what the product reads, and SQuAD alone left it unsure of news answers.
+
+Two models over the standardised features, both fitted by Newton's method: a logistic model,
+whose highest probability among a question's rows is what `ask` abstains on, and a conditional
+logit (`choice`: each answerable question's rows compete in one softmax), whose preferred row is
+the answer `ask` gives.
 
 The figures it prints are cross-validated by article (each article's questions scored by a model
-fitted on the others; news articles in 4 folds), for each corpus apart: the share of questions whose chosen quote holds the answer, and
-the trade-off curve — abstention on unanswerable questions against false abstention (answerable
-questions abstained on) — with the thresholds that give it. The seed corpus is never used here.
+fitted on the others; the news articles in `NEWS_FOLDS` groups), for each corpus apart: the share
+of questions whose chosen quote holds the answer, and the trade-off curve — abstention on
+unanswerable questions against false abstention (answerable questions abstained on) — with the
+thresholds that give it. The seed corpus is never used here.
 """
 
 from __future__ import annotations
@@ -229,9 +232,14 @@ def main() -> None:
         rows = [(int(i), f, float(y)) for i, f, y in zip(saved["question"], saved["x"], saved["y"])]
         questions = list(saved["questions"])
     else:
-        data = [a for a in load(args.squad) if a["title"] not in trained_on()]
+        try:
+            data = [a for a in load(args.squad) if a["title"] not in trained_on()]
+        except InputError as e:
+            raise SystemExit(str(e)) from None
         if not data:
             raise SystemExit(f"every article of {args.squad} was trained on: nothing held out to fit on")
+        if missing := [str(p) for p in args.news if not p.is_file()]:
+            raise SystemExit(f"no eval set at {', '.join(missing)}: run from the project's folder, or pass --news")
         if args.news and not (args.news_index / "chroma.sqlite3").is_file():
             raise SystemExit(
                 f"no news index at {args.news_index}: run `make eval-news` first, or pass --news with no sets"
