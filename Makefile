@@ -119,6 +119,7 @@ eval-heldout: install
 	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-conversations-heldout3.jsonl --out reports/
 	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-conversations-heldout4.jsonl --out reports/
 	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-singles-heldout.jsonl --out reports/
+	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-singles-heldout2.jsonl --out reports/
 
 titles: install
 	$(BIN)/python -m rag.evaluation.titles $(NEWS)

@@ -55,8 +55,9 @@ Row = tuple[int, np.ndarray, float]  # (question, a passage's features, 1 when i
 
 @dataclass(frozen=True)
 class Asked:
-    """A news question read for fitting: its article (the gold quote's source; an unanswerable
-    question is its own) and whether it has an answer. SQuAD's `Question` has the same two."""
+    """A question read for fitting: its article (for news, the gold quote's source; an unanswerable
+    question is its own), whether it has an answer, and its corpus. SQuAD's `Question` has the
+    first two (its corpus: "squad"); saved rows come back as these."""
 
     source: str
     answerable: bool
@@ -230,7 +231,9 @@ def main() -> None:
     if args.rows and args.rows.is_file():
         saved = np.load(args.rows, allow_pickle=True)
         rows = [(int(i), f, float(y)) for i, f, y in zip(saved["question"], saved["x"], saved["y"])]
-        questions = list(saved["questions"])
+        questions = [
+            Asked(str(s), bool(a), str(c)) for s, a, c in zip(saved["source"], saved["answerable"], saved["corpus"])
+        ]
     else:
         try:
             data = [a for a in load(args.squad) if a["title"] not in trained_on()]
@@ -255,7 +258,9 @@ def main() -> None:
                 question=[r[0] for r in rows],
                 x=np.array([r[1] for r in rows]),
                 y=[r[2] for r in rows],
-                questions=np.array(questions, dtype=object),
+                source=[q.source for q in questions],
+                answerable=[q.answerable for q in questions],
+                corpus=[corpus(q) for q in questions],
             )
     report(rows, questions, args.write)
 
