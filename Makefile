@@ -92,7 +92,7 @@ reader: $(TRAIN_VENV)/.installed install
 # Fit the confidence model (rag/query/models/confidence.json) on the SQuAD articles the reader never
 # trained on and the gated real-news questions, over the news index that eval-news builds (about 4 minutes).
 calibrate: install
-	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing ingest --quiet $$(ls $(NEWS)/*/0[0-9][0-9].txt $(NEWS)/*/1[01][0-9].txt $(NEWS)/*/120.txt)
+	$(NEWS_INGEST)
 	$(BIN)/python -m rag.evaluation.calibrate --squad $(SQUAD) --news-index $(NEWS_INDEX) --write
 
 # SQuAD 2.0 articles the reader never trained on, read from ../shared (SQUAD=path for another copy).
@@ -102,18 +102,20 @@ SQUAD ?= ../shared/bench/squad-v2-dev-8articles.json
 # from ../shared/news (never committed) into an index of their own. Without them: one line, not run.
 NEWS      ?= ../shared/news/bbc
 NEWS_INDEX := .index-news
+# BBC articles 001-120 of each section into that index (what every news eval and the calibration read)
+NEWS_INGEST = BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing ingest --quiet $$(ls $(NEWS)/*/0[0-9][0-9].txt $(NEWS)/*/1[01][0-9].txt $(NEWS)/*/120.txt)
 # the seed eval's own index: index/ is yours
 EVAL_INDEX := .index-eval
 eval-news: install
 	@if [ -d "$(NEWS)" ]; then \
-	  BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing ingest --quiet $$(ls $(NEWS)/*/0[0-9][0-9].txt $(NEWS)/*/1[01][0-9].txt $(NEWS)/*/120.txt) && \
+	  $(NEWS_INGEST) && \
 	  BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news.jsonl --out reports/ && \
 	  BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-reading.jsonl --out reports/ && \
 	  BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-conversations.jsonl --out reports/; \
 	else echo "news eval not run: no BBC articles at $(NEWS) (they live in ../shared/news and are never committed)"; fi
 
 eval-heldout: install
-	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing ingest --quiet $$(ls $(NEWS)/*/0[0-9][0-9].txt $(NEWS)/*/1[01][0-9].txt $(NEWS)/*/120.txt)
+	$(NEWS_INGEST)
 	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-conversations-heldout.jsonl --out reports/
 	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-conversations-heldout2.jsonl --out reports/
 	BRIEFING_INDEX_DIR=$(NEWS_INDEX) $(BIN)/briefing eval --set eval/news-conversations-heldout3.jsonl --out reports/

@@ -32,6 +32,7 @@ import json
 import random
 import tempfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -275,13 +276,7 @@ def read_rows(data: list[dict], sample: int = 0) -> tuple[list[Row], list]:
         qa = BriefingQA(Settings(index_dir=Path(tmp) / "index"), confidence=_FLAT)
         qa.ingest([Path(tmp) / "corpus"])
         for i, q in enumerate(questions):
-            try:
-                found = qa.read(q.text)
-            except InputError:
-                continue
-            for f in found:
-                quote = " ".join(s.text for s in f.sentences)
-                rows.append((i, f.features, float(q.answerable and any(a in quote for a in q.answers))))
+            rows += _read(qa, i, q.text, lambda quote, q=q: q.answerable and any(a in quote for a in q.answers)) or []
             if i % 200 == 0:
                 print(f"read {i}/{len(questions)}", flush=True)
     return rows, questions
@@ -297,18 +292,29 @@ def read_news(sets: list[Path], index: Path) -> tuple[list[Row], list[Asked]]:
         for item in load_set(path).items:
             if item.turn > 0 or "~" in item.id:  # a follow-up needs its conversation; a rewording, its first
                 continue
-            try:
-                found = qa.read(item.question)
-            except InputError:
+            read = _read(
+                qa,
+                len(asked),
+                item.question,
+                lambda quote, it=item: it.answerable and all(fact_found(f, quote) for f in it.facts),
+            )
+            if read is None:
                 continue
-            for f in found:
-                quote = " ".join(s.text for s in f.sentences)
-                right = item.answerable and all(fact_found(fact, quote) for fact in item.facts)
-                rows.append((len(asked), f.features, float(right)))
+            rows += read
             source = item.quotes[0].source if item.quotes else f"{path.name}:{item.id}"
             asked.append(Asked(source, item.answerable))
     print(f"read {len(asked)} news questions from {len(sets)} sets", flush=True)
     return rows, asked
+
+
+def _read(qa: BriefingQA, i: int, question: str, answers: Callable[[str], bool]) -> list[Row] | None:
+    """Question `i` read through retrieval and the reader: a row per passage, labelled 1 when
+    `answers` its quote (the sentences that hold the span); None for a question refused as input."""
+    try:
+        found = qa.read(question)
+    except InputError:
+        return None
+    return [(i, f.features, float(answers(" ".join(s.text for s in f.sentences)))) for f in found]
 
 
 _FLAT = Confidence((0.0,) * len(FEATURES), 0.0, (0.0,) * len(FEATURES), (1.0,) * len(FEATURES))

@@ -19,10 +19,11 @@ and the probability that this quote answers the question, from a logistic model 
 
 It is fitted on SQuAD 2.0 articles the reader was never trained on and on the gated real-news
 questions (`python -m rag.evaluation.calibrate`), labelled by whether the quote holds the gold
-answer, then re-based from that set's answer rate to `Settings.answerable_prior`. Which `Found` is the answer is the
-model's second part, `choice`: a conditional logit over the same features, fitted on the
-answerable questions, that compares a question's spans with each other (`chosen_first`). Below
-`min_confidence` (the highest probability of any span: `answered`) the answer abstains.
+answer, then re-based from that set's answer rate to `Settings.answerable_prior`. Which `Found`
+is the answer is the model's second part, `choice`: a conditional logit over the same features,
+fitted on the answerable questions, that compares a question's spans with each other
+(`chosen_first`). Below `min_confidence` (the highest probability of any span: `answered`) the
+answer abstains.
 `compose` cites the chosen span, cites other articles that give the same answer, and says the
 sources differ only when another article's passage answers as confidently with another value of
 the same kind (`rival`). A question naming something the corpus never mentions abstains and says

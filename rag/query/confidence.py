@@ -3,8 +3,9 @@
 `FEATURES` are the numbers `rag.query.answer.find` gives every span (what they mean: that
 module's docstring). `Confidence` holds two models over them, both fitted by `python -m
 rag.evaluation.calibrate` on SQuAD 2.0 articles the reader never trained on and on the gated
-real-news questions, and shipped as `models/confidence.json`: the probability that a span's quote answers (what the answer abstains
-on) and a choice among one question's spans (which is the answer).
+real-news questions, and shipped as `models/confidence.json`: the probability that a span's
+quote answers (what the answer abstains on) and a choice among one question's spans (which is
+the answer).
 """
 
 from __future__ import annotations
