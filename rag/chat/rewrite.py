@@ -104,17 +104,19 @@ def _resolve_pronouns(question: str, history: Sequence[Turn]) -> str:
     people = _people(last.standalone_question) if said & {"they", "them", "their"} else None
 
     def swapped(thing: str | None) -> str:
-        out = []
+        out, named = [], question.lower()
         for t in doc:
             low, word = t.lower_, t.text
             if _bound(doc, t):
                 pass  # "Who has UK Athletics appointed as its director?": the question names what "its" is
             elif low in _PERSON and person:
-                word = person + _PERSON[low]
+                word = _name_once(person, _PERSON[low], word, named)
             elif low in ("they", "them", "their") and people:
-                word = people + _THING[low]
+                word = _name_once(people, _THING[low], word, named)
             elif low in _THING and thing and t.pos_ == "PRON":  # not "this study", not "said that …"
-                word = thing + _THING[low]
+                word = _name_once(thing, _THING[low], word, named)
+            if word != t.text:
+                named += " " + word.lower()
             out.append(word + t.whitespace_)
         return "".join(out)
 
@@ -125,6 +127,15 @@ def _resolve_pronouns(question: str, history: Sequence[Turn]) -> str:
         # the troops in "Which country sent troops?" … "Who confirmed it?".
         return swapped(event)
     return swapped(topic)
+
+
+def _name_once(name: str, suffix: str, pronoun: str, named: str) -> str:
+    """`name` (with `suffix`, "'s" for a possessive) in the place of `pronoun`, unless the question
+    already names it, in its own words or in an earlier replacement: then the pronoun stays, as
+    English writes it ("How old was Ryan Giggs when he won his first cap?", not "… when Ryan Giggs
+    won Ryan Giggs's first cap"; in "How much will they pay Rangers?" "they" is not Rangers)."""
+    bare = name.lower().removeprefix("the ")
+    return pronoun if re.search(rf"(?<!\w){re.escape(bare)}(?!\w)", named) else name + suffix
 
 
 # What "its", "they" and "their" stand for when the question itself names one before them: a

@@ -39,6 +39,9 @@ KOREA = Turn("What did Russia want South Korea to do?", "What did Russia want So
         ([MIN], "Who made it?", "Who made the minimum estimate of arms shipments?"),
         ([PORT], "What about on Friday?", "How many ferries left Dover on Friday?"),
         ([MIN], "Who is Olena Guseinova?", "Who is Olena Guseinova?"),
+        # a name once: the pronouns after it stay, and a pronoun is not a name its own question states
+        ([MIN, AUTHOR], "Why did she say her study mattered?", "Why did Olena Guseinova say her study mattered?"),
+        ([MIN, AUTHOR], "Did she quote Olena Guseinova?", "Did she quote Olena Guseinova?"),
         ([], "And the maximum?", "And the maximum?"),
     ],
 )
