@@ -248,7 +248,9 @@ class BriefingQA:
         question = validate_question(question, self.settings.max_question_chars)
         k = self._top_k(top_k)
         vector = self.question_vectors.vectors([question])[0]
-        return self._read(lambda corpus: self._retrieve(corpus, question, vector, _filters(filters), k, mode))
+        return self._read(
+            lambda corpus: self._retrieve(corpus, question, vector, corpus.named(_filters(filters)), k, mode)
+        )
 
     def _retrieve(
         self, corpus: Corpus, question: str, vector: Any, filters: Filters, top_k: int, mode: str = "hybrid"
@@ -286,7 +288,7 @@ class BriefingQA:
                 corpus,
                 question,
                 vectors[0],
-                _filters(filters),
+                corpus.named(_filters(filters)),
                 k,
                 s.candidates,
                 self.reader,

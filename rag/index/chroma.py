@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 # fails ("too many SQL variables"), locally and on a server, so every read of a whole collection
 # and every call with a long id list goes in pages of this size.
 PAGE = 5000
+NOTHING_INGESTED = "nothing has been ingested there: ingest your articles first (briefing ingest FOLDER; in Python, BriefingQA.for_corpus(FOLDER))"
 
 
 def lexicon_path(settings: Settings) -> Any:
@@ -170,7 +171,7 @@ def checked_client(settings: Settings, name: str, expected: dict[str, Any], crea
     place = where(settings)
     if name not in existing:
         if not create:
-            raise IndexNotFoundError(f"No index at {place} — run: briefing ingest seeds/")
+            raise IndexNotFoundError(f"No index at {place} — {NOTHING_INGESTED}")
         return chroma
     meta = chroma.get_collection(name, embedding_function=None).metadata or {}
     if meta.get("schema") != expected["schema"]:
@@ -235,7 +236,7 @@ def client(settings: Settings, create: bool) -> Any:
             "the ingest again"
         )
     if not (path / "chroma.sqlite3").exists() and not create:
-        raise IndexNotFoundError(f"No index at {path}/ — run: briefing ingest seeds/")
+        raise IndexNotFoundError(f"No index at {path}/ — {NOTHING_INGESTED}")
     try:
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)

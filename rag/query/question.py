@@ -1,4 +1,5 @@
-"""Checks on a question before any work is done: empty, too long, control characters, not English.
+"""Checks on a question before any work is done: empty or without words, too long, control characters,
+not English.
 
 Invisible formatting characters (zero-width spaces and joiners, direction marks, a byte-order
 mark, soft hyphens: Unicode category Cf) are removed and the text is NFKC-normalised, so a
@@ -33,9 +34,9 @@ def validate_question(question: object, max_chars: int = 2000) -> str:
         )
     text = unicodedata.normalize("NFKC", "".join(c for c in question if unicodedata.category(c) != "Cf")).strip()
     if not text:
-        raise InputError(
-            'The question is empty — type a question, e.g. briefing ask "What was the minimum arms estimate?"'
-        )
+        raise InputError('The question is empty — type what you want to know, e.g. "Who owns the Telegraph?"')
+    if not any(c.isalnum() for c in text):
+        raise InputError(f"The question {text[:40]!r} has no words — type what you want to know in words")
     if len(text) > max_chars:
         raise InputError(
             f"The question is {len(text):,} characters long; the limit is {max_chars:,}. Ask a shorter question."

@@ -17,16 +17,20 @@ term is.
 from __future__ import annotations
 
 import math
+import os
 import re
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from rag.errors import InputError
 from rag.index.lexical import Hit
 from rag.index.records import date_key, record_to_chunk
 from rag.index.store import Store
 from rag.index.terms import Terms
+from rag.ingest.read import article_id
 from rag.types import ArticleInfo, Filters, Passage
 
 TEXTS = 256  # article texts a `Corpus` keeps (a few MB)
@@ -64,6 +68,24 @@ class Corpus:
             found = self.store.article_records(missing)
             self._infos.update({i: found[i][0] if i in found else None for i in missing})
         return {i: info for i in ids if (info := self._infos[i]) is not None}
+
+    def named(self, filters: Filters) -> Filters:
+        """`filters` with each of its sources as the index names it: an article id (as `briefing
+        sources` lists it) or the article's file, by the path it was ingested with or by another
+        path to the same file ("corpus/a.txt" for "/home/me/corpus/a.txt"). `InputError` for a
+        source that is no indexed article: a filter that matches nothing would only abstain."""
+        if not filters.sources:
+            return filters
+        ways = {name: list(dict.fromkeys([name, *map(article_id, _paths(name))])) for name in filters.sources}
+        infos = self.infos([i for ids in ways.values() for i in ids])
+        sources = []
+        for name, ids in ways.items():
+            found = next((infos[i].source for i in ids if i in infos), None)
+            if found is None:
+                listed = "`briefing sources` lists them"
+                raise InputError(f"No indexed article is {name!r} — name a source by its file or its id ({listed})")
+            sources.append(found)
+        return replace(filters, sources=tuple(dict.fromkeys(sources)))
 
     def texts(self, ids: list[str]) -> dict[str, str]:
         """The original texts of the articles `ids` (what quotes are verified against), kept for
@@ -201,3 +223,8 @@ def fuse(results: list[list[tuple[Any, float]]], weights: list[float]) -> list[t
             first, before = total.get(record.id, (record, 0.0))
             total[record.id] = (first, before + weight * scaled)
     return sorted(total.values(), key=lambda hit: -hit[1])
+
+
+def _paths(name: str) -> list[str]:
+    """The ways a file may have been named when it was ingested: as given, absolute, relative."""
+    return [name, os.path.abspath(name), os.path.relpath(name)] if name else [name]

@@ -170,10 +170,7 @@ def create_app(qa: BriefingQA, *, auth: tuple[str, str] | None = None) -> FastAP
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's own body echoes the input, which JSON cannot carry when it is NaN or Infinity (a 500)
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in e.get('loc', ()) if part != 'body') or 'body'}: {e.get('msg', 'invalid')}"
-            for e in exc.errors()[:10]
-        )
+        problems = "; ".join(_problem(e) for e in exc.errors()[:10])
         return JSONResponse(
             status_code=422, content={"error": {"message": problems or "invalid request", "type": "invalid_request"}}
         )
@@ -263,3 +260,12 @@ def _sse(
     except RagError as e:
         yield chunk({"content": f"\n[error] {e}"}, "stop")
     yield "data: [DONE]\n\n"
+
+
+def _problem(error: dict[str, Any]) -> str:
+    """One problem of a request, as its sender can fix it: the field and what is wrong with it."""
+    loc = error.get("loc", ())
+    if error.get("type") == "json_invalid":  # loc is ("body", character offset)
+        at = f" at character {loc[-1]}" if len(loc) > 1 else ""
+        return f"the body is not valid JSON{at}: {error.get('ctx', {}).get('error', 'invalid')}"
+    return f"{'.'.join(str(part) for part in loc if part != 'body') or 'body'}: {error.get('msg', 'invalid')}"

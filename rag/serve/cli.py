@@ -20,13 +20,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from rag.config import Settings, corpus_index
-from rag.errors import InputError, RagError
-from rag.qa import BriefingQA
+from rag.errors import IndexNotFoundError, InputError, RagError
+from rag.qa import MAX_TOP_K, BriefingQA
 from rag.types import Answer, Filters
 
 
@@ -102,6 +103,7 @@ def _sources(qa: BriefingQA) -> None:
 
 
 def _chat(qa: BriefingQA, args: argparse.Namespace) -> int:
+    qa.article_count()  # no index: say so now, not at the first question
     chat = qa.chat(session_id=args.session)
     model = "extractive (offline)" if args.offline or qa.llm is None else f"model {qa.settings.llm_model}"
     print(f"Session {chat.session_id} · answers: {model} · /reset /sources /quit")
@@ -121,6 +123,9 @@ def _chat(qa: BriefingQA, args: argparse.Namespace) -> int:
             continue
         if line == "/sources":
             _sources(qa)
+            continue
+        if line.startswith("/") and " " not in line:
+            print(f"briefing: no command {line} — the commands are /reset, /sources and /quit")
             continue
         try:
             answer = chat.ask_stream(line, offline=args.offline).answer
@@ -237,12 +242,33 @@ def _remove(qa: BriefingQA, args: argparse.Namespace) -> int:
     return 0
 
 
+def _no_index(args: argparse.Namespace, index_dir: Path) -> str:
+    """What to run when there is no index, for the index this command line names."""
+    missing = f"No index at {index_dir}/"
+    if args.corpus:
+        where = f"a folder's index is kept under .indexes/ in the folder briefing runs from, here {os.getcwd()}"
+        return f"{missing} — run: briefing --corpus {args.corpus} ingest ({where})"
+    if args.index:
+        return f"{missing} — run: briefing --index {args.index} ingest FOLDER (the folder of your articles)"
+    return f"{missing} — run: briefing ingest seeds/, or name your articles' folder with --corpus DIR"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `briefing ask … | head`: whoever read the output has stopped; nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     overrides = {"index_dir": Path(args.index)} if args.index else {}
     if args.corpus and not args.index:
         overrides = {"index_dir": corpus_index(args.corpus)}
     try:
+        if args.corpus and not os.path.isdir(args.corpus):
+            raise InputError(f"No such folder: {args.corpus} (--corpus) — give the folder that holds your articles")
         qa = BriefingQA(Settings.from_env(**overrides))
         if args.command == "ingest":
             if not args.paths:
@@ -259,8 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _chat(qa, args)
         if args.command == "eval":
             return _eval(qa, args)
-        if args.top_k is not None and args.top_k < 1:
-            raise InputError("--top-k must be at least 1")
+        if args.top_k is not None and not 1 <= args.top_k <= MAX_TOP_K:
+            raise InputError(f"--top-k must be a whole number from 1 to {MAX_TOP_K}, not {args.top_k}")
         try:
             filters = Filters(sources=tuple(args.source), date_from=args.since, date_to=args.until)
         except ValueError as e:
@@ -271,6 +297,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             _print_answer(answer)
         return 0
+    except IndexNotFoundError:
+        index_dir = overrides.get("index_dir") or Settings.from_env().index_dir
+        print(f"briefing: {_no_index(args, Path(index_dir))}", file=sys.stderr)
+        return 2
     except RagError as e:
         print(f"briefing: {e}", file=sys.stderr)
         return 2

@@ -111,7 +111,7 @@ def test_filters_restrict_sources_and_dates(fake_qa: BriefingQA, tmp_path: Path)
 
 
 def test_missing_index_says_what_to_run(tmp_path: Path) -> None:
-    with pytest.raises(IndexNotFoundError, match="run: briefing ingest seeds/"):
+    with pytest.raises(IndexNotFoundError, match="nothing has been ingested there"):
         BriefingQA.open(tmp_path / "nowhere", embedder=HashEmbedding())
     qa = BriefingQA(Settings(index_dir=tmp_path / "empty"), embedder=HashEmbedding())
     with pytest.raises(IndexNotFoundError):

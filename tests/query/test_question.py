@@ -13,6 +13,7 @@ from rag.query.question import validate_question
     [
         ("", "empty"),
         ("   \n\t ", "empty"),
+        ("?!?..,;", "has no words"),
         ("x" * 100_000, "100,000 characters long; the limit is 2,000"),
         ("What\x07 happened?", "control characters \\(U\\+0007\\)"),
         ("Qu'a dit la Chine à propos de l'accord ?", "French"),
@@ -34,6 +35,7 @@ def test_bad_questions(question: object, message: str) -> None:
         "What about Pyongyang's troops?",
         "Kim Jong Un?",
         "Moscow and Seoul: allies?",
+        "2024?",
     ],
 )
 def test_short_english_questions_pass(question: str) -> None:

@@ -131,6 +131,12 @@ def test_bad_input_is_a_client_error_not_a_crash(client: TestClient, body: str, 
     assert r.json()["error"]["message"]  # a message, in the API's one error shape
 
 
+def test_a_body_that_is_not_json_says_so(client: TestClient) -> None:
+    r = client.post("/ask", content='{"question": }', headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["error"]["message"].startswith("the body is not valid JSON at character 13")
+
+
 def test_requests_are_bounded_with_a_message(client: TestClient, seed_qa: BriefingQA) -> None:
     many = {"messages": [{"role": "user", "content": "Who wrote the study?"}] * (MAX_MESSAGES + 1)}
     r = client.post("/v1/chat/completions", json=many)

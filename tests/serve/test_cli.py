@@ -50,9 +50,11 @@ def test_sources_lists_articles_and_duplicates(indexed: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("ask", "What happened?"), "No index at"),
+        (("ask", "What happened?"), "index/ — run: briefing ingest seeds/"),
+        (("--index", "elsewhere", "ask", "What happened?"), "run: briefing --index elsewhere ingest FOLDER"),
         (("ingest", "no/such/folder"), "No such file or folder"),
-        (("ask", "--top-k", "0", "Hi?"), "--top-k must be at least 1"),
+        (("ask", "--top-k", "0", "Hi?"), "--top-k must be a whole number from 1 to 50"),
+        (("ask", "--top-k", "1000", "Hi?"), "--top-k must be a whole number from 1 to 50"),
         (("ask", "--since", "2024-02-01", "--until", "2024-01-01", "Hi?"), "after date_to"),
     ],
 )
@@ -63,13 +65,48 @@ def test_errors_exit_2_without_traceback(args: tuple[str, ...], message: str) ->
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.parametrize("command", [("ingest",), ("ask", "Who?"), ("chat",)])
+def test_a_corpus_folder_that_does_not_exist_is_an_error(command: tuple[str, ...]) -> None:
+    out = briefing("--corpus", "no/such/folder", *command)
+    assert out.returncode == 2 and "No such folder: no/such/folder (--corpus)" in out.stderr
+    assert not Path(".indexes").exists()  # no index is made for it
+
+
+def test_a_corpus_folder_without_its_index_says_what_to_run(tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    out = briefing("--corpus", "mine", "chat")  # before the prompt, not at the first question
+    assert out.returncode == 2 and "run: briefing --corpus mine ingest" in out.stderr and "you>" not in out.stdout
+    assert str(tmp_path) in out.stderr  # where the folder's index is looked for
+
+
+def test_source_filters_name_an_article_by_id_or_path(indexed: Path) -> None:
+    first = sorted(indexed.glob("*.txt"))[0]
+    question = ["ask", "--json", "What was the minimum arms estimate?"]
+    for name in (str(first), str(first.resolve()), f"seeds-{first.stem}"):  # as ingested, another path, its id
+        data = json.loads(briefing(*question, "--source", name).stdout)
+        assert data["citations"] and {c["source"] for c in data["citations"]} == {str(first)}, name
+    out = briefing(*question, "--source", "seeds/not-there.txt")
+    assert out.returncode == 2 and "No indexed article is 'seeds/not-there.txt'" in out.stderr
+
+
+def test_a_date_filter_that_leaves_nothing_says_so(indexed: Path) -> None:
+    data = json.loads(briefing("ask", "--json", "--since", "2030-01-01", "What was the minimum arms estimate?").stdout)
+    assert data["abstained"] and data["note"].startswith("No indexed article passes the filters: dated on or after 2030")
+
+
+def test_output_to_a_closed_pipe_is_no_traceback(indexed: Path) -> None:
+    command = f"{sys.executable} -m rag.serve.cli ask 'What was the minimum arms estimate?' | true"
+    out = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in out.stderr and "BrokenPipeError" not in out.stderr
+
+
 def test_bad_question_on_a_built_index(indexed: Path) -> None:
     out = briefing("ask", "   ")
     assert out.returncode == 2 and "The question is empty" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_chat_loop_follow_up_reset_and_quit(indexed: Path) -> None:
-    script = "What was the minimum estimate of arms shipments?\nAnd the maximum?\n/sources\n/reset\n/quit\n"
+    script = "What was the minimum estimate of arms shipments?\nAnd the maximum?\n/sources\n/bogus\n/reset\n/quit\n"
     out = subprocess.run(
         [sys.executable, "-m", "rag.serve.cli", "chat", "--session", "cli-test"],
         input=script, capture_output=True, text=True, timeout=300,
@@ -79,6 +116,7 @@ def test_chat_loop_follow_up_reset_and_quit(indexed: Path) -> None:
     assert "$5.5 billion" in out.stdout
     assert "2024-10-28" in out.stdout  # /sources
     assert "(conversation cleared)" in out.stdout
+    assert "no command /bogus — the commands are /reset, /sources and /quit" in out.stdout
     assert "Traceback" not in out.stderr
 
 
