@@ -20,7 +20,7 @@ import numpy as np
 from rag.index.lexical import Row
 from rag.types import ArticleInfo, Byline, Chunk, Entity, Filters, Sentence
 
-PIPELINE = "clean-7/chunk-3/entities-3"  # bump when cleaning or chunking changes: articles are then redone
+PIPELINE = "clean-7/chunk-4/entities-3"  # bump when cleaning or chunking changes: articles are then redone
 
 
 def date_key(d: dt.date | None) -> int:
