@@ -27,7 +27,7 @@ EDGE_TEXTS = {
     "one sentence": "Only one sentence here without a final stop",
     "unicode": "Київ, 3 травня. Émile said “yes” — 👍 twice. Done.",
     "crlf": "First line is here.\r\nSecond line is here.\r\n\r\nNew paragraph, Oct. 28 was the date.",
-    "quotes": "\"Is it over?\" asked Ann. \"Yes!\" he said.\r\n\r\n\"Why?\" nobody knew.",
+    "quotes": '"Is it over?" asked Ann. "Yes!" he said.\r\n\r\n"Why?" nobody knew.',
     "abbrev": "Dr. Smith met Mr. Jones on Oct. 28 in the U.S. capital. They talked.",
     "long": " ".join(f"Sentence number {i} talks about shipments." for i in range(80)),
 }
@@ -66,12 +66,12 @@ def test_abbreviations_do_not_split() -> None:
 
 
 def test_quoted_speech_keeps_its_attribution() -> None:
-    text = "He spoke. \"Aren't we clever?\" said the comedian. \"Why now?\" He left. Stop! the crowd cried."
+    text = 'He spoke. "Aren\'t we clever?" said the comedian. "Why now?" He left. Stop! the crowd cried.'
     article = build_article("q.txt", text, "text")
     assert [s.text for s in sentences(article)] == [
         "He spoke.",
-        "\"Aren't we clever?\" said the comedian.",  # not a quote of its own that names no one
-        "\"Why now?\"",  # the next sentence starts in capitals: a sentence of its own
+        '"Aren\'t we clever?" said the comedian.',  # not a quote of its own that names no one
+        '"Why now?"',  # the next sentence starts in capitals: a sentence of its own
         "He left.",
         "Stop! the crowd cried.",
     ]

@@ -91,7 +91,9 @@ def test_source_filters_name_an_article_by_id_or_path(indexed: Path) -> None:
 
 def test_a_date_filter_that_leaves_nothing_says_so(indexed: Path) -> None:
     data = json.loads(briefing("ask", "--json", "--since", "2030-01-01", "What was the minimum arms estimate?").stdout)
-    assert data["abstained"] and data["note"].startswith("No indexed article passes the filters: dated on or after 2030")
+    assert data["abstained"] and data["note"].startswith(
+        "No indexed article passes the filters: dated on or after 2030"
+    )
 
 
 def test_output_to_a_closed_pipe_is_no_traceback(indexed: Path) -> None:
