@@ -135,7 +135,9 @@ def _name_once(name: str, suffix: str, pronoun: str, named: str) -> str:
     English writes it ("How old was Ryan Giggs when he won his first cap?", not "… when Ryan Giggs
     won Ryan Giggs's first cap"; in "How much will they pay Rangers?" "they" is not Rangers)."""
     bare = name.lower().removeprefix("the ")
-    return pronoun if re.search(rf"(?<!\w){re.escape(bare)}(?!\w)", named) else name + suffix
+    if re.search(rf"(?<!\w){re.escape(bare)}(?!\w)", named):
+        return pronoun
+    return name + ("'" if suffix == "'s" and name.endswith("s") else suffix)  # "the Liberal Democrats' donor"
 
 
 # What "its", "they" and "their" stand for when the question itself names one before them: a
@@ -154,7 +156,15 @@ def _bound(doc: Any, token: Any) -> bool:
     a kind it can stand for ("UK Athletics" for "its" in "Who has UK Athletics appointed as its new
     performance director?"), which a rewrite from the last turn would replace with something else."""
     kinds = _PRONOUN_KINDS.get(token.lower_)
-    return bool(kinds) and any(e.label_ in kinds and e.root.pos_ == "PROPN" and e.end <= token.i for e in doc.ents)
+    if not kinds:
+        return False
+    if any(e.label_ in kinds and e.root.pos_ == "PROPN" and e.end <= token.i for e in doc.ents):
+        return True
+    # a name the small model does not know, as the subject: "How many viewers did the Two Ronnies attract at its peak?"
+    return any(
+        c.root.pos_ == "PROPN" and c.root.dep_ in ("nsubj", "nsubjpass") and not c.root.ent_type_ and c.end <= token.i
+        for c in doc.noun_chunks
+    )
 
 
 def _object_event(doc: Any, last: Turn) -> str | None:
@@ -182,7 +192,7 @@ def _people(question: str) -> str | None:
 
 # Entity labels that can stand in for one another in an ellipsis ("And in Japan?" after "… in Seoul?").
 _KIND = {"GPE": "place", "LOC": "place", "FAC": "place", "DATE": "time", "TIME": "time", "PERSON": "person",
-         "ORG": "org", "NORP": "group", "MONEY": "amount", "CARDINAL": "amount", "QUANTITY": "amount",
+         "ORG": "group", "NORP": "group", "MONEY": "amount", "CARDINAL": "amount", "QUANTITY": "amount",
          "PERCENT": "amount", "EVENT": "event", "WORK_OF_ART": "work", "LAW": "law", "PRODUCT": "product",
          "ORDINAL": "order"}  # fmt: skip
 
@@ -205,8 +215,27 @@ def _swap_entity(said: Any, last: Any) -> str | None:
         same = [o for o in old if _KIND.get(o.label) == kind] if kind else []
         if same:
             o = same[-1]
-            return previous[: o.start] + fragment[e.start : e.end] + previous[o.end :]
+            name = fragment[_name_start(said, e, previous[: o.start]) : e.end]
+            return (
+                previous[: o.start] + (name[:1].lower() + name[1:] if name[:4] == "The " else name) + previous[o.end :]
+            )
     return None
+
+
+def _name_start(doc: Any, entity: Any, before: str) -> int:
+    """Where the name of `entity` starts in its noun phrase, with its "the" unless `before` (the
+    text it goes after) ends with one: the small model often leaves out a proper noun or adjective
+    before it ("Democrats" in "the Liberal Democrats"), and "the" ("How much did the Conservatives
+    receive?", not "did Conservatives")."""
+    chunk = next((c for c in doc.noun_chunks if c.start_char <= entity.start < c.end_char), None)
+    if chunk is None:
+        return entity.start
+    words = [t for t in chunk if t.idx < entity.start]
+    the = words[0] if words and words[0].lower_ == "the" and not before.lower().endswith("the ") else None
+    while words and words[0].pos_ not in ("PROPN", "ADJ"):
+        words.pop(0)
+    start = words[0].idx if words and all(t.pos_ in ("PROPN", "ADJ") for t in words) else entity.start
+    return the.idx if the is not None else start
 
 
 def _swap_in_place(said: Any, last: Any) -> str | None:

@@ -49,6 +49,21 @@ def test_rewrites(history: list[Turn], question: str, expected: str) -> None:
     assert rewrite(question, history) == expected
 
 
+def test_a_party_after_a_party_keeps_its_whole_name_and_the() -> None:
+    labour = Turn(*["How much did Labour receive in donations in 2004?"] * 2, "More than £5m: …", "More than £5m")
+    tories = rewrite("And the Conservatives?", [labour])
+    assert tories == "How much did the Conservatives receive in donations in 2004?"  # an ORG and a NORP swap
+    lib = rewrite("And the Liberal Democrats?", [labour, Turn("And the Conservatives?", tories, "£4.6m: …")])
+    assert lib == "How much did the Liberal Democrats receive in donations in 2004?"  # not "the Democrats"
+    last = Turn("And the Liberal Democrats?", lib, "£2.1m: …", "£2.1m")
+    assert rewrite("Who was their largest donor?", [labour, last]) == "Who was the Liberal Democrats' largest donor?"
+
+
+def test_its_after_a_name_of_its_own_question_stays() -> None:
+    show = "How many viewers did the Two Ronnies attract at its peak?"  # a name the small model does not know
+    assert rewrite(show, [Turn(*["What did Corbett say about standards of British TV?"] * 2, "…")]) == show
+
+
 def test_full_questions_are_not_follow_ups() -> None:
     assert not is_follow_up("How many troops did North Korea send?")
     assert is_follow_up("And the maximum?")
