@@ -33,8 +33,9 @@ from rag import Answer, BriefingQA, Filters, RagError, Settings  # noqa: E402
 from rag.config import corpus_index  # noqa: E402
 from rag.errors import InputError  # noqa: E402
 from rag.ingest.read import SUFFIXES  # noqa: E402
+from rag.query.question import validate_question  # noqa: E402
 from rag.serve.render import CITE_JS, answer_html, sources_html, welcome_html  # noqa: E402
-from rag.serve.uploads import MAX_UPLOAD_BYTES, accept_upload, retire  # noqa: E402
+from rag.serve.uploads import MAX_UPLOAD_BYTES, accept_upload, discard, retire  # noqa: E402
 
 SEEDS = Path(__file__).resolve().parent / "seeds"  # the demo corpus, indexed in index/ (make run)
 
@@ -95,8 +96,14 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
     def articles_table() -> str:
         return sources_html(qa.articles())
 
-    def sources() -> list[str]:
-        return [a.source for a in qa.articles()]
+    def sources() -> list[tuple[str, str]]:
+        """The indexed articles as a list offers them: each by its title and file name."""
+        return [(f"{a.title} · {Path(a.source).name}", a.source) for a in qa.articles()]
+
+    def titled(article_id: str, info: Any = None) -> str:
+        """An article as a message names it: its title and file name."""
+        info = info or qa.article_infos([article_id]).get(article_id)
+        return f"“{info.title}” ({Path(info.source).name})" if info else article_id
 
     def render(answer: Answer) -> str:
         infos = qa.article_infos([c.article_id for c in answer.citations])
@@ -104,6 +111,20 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
 
     def respond(message: str, history: list[dict[str, Any]], session: str, mode: str, top_k: float,
                 date_from: str, date_to: str, chosen: list[str]):  # fmt: skip
+        if not message.strip():  # Enter on an empty box: nothing to ask
+            yield history, gr.skip()
+            return
+        try:
+            validate_question(message, qa.settings.max_question_chars)
+        except RagError as e:  # the question stays in the box, to shorten or fix
+            yield (
+                [
+                    *history,
+                    {"role": "assistant", "content": f'<div class="bq-abstained">⚠ {html.escape(str(e))}</div>'},
+                ],
+                gr.skip(),
+            )
+            return
         writing = mode != OFFLINE and qa.llm is not None  # a model writes, sentence by sentence
         status = (
             '<div class="bq-status">'
@@ -148,6 +169,7 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
             return "Choose .txt, .md or .html files first.", articles_table(), gr.update(choices=sources())
         lines = []
         stored = []
+        before = set(corpus.iterdir()) if corpus.is_dir() else set()
         for f in files if isinstance(files, list) else [files]:
             path = f.get("path") if isinstance(f, dict) else None
             name = f.get("orig_name") if isinstance(f, dict) else None
@@ -157,29 +179,35 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
                 stored.append(accept_upload(path, gr.utils.get_upload_folder(), corpus, name=name or None))
             except (RagError, OSError) as e:
                 lines.append(f"✗ {e}")
+        new = {p for p in stored if p not in before}  # files this upload made, not ones it found there
         if stored:
             relative = [str(p) for p in stored]
             report = qa.ingest(
                 relative, progress=lambda done, total, src: progress(done / max(total, 1), desc=f"ingesting {src}")
             )
             lines.insert(0, f"✓ {report.summary()}")
-            lines += [f"✗ {Path(s.source).name}: {s.reason}" for s in report.skipped]
+            lines += [f"✗ {Path(s.source).name}: {s.reason}, not added" for s in report.skipped]
+            for s in report.skipped:
+                if Path(s.source) in new:
+                    discard(Path(s.source), corpus)
             lines += [
-                f"⚑ {a} duplicates {b} (similarity {sim:.2f}); both kept and linked" for a, b, sim in report.duplicates
+                f"⚑ {titled(a)} is the same story as {titled(b)} (similarity {sim:.2f}); both kept and linked"
+                for a, b, sim in report.duplicates
             ]
         return "\n\n".join(lines), articles_table(), gr.update(choices=sources())
 
     def remove_articles(chosen_sources: list[str] | None):
         if not chosen_sources:
             return "Choose the articles to remove first.", articles_table(), gr.update(choices=sources())
-        known = set(sources())
+        names = {a.id: titled(a.id, a) for a in qa.articles()}
+        known = {source for _, source in sources()}
         picked = [s for s in chosen_sources if s in known]  # only what the list offered
         report = qa.remove(picked) if picked else None
-        lines = [f"✓ removed {a}" for a in (report.removed if report else ())]
+        lines = [f"✓ removed {names.get(a, a)}" for a in (report.removed if report else ())]
         for source in picked:
             if (moved := retire(source, corpus)) is not None:
                 lines.append(f"  its file was moved to {moved} (restore it by moving it back)")
-        lines += [f"✗ {s}: not in the index" for s in set(chosen_sources) - known]
+        lines += [f"✗ {Path(s).name}: not in the index (the list was out of date)" for s in set(chosen_sources) - known]
         return "\n\n".join(lines), articles_table(), gr.update(choices=sources())
 
     def api_ask(question: str, top_k: float = 6) -> dict[str, Any]:
@@ -213,6 +241,7 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
                 with gr.Row():
                     msg = gr.Textbox(
                         placeholder="Ask about the articles…",
+                        label="Question",
                         show_label=False,
                         scale=5,
                         elem_id="question",
@@ -256,6 +285,12 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
         private = {"api_visibility": "private"}  # the UI's own events; the API is /ask alone
         demo.load(new_session, None, session, **private)
         demo.load(welcome, None, chatbot, **private)  # what the corpus holds now, not at start-up
+        demo.load(  # …and so do the Sources list and both article choices
+            lambda: (articles_table(), gr.update(choices=sources()), gr.update(choices=sources())),
+            None,
+            [table, chosen, doomed],
+            **private,
+        )
         msg.submit(respond, inputs, [chatbot, msg], **private)
         send.click(respond, inputs, [chatbot, msg], **private)
         clear.click(lambda: (welcome(), new_session()), None, [chatbot, session], **private)

@@ -360,7 +360,7 @@ class Filters:
 
     def __post_init__(self) -> None:
         if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
+            raise ValueError(f"the start date {self.date_from} is after the end date {self.date_to}")
         if len(self.sources) > self.MAX_SOURCES:
             raise ValueError(f"a sources filter names at most {self.MAX_SOURCES} sources, not {len(self.sources):,}")
         for source in self.sources:

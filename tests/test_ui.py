@@ -161,10 +161,21 @@ def test_browser_chat_citation_upload_and_ask(site: tuple[str, Path], tmp_path: 
 
         ask("What is the capital of France?")
         expect(page.locator("#chat .bq-abstained").last).to_contain_text("does not cover", timeout=60_000)
+        messages = page.locator("#chat .message").count()
+        ask("")  # Enter on an empty box: nothing is asked, no empty message appears
+        page.wait_for_timeout(1000)
+        assert page.locator("#chat .message").count() == messages
+        ask("Why? " * 500)  # refused as too long, and the question stays in the box to shorten
+        expect(page.locator("#chat .bq-abstained").last).to_contain_text("the limit is 2,000", timeout=60_000)
+        expect(page.locator("#question textarea")).to_have_value("Why? " * 500)
 
-        page.locator("#upload input[type=file]").set_input_files(str(upload))
+        empty = tmp_path / "empty.txt"
+        empty.write_text("")
+        page.locator("#upload input[type=file]").set_input_files([str(upload), str(empty)])
         page.locator("#add").click()
         expect(page.locator("#ingest-report")).to_contain_text("1 added", timeout=120_000)
+        expect(page.locator("#ingest-report")).to_contain_text("empty.txt: empty file, not added")
+        assert not (corpus / "empty.txt").exists()  # a refused upload is not left in the corpus folder
         expect(page.locator("#sources")).to_contain_text("Ferry services resume across the Channel")
         assert (corpus / "ferries.txt").read_text(encoding="utf-8") == ARTICLE
 
@@ -183,6 +194,9 @@ def test_browser_chat_citation_upload_and_ask(site: tuple[str, Path], tmp_path: 
         expect(page.locator("#ingest-report")).to_contain_text("removed", timeout=60_000)
         expect(page.locator("#sources")).not_to_contain_text("Ferry services resume across the Channel")
         assert not (corpus / "ferries.txt").exists() and (corpus / ".removed" / "ferries.txt").exists()
+        page.reload(wait_until="load")  # a page loaded later lists what the index holds then
+        expect(page.locator("#chat .bq-welcome")).to_contain_text("Ask about 2 articles", timeout=60_000)
+        expect(page.locator("#sources")).not_to_contain_text("Ferry services resume across the Channel")
         abstained = page.locator("#chat .bq-abstained")
         before = abstained.count()  # an earlier question abstained too: wait for this one's answer
         ask("How often do ferries between Dover and Calais run?")

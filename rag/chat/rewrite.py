@@ -155,6 +155,8 @@ def _bound(doc: Any, token: Any) -> bool:
     """Whether pronoun `token` refers back to a name earlier in its own question: a proper name of
     a kind it can stand for ("UK Athletics" for "its" in "Who has UK Athletics appointed as its new
     performance director?"), which a rewrite from the last turn would replace with something else."""
+    if _in_clause_of_subject(token):
+        return True
     kinds = _PRONOUN_KINDS.get(token.lower_)
     if not kinds:
         return False
@@ -164,6 +166,23 @@ def _bound(doc: Any, token: Any) -> bool:
     return any(
         c.root.pos_ == "PROPN" and c.root.dep_ in ("nsubj", "nsubjpass") and not c.root.ent_type_ and c.end <= token.i
         for c in doc.noun_chunks
+    )
+
+
+def _in_clause_of_subject(token: Any) -> bool:
+    """Whether `token` is in an adverbial clause ("if it sells", "when she died") of a question
+    whose own subject is a noun before it: the pronoun is that subject ("How much will the Band
+    Aid single raise if it sells 500,000 copies?"), not something from the last turn."""
+    clause = token.head
+    if clause.dep_ != "advcl":
+        return False
+    plural = token.lower_ in ("they", "them", "their")  # and agrees in number with it ("officials … after he won": not)
+    subjects = [c for c in clause.head.children if c.dep_ in ("nsubj", "nsubjpass") and c.i < token.i]
+    return any(
+        c.pos_ in ("NOUN", "PROPN")
+        and (c.tag_ in ("NNS", "NNPS")) == plural
+        and not any(t.tag_ in WH_TAGS for t in c.subtree)
+        for c in subjects
     )
 
 

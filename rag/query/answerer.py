@@ -38,7 +38,7 @@ class AnswerContext:
     budget: Budget | None = None  # time for model calls (None: the answerer's default)
     stream: bool = False  # read a model's reply from its streaming endpoint
     focus: Focus | None = None  # what the conversation is about, when the question follows it
-    unmatched: str = ""  # why nothing was read, when the filters left no article to read
+    filtered: str = ""  # what the filters left to read, said when the answer abstains
 
     @property
     def confidence(self) -> float:
@@ -88,20 +88,21 @@ def read_corpus(
     last = focus.answer if focus is not None and focus.follow_up else ""
     found = find(question, passages, reader, corpus, confidence, (own, searched), last)
     texts = corpus.texts(sorted({p.article.id for p in passages}))
-    unmatched = "" if passages or filters.empty else _unmatched(filters)
-    return tuple(passages), AnswerContext(
-        texts, found, corpus.unknown_names(question), focus=focus, unmatched=unmatched
-    )
+    filtered = "" if filters.empty else _filtered(filters, bool(passages))
+    return tuple(passages), AnswerContext(texts, found, corpus.unknown_names(question), focus=focus, filtered=filtered)
 
 
-def _unmatched(filters: Filters) -> str:
-    """What a user is told when no indexed article passes `filters`."""
+def _filtered(filters: Filters, read: bool) -> str:
+    """What a user is told of `filters` when the answer abstains: that no indexed article passes
+    them, or that only the articles that do were read."""
     parts = [f"{len(filters.sources)} source{'s' if len(filters.sources) > 1 else ''}"] if filters.sources else []
     if filters.date_from:
         parts.append(f"dated on or after {filters.date_from.isoformat()}")
     if filters.date_to:
         parts.append(f"dated on or before {filters.date_to.isoformat()}")
     undated = " (an article without a date never passes a date filter)" if filters.date_from or filters.date_to else ""
+    if read:
+        return f"Only the articles that pass the filters were read: {', '.join(parts)}."
     return f"No indexed article passes the filters: {', '.join(parts)}{undated}."
 
 
@@ -167,7 +168,8 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, passages: Sequence[Passage], *, context: AnswerContext) -> Answer:
         answer = compose(question, context.found, context.texts, self.min_confidence, context.unknown)
-        return replace(answer, note=context.unmatched) if context.unmatched and not answer.note else answer
+        said = context.filtered and answer.abstained and not answer.note
+        return replace(answer, note=context.filtered) if said else answer
 
     def stream(
         self, question: str, passages: Sequence[Passage], *, context: AnswerContext

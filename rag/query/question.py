@@ -61,6 +61,8 @@ def _foreign_language(text: str) -> str | None:
     latin = sum("LATIN" in unicodedata.name(c, "") for c in letters)
     if latin / len(letters) < 0.5:
         return "a language not written in Latin script"
+    if "¿" in text or "¡" in text:  # opening marks only Spanish (and Galician, Asturian) write
+        return "Spanish"
     words = re.findall(r"[^\W\d_]+", text.lower())
     english = sum(w in stopwords("english") for w in words)
     best, hits = max(

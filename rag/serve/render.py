@@ -113,10 +113,10 @@ def answer_html(
     parts = [body]
     if answer.conflicts and not answer.abstained:
         parts.append(conflict_html(answer, info_of, anchor))
-    if answer.focus is not None and answer.focus.title:
-        parts.append(
-            f'<div class="bq-about">about: <span class="bq-about-title">{_esc(answer.focus.title)}</span></div>'
-        )
+    focus = answer.focus
+    if focus is not None and focus.title and (answer.abstained or _cites(answer, focus.articles)):
+        # what the conversation was about, when the answer stayed there (or found nothing)
+        parts.append(f'<div class="bq-about">about: <span class="bq-about-title">{_esc(focus.title)}</span></div>')
     if answer.standalone_question and answer.standalone_question != answer.question:
         searched = _esc(answer.standalone_question)
         parts.append(
@@ -214,3 +214,8 @@ def welcome_html(articles: list[ArticleInfo]) -> str:
         "highlighted in its article. When the articles do not hold an answer, it says so; when they "
         "disagree, it shows both sides. Follow-up questions (“and the maximum?”) work.</p></div>"
     )
+
+
+def _cites(answer: Answer, articles: tuple[str, ...]) -> bool:
+    """Whether `answer` cites one of `articles` (ids)."""
+    return any(c.article_id in articles for c in answer.citations)

@@ -87,3 +87,10 @@ def retire(source: str, corpus: Path) -> Path | None:
         n += 1
         target = target_dir / f"{path.stem}-{n}{path.suffix}"
     return Path(path.replace(target))
+
+
+def discard(path: Path, corpus: Path) -> None:
+    """Delete a file an upload stored in `corpus` that the ingest then refused (an empty file, a
+    renamed binary): the folder keeps only articles. Anything else is left alone."""
+    if path.is_file() and not path.is_symlink() and inside(path, corpus):
+        path.unlink()

@@ -64,6 +64,13 @@ def test_its_after_a_name_of_its_own_question_stays() -> None:
     assert rewrite(show, [Turn(*["What did Corbett say about standards of British TV?"] * 2, "…")]) == show
 
 
+def test_a_pronoun_in_a_clause_of_its_questions_subject_stays() -> None:
+    president = Turn(*["Who is the president of France?"] * 2, "Jacques Chirac: …", "Jacques Chirac")
+    single = "How much will the Band Aid single raise if it sells 500,000 copies?"
+    assert rewrite(single, [president]) == single  # "it" is the single, not France
+    assert rewrite("How old was he when he died?", [president]) == "How old was Jacques Chirac when he died?"
+
+
 def test_full_questions_are_not_follow_ups() -> None:
     assert not is_follow_up("How many troops did North Korea send?")
     assert is_follow_up("And the maximum?")

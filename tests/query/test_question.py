@@ -18,6 +18,7 @@ from rag.query.question import validate_question
         ("What\x07 happened?", "control characters \\(U\\+0007\\)"),
         ("Qu'a dit la Chine à propos de l'accord ?", "French"),
         ("¿Cuál fue la estimación mínima de las armas?", "Spanish"),
+        ("¿Cuántas copias ha vendido Halo 2?", "Spanish"),  # one function word, but its opening mark
         ("Что сказал Китай о сделке?", "not written in Latin script"),
         (None, "must be text"),
     ],

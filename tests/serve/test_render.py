@@ -78,3 +78,16 @@ def test_sources_that_disagree_are_shown_side_by_side() -> None:
     assert block.count('<div class="bq-side">') == 2
     assert "on Tuesday" in block and "Port News · 2024-03-05" in block and "date not stated" in block
     assert re.findall(r'<a class="bq-cite" href="#[^"]+-(\d)"', block) == ["1", "2"]
+
+
+def test_about_names_the_story_only_when_the_answer_stayed_with_it() -> None:
+    from rag.types import Focus
+
+    c = citation("Ferries run hourly.")  # from article "a"
+    focus = Focus(articles=("a",), question="Is the port open?", answer="Yes", title="Ports")
+    stayed = Answer(question="How often?", text="Hourly [1].", citations=(c,), focus=focus)
+    assert "about: " in answer_html(stayed, lambda _: TEXT, lambda _: None)
+    moved = Answer(
+        question="What does an iPod cost?", text="£40 [1].", citations=(c,), focus=Focus(("b",), title="Ports")
+    )
+    assert "about: " not in answer_html(moved, lambda _: TEXT, lambda _: None)  # the answer is from another story
