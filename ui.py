@@ -228,8 +228,8 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
                 chatbot = gr.Chatbot(  # no share/clear/copy-all toolbar over the messages: "New chat" clears
                     value=welcome(),
                     elem_id="chat",
-                    height="calc(100vh - 230px)",  # the height the window gives it
-                    min_height=360,
+                    height="calc(100vh - 300px)",  # the height the window gives it, the examples below in view
+                    min_height=300,
                     autoscroll=False,  # CITE_JS brings each new answer's first line into view instead
                     label="Conversation",
                     show_label=False,

@@ -298,3 +298,20 @@ def test_layout_at_three_widths(site: tuple[str, Path], width: int) -> None:
         page.wait_for_function(FIRST_LINE_IN_VIEW, timeout=5_000)
         page.screenshot(path=str(shots / f"layout-{width}-follow-up.png"))
         browser.close()
+
+
+def test_the_examples_are_in_view_on_a_laptop_screen(site: tuple[str, Path]) -> None:
+    """At 1366 × 680 (a laptop's browser window) the example questions are in view without scrolling."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = site
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 680})
+        page.goto(url + "/", wait_until="load")
+        expect(page.locator("#chat .bq-welcome")).to_be_visible(timeout=60_000)
+        example = page.get_by_role("button", name=re.compile(r"\?$")).first  # an example question's button
+        expect(example).to_be_visible()
+        box = example.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 680, f"the examples start below the window: {box}"
+        browser.close()
