@@ -317,7 +317,7 @@ class BriefingQA:
         answer's `focus` says whether the question was read with it.
         """
         answerer, passages, context = self._prepared(question, filters, top_k, offline, budget, False, focus)
-        return replace(answerer.answer(question, passages, context=context), focus=context.focus)
+        return context.finished(answerer.answer(question, passages, context=context))
 
     def ask_stream(
         self,
@@ -337,7 +337,7 @@ class BriefingQA:
         def run() -> Generator[str, None, Answer]:
             answerer, passages, context = self._prepared(question, filters, top_k, offline, budget, True, focus)
             answer = yield from answerer.stream(question, passages, context=context)
-            return replace(answer, focus=context.focus)
+            return context.finished(answer)
 
         return AnswerStream(run())
 

@@ -21,8 +21,9 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.query.answer import Found, answered, compose, find
+from rag.query.answer import NOT_COVERED, Found, answered, compose, find
 from rag.query.confidence import Confidence
+from rag.query.question import unnamed_person
 from rag.query.reader import Reader
 from rag.query.retrieve import Corpus, retrieve
 from rag.types import Answer, Budget, Filters, Focus, Passage, complete_stream
@@ -39,11 +40,18 @@ class AnswerContext:
     stream: bool = False  # read a model's reply from its streaming endpoint
     focus: Focus | None = None  # what the conversation is about, when the question follows it
     filtered: str = ""  # what the filters left to read, said when the answer abstains
+    unnamed: str = ""  # a pronoun that stands for no one ("What did he say?" with no conversation before it)
 
     @property
     def confidence(self) -> float:
         """The probability that the question is answered (0 when nothing was found): `answered`."""
         return answered(self.found)
+
+    def finished(self, answer: Answer) -> Answer:
+        """`answer` as it is handed out, whoever wrote it: with the conversation's focus, and, when
+        it abstains and says nothing else, what the filters let through."""
+        note = self.filtered if answer.abstained and not answer.note and self.filtered else answer.note
+        return replace(answer, focus=self.focus, note=note)
 
 
 FOCUS_PASSAGES = 3  # passages of a conversation's focus articles that a follow-up reads first
@@ -71,6 +79,7 @@ def read_corpus(
     searches, the question's own and the one with the last turn. A question that names a new
     subject (something neither the focus articles nor the last turn name) starts afresh."""
     candidates = max(candidates, top_k)
+    unnamed = (unnamed_person(question) or "") if focus is None else ""  # no conversation to take it from
     focus = _kept(corpus, question, focus) if focus_vector is not None else None
     search = focus_search(focus, question) if focus is not None else question
     passages = own = searched = retrieve(corpus, question, vector, filters, top_k, candidates)
@@ -89,7 +98,9 @@ def read_corpus(
     found = find(question, passages, reader, corpus, confidence, (own, searched), last)
     texts = corpus.texts(sorted({p.article.id for p in passages}))
     filtered = "" if filters.empty else _filtered(filters, bool(passages))
-    return tuple(passages), AnswerContext(texts, found, corpus.unknown_names(question), focus=focus, filtered=filtered)
+    return tuple(passages), AnswerContext(
+        texts, found, corpus.unknown_names(question), focus=focus, filtered=filtered, unnamed=unnamed
+    )
 
 
 def _filtered(filters: Filters, read: bool) -> str:
@@ -167,9 +178,10 @@ class ExtractiveAnswerer:
         return "extractive"
 
     def answer(self, question: str, passages: Sequence[Passage], *, context: AnswerContext) -> Answer:
-        answer = compose(question, context.found, context.texts, self.min_confidence, context.unknown)
-        said = context.filtered and answer.abstained and not answer.note
-        return replace(answer, note=context.filtered) if said else answer
+        if context.unnamed:
+            note = f"Who is “{context.unnamed}”? The question names no one it could stand for: name them and ask again."
+            return Answer(question=question, text=NOT_COVERED, abstained=True, passages=tuple(passages), note=note)
+        return compose(question, context.found, context.texts, self.min_confidence, context.unknown)
 
     def stream(
         self, question: str, passages: Sequence[Passage], *, context: AnswerContext

@@ -71,3 +71,22 @@ def _foreign_language(text: str) -> str | None:
     if hits >= 2 and hits > 2 * english:
         return best.capitalize()
     return None
+
+
+_PERSONAL = frozenset({"he", "she", "him", "her", "his", "hers"})
+
+
+def unnamed_person(question: str) -> str | None:
+    """The personal pronoun of `question` that stands for no one it names ("What did he say?":
+    "he"), or None. Asked with no conversation before it, such a question has no answer to look
+    for; one that names someone first ("What did the minister say about his plan?") has."""
+    if not _PERSONAL & set(re.findall(r"[a-z]+", question.lower())):
+        return None
+    from rag.ingest.analyze import parse
+
+    for token in parse(question):
+        if token.pos_ in ("NOUN", "PROPN"):
+            return None
+        if token.lower_ in _PERSONAL and token.pos_ == "PRON":
+            return token.text
+    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag import BriefingQA, InputError
-from rag.query.question import validate_question
+from rag.query.question import unnamed_person, validate_question
 
 
 @pytest.mark.parametrize(
@@ -70,3 +70,26 @@ def test_invisible_characters_do_not_change_the_answer(seed_qa: BriefingQA) -> N
 def test_top_k_out_of_range_is_refused(fake_qa: BriefingQA, top_k: object) -> None:
     with pytest.raises(InputError, match="top_k must be a whole number from 1 to 50"):
         fake_qa.ask("What happened?", top_k=top_k)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("question", "unnamed"),
+    [
+        ("What did he say?", "he"),
+        ("What is her name?", "her"),
+        ("What did the minister say about his plan?", None),  # "his" can be the minister
+        ("How old was Kim Collins when he won?", None),
+        ("Who wrote the study?", None),
+        ("Where is the shelter?", None),  # "he" inside a word is no pronoun
+    ],
+)
+def test_a_personal_pronoun_that_stands_for_no_one(question: str, unnamed: str | None) -> None:
+    assert unnamed_person(question) == unnamed
+
+
+def test_a_first_question_about_no_one_asks_who(seed_qa: BriefingQA) -> None:
+    answer = seed_qa.ask("What does she say Russia needs?")
+    assert answer.abstained and answer.note.startswith("Who is “she”?")
+    chat = seed_qa.chat()
+    chat.ask("Who wrote the study?")
+    assert "mmunition" in chat.ask("What does she say Russia needs?").text  # in a conversation: the author
