@@ -93,12 +93,14 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
     model = qa.endpoint.name if qa.endpoint is not None else None  # the model's own name, as the client sends it
     models = [OFFLINE] + ([f"Language model: {model}"] if model else [])
 
-    def articles_table() -> str:
-        return sources_html(qa.articles())
-
-    def sources() -> list[tuple[str, str]]:
+    def sources(articles: list[Any]) -> list[tuple[str, str]]:
         """The indexed articles as a list offers them: each by its title and file name."""
-        return [(f"{a.title} · {Path(a.source).name}", a.source) for a in qa.articles()]
+        return [(f"{a.title} · {Path(a.source).name}", a.source) for a in articles]
+
+    def listing() -> tuple[str, Any]:
+        """The Sources table and the article choices, from one read of the article table."""
+        articles = qa.articles()
+        return sources_html(articles), gr.update(choices=sources(articles))
 
     def titled(article_id: str, info: Any = None) -> str:
         """An article as a message names it: its title and file name."""
@@ -166,7 +168,7 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
         # The event runs with preprocess=False: Gradio's preprocessing would copy whatever path a
         # crafted request names into its upload folder first, so the raw payload is checked here.
         if not files:
-            return "Choose .txt, .md or .html files first.", articles_table(), gr.update(choices=sources())
+            return "Choose .txt, .md or .html files first.", *listing()
         lines = []
         stored = []
         before = set(corpus.iterdir()) if corpus.is_dir() else set()
@@ -194,13 +196,14 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
                 f"⚑ {titled(a)} is the same story as {titled(b)} (similarity {sim:.2f}); both kept and linked"
                 for a, b, sim in report.duplicates
             ]
-        return "\n\n".join(lines), articles_table(), gr.update(choices=sources())
+        return "\n\n".join(lines), *listing()
 
     def remove_articles(chosen_sources: list[str] | None):
         if not chosen_sources:
-            return "Choose the articles to remove first.", articles_table(), gr.update(choices=sources())
-        names = {a.id: titled(a.id, a) for a in qa.articles()}
-        known = {source for _, source in sources()}
+            return "Choose the articles to remove first.", *listing()
+        articles = qa.articles()
+        names = {a.id: titled(a.id, a) for a in articles}
+        known = {a.source for a in articles}
         picked = [s for s in chosen_sources if s in known]  # only what the list offered
         report = qa.remove(picked) if picked else None
         lines = [f"✓ removed {names.get(a, a)}" for a in (report.removed if report else ())]
@@ -208,7 +211,7 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
             if (moved := retire(source, corpus)) is not None:
                 lines.append(f"  its file was moved to {moved} (restore it by moving it back)")
         lines += [f"✗ {Path(s).name}: not in the index (the list was out of date)" for s in set(chosen_sources) - known]
-        return "\n\n".join(lines), articles_table(), gr.update(choices=sources())
+        return "\n\n".join(lines), *listing()
 
     def api_ask(question: str, top_k: float = 6) -> dict[str, Any]:
         """Ask the corpus; returns the `ask --json` schema."""
@@ -217,16 +220,24 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
         except RagError as e:
             raise gr.Error(str(e)) from None
 
-    def welcome() -> list[dict[str, str]]:
-        return [{"role": "assistant", "content": welcome_html(qa.articles())}]
+    def welcome(articles: list[Any] | None = None) -> list[dict[str, str]]:
+        return [{"role": "assistant", "content": welcome_html(qa.articles() if articles is None else articles)}]
 
+    def loaded() -> tuple[Any, ...]:
+        """A page as it loads: what the corpus holds now, not at start-up, in the welcome, the
+        Sources table and both article choices (one read of the article table)."""
+        articles = qa.articles()
+        choices = gr.update(choices=sources(articles))
+        return welcome(articles), sources_html(articles), choices, choices
+
+    articles = qa.articles()  # what the page is built with; `loaded` reads it again for each visitor
     with gr.Blocks(title="Briefing QA", fill_height=True) as demo:
         session = gr.State("")
         gr.Markdown("## Briefing QA\nAnswers from the briefing corpus only — every quote checked against its source.")
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(  # no share/clear/copy-all toolbar over the messages: "New chat" clears
-                    value=welcome(),
+                    value=welcome(articles),
                     elem_id="chat",
                     height="calc(100vh - 300px)",  # the height the window gives it, the examples below in view
                     min_height=300,
@@ -255,7 +266,7 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
                     gr.Examples(examples=[[q] for q in examples], inputs=[msg], label="Try")
             with gr.Column(scale=2):
                 with gr.Tab("Sources"):
-                    table = gr.HTML(value=articles_table(), elem_id="sources")
+                    table = gr.HTML(value=sources_html(articles), elem_id="sources")
                     files = gr.File(
                         file_count="multiple",
                         file_types=sorted(SUFFIXES),
@@ -265,7 +276,10 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
                     add = gr.Button("Add to corpus", elem_id="add")
                     added = gr.Markdown(elem_id="ingest-report")
                     doomed = gr.Dropdown(
-                        choices=sources(), multiselect=True, label="Remove from the index", elem_id="remove-choice"
+                        choices=sources(articles),
+                        multiselect=True,
+                        label="Remove from the index",
+                        elem_id="remove-choice",
                     )
                     remove = gr.Button("Remove", variant="stop", elem_id="remove")
                 with gr.Tab("Settings"):
@@ -280,25 +294,19 @@ def build_ui(qa: BriefingQA, corpus: Path) -> gr.Blocks:
                     top_k = gr.Slider(1, 12, value=qa.settings.top_k, step=1, label="Passages read (top-k)")
                     date_from = gr.Textbox(label="From date (YYYY-MM-DD)")
                     date_to = gr.Textbox(label="To date (YYYY-MM-DD)")
-                    chosen = gr.Dropdown(choices=sources(), multiselect=True, label="Only these sources")
+                    chosen = gr.Dropdown(choices=sources(articles), multiselect=True, label="Only these sources")
         inputs = [msg, chatbot, session, mode, top_k, date_from, date_to, chosen]
         private = {"api_visibility": "private"}  # the UI's own events; the API is /ask alone
         demo.load(new_session, None, session, **private)
-        demo.load(welcome, None, chatbot, **private)  # what the corpus holds now, not at start-up
-        demo.load(  # …and so do the Sources list and both article choices
-            lambda: (articles_table(), gr.update(choices=sources()), gr.update(choices=sources())),
-            None,
-            [table, chosen, doomed],
-            **private,
-        )
+        demo.load(loaded, None, [chatbot, table, chosen, doomed], **private)
         msg.submit(respond, inputs, [chatbot, msg], **private)
         send.click(respond, inputs, [chatbot, msg], **private)
         clear.click(lambda: (welcome(), new_session()), None, [chatbot, session], **private)
         add.click(add_files, [files], [added, table, chosen], preprocess=False, **private).then(
-            lambda: gr.update(choices=sources()), None, doomed, **private
+            lambda: gr.update(choices=sources(qa.articles())), None, doomed, **private
         )
         remove.click(remove_articles, [doomed], [added, table, chosen], **private).then(
-            lambda: gr.update(choices=sources(), value=[]), None, doomed, **private
+            lambda: gr.update(choices=sources(qa.articles()), value=[]), None, doomed, **private
         )
         gr.api(api_ask, api_name="ask")
     return demo

@@ -78,8 +78,10 @@ def read_corpus(
     come first: boosted, not filtered. A passage's retrieval rank is its better place in the two
     searches, the question's own and the one with the last turn. A question that names a new
     subject (something neither the focus articles nor the last turn name) starts afresh."""
+    unnamed = unnamed_person(question) if focus is None else None  # no conversation to take it from
+    if unnamed:  # nothing to look for: no retrieval, no reading
+        return (), AnswerContext({}, unnamed=unnamed)
     candidates = max(candidates, top_k)
-    unnamed = (unnamed_person(question) or "") if focus is None else ""  # no conversation to take it from
     focus = _kept(corpus, question, focus) if focus_vector is not None else None
     search = focus_search(focus, question) if focus is not None else question
     passages = own = searched = retrieve(corpus, question, vector, filters, top_k, candidates)
@@ -98,9 +100,7 @@ def read_corpus(
     found = find(question, passages, reader, corpus, confidence, (own, searched), last)
     texts = corpus.texts(sorted({p.article.id for p in passages}))
     filtered = "" if filters.empty else _filtered(filters, bool(passages))
-    return tuple(passages), AnswerContext(
-        texts, found, corpus.unknown_names(question), focus=focus, filtered=filtered, unnamed=unnamed
-    )
+    return tuple(passages), AnswerContext(texts, found, corpus.unknown_names(question), focus=focus, filtered=filtered)
 
 
 def _filtered(filters: Filters, read: bool) -> str:
@@ -180,7 +180,7 @@ class ExtractiveAnswerer:
     def answer(self, question: str, passages: Sequence[Passage], *, context: AnswerContext) -> Answer:
         if context.unnamed:
             note = f"Who is “{context.unnamed}”? The question names no one it could stand for: name them and ask again."
-            return Answer(question=question, text=NOT_COVERED, abstained=True, passages=tuple(passages), note=note)
+            return Answer(question=question, text=NOT_COVERED, abstained=True, note=note)
         return compose(question, context.found, context.texts, self.min_confidence, context.unknown)
 
     def stream(
